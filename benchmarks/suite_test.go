@@ -1,0 +1,173 @@
+package benchmarks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/scenario"
+)
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+var (
+	flagTrials = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
+	flagOut    = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
+	flagPreset = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
+	flagScale  = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+)
+
+// suite is the state shared by the scenario tests while one target is under test.
+type suite struct {
+	spec   targetSpec
+	preset models.Preset
+	scale  scenario.Scale
+	ctx    context.Context
+
+	once   sync.Once
+	err    error
+	target scenario.Target
+	stop   func() error
+	writer *results.Writer
+	nonce  string
+}
+
+var current *suite
+
+// up starts the target on first use and returns the runner and result writer.
+func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
+	t.Helper()
+	s.once.Do(func() {
+		start := time.Now()
+		s.target, s.stop, s.err = s.spec.start(s.ctx, s.preset)
+		if s.err != nil {
+			s.err = fmt.Errorf("start %s: %w", s.spec.name, s.err)
+			return
+		}
+		fmt.Printf("servegate: %s serving %s at %s (ready in %s)\n", s.spec.name, s.target.Model, s.target.BaseURL, time.Since(start).Round(time.Millisecond))
+		host, _ := os.Hostname()
+		ver := "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			ver = bi.Main.Version
+		}
+		head := results.File{
+			Framework: s.spec.name, ModelPreset: s.preset.Name, Model: s.target.Model,
+			Timestamp: time.Now().Format("2006-01-02 15:04:05"),
+			ServerConfig: results.ServerConfig{BaseURL: s.target.BaseURL, Model: s.target.Model,
+				ChatEndpoint: s.target.Dialect.Path(), Dialect: string(s.target.Dialect), Launch: s.target.Launch},
+			Provenance: results.Provenance{Servegate: ver, GoVersion: runtime.Version(), Engine: s.spec.name,
+				EngineVer: s.target.Version, Scale: string(s.scale), Host: host},
+		}
+		path := results.Path(*flagOut, s.spec.name, s.preset.Name)
+		s.writer, s.err = results.NewWriter(path, head)
+	})
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Logf: t.Logf}, s.writer
+}
+
+// runScenario runs every point of the named scenario as a subtest, writing each result as
+// it finishes.
+func runScenario(t *testing.T, name string) {
+	if current == nil {
+		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang or ollama")
+	}
+	sc, err := scenario.Lookup(name, current.scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, writer := current.up(t)
+	for _, p := range sc.Points {
+		t.Run(p.Name, func(t *testing.T) {
+			runner := *runner
+			runner.Logf = t.Logf
+			res, err := runner.RunPoint(current.ctx, sc, p)
+			if err != nil {
+				t.Fatalf("%s/%s on %s: %v", name, p.Name, current.spec.name, err)
+			}
+			if err := writer.Add(res); err != nil {
+				t.Fatalf("write results: %v", err)
+			}
+			if res.Metrics["successful_requests"] == 0 {
+				t.Fatalf("%s/%s: no request succeeded: %v", name, p.Name, res.Errors)
+			}
+			if current.spec.exact {
+				if len(res.Errors) > 0 {
+					t.Errorf("%s/%s: requests failed against %s: %v", name, p.Name, current.spec.name, res.Errors)
+				}
+				for _, w := range res.Warnings {
+					t.Errorf("%s/%s: %s", name, p.Name, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := 0
+	if err := func() error {
+		scale, err := scenario.ParseScale(*flagScale)
+		if err != nil {
+			return err
+		}
+		preset, err := models.Lookup(*flagPreset)
+		if err != nil {
+			return err
+		}
+		if *flagTrials < 1 {
+			return fmt.Errorf("-trials must be at least 1, got %d", *flagTrials)
+		}
+		nonce := make([]byte, 4)
+		_, _ = rand.Read(nonce)
+		// An interrupt cancels the run; points already finished are on disk.
+		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer cancel()
+		for _, spec := range registered {
+			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce)}
+			if c := m.Run(); c != 0 {
+				code = c
+			}
+			if current.stop != nil {
+				if err := current.stop(); err != nil {
+					fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+					code = 1
+				}
+			}
+			if current.writer != nil {
+				printSummary(os.Stdout, current.writer)
+			}
+		}
+		return nil
+	}(); err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}

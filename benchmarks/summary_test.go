@@ -1,0 +1,35 @@
+package benchmarks
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/servegate/servegate/harness/results"
+)
+
+// printSummary prints one row per scenario point written so far.
+func printSummary(w io.Writer, rw *results.Writer) {
+	pts := rw.Points()
+	if len(pts) == 0 {
+		return
+	}
+	f := func(p results.Point, k string, prec int) string {
+		v, ok := p.Metrics[k]
+		if !ok {
+			return "-"
+		}
+		return fmt.Sprintf("%.*f", prec, v)
+	}
+	table := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	table.Header("scenario", "point", "conc", "in", "out", "req", "ok %", "ttft p50", "ttft p99", "itl p50", "tpot p50", "e2e p50", "e2e p99", "out tok/s", "req/s")
+	for _, p := range pts {
+		_ = table.Append(p.Scenario, p.Point, fmt.Sprint(p.Concurrency), f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0),
+			fmt.Sprint(p.NumRequests), f(p, "success_rate", 0), f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1),
+			f(p, "p50_itl_ms", 2), f(p, "p50_tpot_ms", 2), f(p, "p50_latency_ms", 0), f(p, "p99_latency_ms", 0),
+			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2))
+	}
+	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", rw.Path())
+	_ = table.Render()
+}

@@ -1,0 +1,31 @@
+//go:build !vllm && !sglang && !ollama
+
+package benchmarks
+
+import (
+	"context"
+	"flag"
+
+	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/scenario"
+)
+
+var simProfile = flag.String("profile", envOr("SERVEGATE_SIM_PROFILE", sim.DefaultProfile),
+	"simulator profile: batching, batching-nocache, single-slot, batching-chunked, reasoning (env SERVEGATE_SIM_PROFILE)")
+
+func init() {
+	register(targetSpec{name: "sim", exact: true, start: startSim})
+}
+
+func startSim(ctx context.Context, preset models.Preset) (scenario.Target, func() error, error) {
+	p, err := sim.LookupProfile(*simProfile)
+	if err != nil {
+		return scenario.Target{}, nil, err
+	}
+	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{preset.HF}})
+	if err != nil {
+		return scenario.Target{}, nil, err
+	}
+	return scenario.SimTarget(srv, preset.HF), srv.Close, nil
+}

@@ -1,0 +1,412 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+)
+
+// DefaultMaxTokens is the output length when a request sets none.
+const DefaultMaxTokens = 256
+
+// Config configures a simulator server.
+type Config struct {
+	Profile Profile
+	// Models are the names the server serves; requests for others get 404. Empty means
+	// "sim-model".
+	Models []string
+	// Addr is the listen address; empty means 127.0.0.1 on a free port.
+	Addr string
+}
+
+// Server is a running simulator.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:41234.
+	URL string
+
+	cfg    Config
+	eng    *engine
+	truth  truthLog
+	srv    *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	seq    atomic.Int64
+}
+
+// Start starts a simulator with cfg and returns once it accepts connections.
+func Start(cfg Config) (*Server, error) {
+	if err := cfg.Profile.validate(); err != nil {
+		return nil, err
+	}
+	if len(cfg.Models) == 0 {
+		cfg.Models = []string{"sim-model"}
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Profile.TokensPerChunk < 1 {
+		cfg.Profile.TokensPerChunk = 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("start sim: listen on %s: %w", cfg.Addr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{URL: "http://" + ln.Addr().String(), cfg: cfg, eng: newEngine(cfg.Profile), ln: ln, cancel: cancel}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /version", s.version)
+	mux.HandleFunc("GET /api/version", s.version)
+	mux.HandleFunc("GET /v1/models", s.models)
+	mux.HandleFunc("GET /api/tags", s.tags)
+	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("POST /tokenize", s.tokenize)
+	mux.HandleFunc("POST /reset_prefix_cache", func(w http.ResponseWriter, r *http.Request) {
+		s.eng.resetCache(r.Context())
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, openAI) })
+	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, ollama) })
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.eng.run(ctx) }()
+	go func() { defer s.wg.Done(); _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Profile returns the profile the server runs.
+func (s *Server) Profile() Profile { return s.cfg.Profile }
+
+// Close stops the server, ends open streams and waits for its goroutines. It is safe to
+// call more than once.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.cancel() // ends the engine and every open stream
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, s.srv.Close())
+	}
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("stop sim at %s: %w", s.URL, err)
+	}
+	return nil
+}
+
+// Truth waits until the request sent with X-Request-Id id has finished and returns what
+// the simulator recorded about it.
+func (s *Server) Truth(ctx context.Context, id string) (RequestTruth, error) {
+	return s.truth.get(ctx, id)
+}
+
+// ResetTruth forgets recorded requests, bounding memory across long runs.
+func (s *Server) ResetTruth() { s.truth.reset() }
+
+func (s *Server) served(model string) bool {
+	for _, m := range s.cfg.Models {
+		if m == model {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail answers with an error body in the dialect's shape.
+func fail(w http.ResponseWriter, d dialect, status int, msg string) {
+	if d == ollama {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": http.StatusText(status), "code": status}})
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": "sim-" + s.cfg.Profile.Name})
+}
+
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	data := make([]map[string]any, 0, len(s.cfg.Models))
+	for _, m := range s.cfg.Models {
+		data = append(data, map[string]any{"id": m, "object": "model", "owned_by": "servegate-sim", "max_model_len": s.cfg.Profile.MaxModelLen})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+}
+
+func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
+	ms := make([]map[string]any, 0, len(s.cfg.Models))
+	for _, m := range s.cfg.Models {
+		ms = append(ms, map[string]any{"name": m, "model": m})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": ms})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	st := &s.eng.stats
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	for _, m := range []struct {
+		name, kind string
+		v          int64
+	}{
+		{"sim:prompt_tokens_total", "counter", st.promptTokens.Load()},
+		{"sim:generation_tokens_total", "counter", st.generationTokens.Load()},
+		{"sim:prefix_cache_queries_total", "counter", st.cacheQueries.Load()},
+		{"sim:prefix_cache_hits_total", "counter", st.cacheHits.Load()},
+		{"sim:request_success_total", "counter", st.requests.Load()},
+		{"sim:num_requests_running", "gauge", st.running.Load()},
+		{"sim:num_requests_waiting", "gauge", st.waiting.Load()},
+	} {
+		fmt.Fprintf(w, "# TYPE %s %s\n%s %d\n", m.name, m.kind, m.name, m.v)
+	}
+}
+
+func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Prompt   *string   `json:"prompt"`
+		Messages []Message `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, openAI, http.StatusBadRequest, "tokenize: request body is not JSON: "+err.Error())
+		return
+	}
+	n := PromptTokens(req.Messages)
+	if req.Prompt != nil {
+		n = CountTokens(*req.Prompt)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": n, "max_model_len": s.cfg.Profile.MaxModelLen, "tokens": []int{}})
+}
+
+// chatRequest holds the fields of both dialects' chat requests that the simulator honours.
+type chatRequest struct {
+	Model               string    `json:"model"`
+	Messages            []Message `json:"messages"`
+	MaxTokens           *int      `json:"max_tokens"`
+	MaxCompletionTokens *int      `json:"max_completion_tokens"`
+	Stream              *bool     `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage         bool `json:"include_usage"`
+		ContinuousUsageStats bool `json:"continuous_usage_stats"`
+	} `json:"stream_options"`
+	IgnoreEOS bool `json:"ignore_eos"`
+	Options   *struct {
+		NumPredict *int `json:"num_predict"`
+	} `json:"options"`
+}
+
+func isKorean(msgs []Message) bool {
+	if len(msgs) == 0 {
+		return false
+	}
+	for _, r := range msgs[len(msgs)-1].Content {
+		if unicode.Is(unicode.Hangul, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Request, d dialect) {
+	arrived := time.Now()
+	var req chatRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, d, http.StatusBadRequest, "request body is not valid JSON for "+d.path()+": "+err.Error())
+		return
+	}
+	if !s.served(req.Model) {
+		if d == ollama {
+			fail(w, d, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
+		} else {
+			fail(w, d, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, strings.Join(s.cfg.Models, ", ")))
+		}
+		return
+	}
+	if len(req.Messages) == 0 {
+		fail(w, d, http.StatusBadRequest, "messages must not be empty")
+		return
+	}
+	p := s.cfg.Profile
+	maxTokens := DefaultMaxTokens
+	streaming := d == ollama // Ollama streams unless told not to; OpenAI the reverse
+	if req.Stream != nil {
+		streaming = *req.Stream
+	}
+	ignoreEOS := req.IgnoreEOS
+	switch {
+	case d == ollama:
+		ignoreEOS = false // Ollama's API has no such switch
+		if req.Options != nil && req.Options.NumPredict != nil && *req.Options.NumPredict > 0 {
+			maxTokens = *req.Options.NumPredict
+		}
+	case req.MaxCompletionTokens != nil:
+		maxTokens = *req.MaxCompletionTokens
+	case req.MaxTokens != nil:
+		maxTokens = *req.MaxTokens
+	}
+	if maxTokens < 1 {
+		fail(w, d, http.StatusBadRequest, fmt.Sprintf("max_tokens must be at least 1, got %d", maxTokens))
+		return
+	}
+	ids := promptIDs(req.Messages, nil)
+	promptLen := len(ids)
+	if promptLen+maxTokens > p.MaxModelLen {
+		fail(w, d, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion).", p.MaxModelLen, promptLen+maxTokens, promptLen, maxTokens))
+		return
+	}
+	if promptLen+maxTokens > p.KVTokens {
+		fail(w, d, http.StatusBadRequest, fmt.Sprintf("request needs %d KV-cache tokens; the engine has %d", promptLen+maxTokens, p.KVTokens))
+		return
+	}
+	id := r.Header.Get("X-Request-Id")
+	if id == "" {
+		id = "sim-" + strconv.FormatInt(s.seq.Add(1), 10)
+	}
+	h := fnv.New64a()
+	for _, m := range req.Messages {
+		h.Write([]byte(m.Role))
+		h.Write([]byte(m.Content))
+	}
+	rng := rand.New(rand.NewPCG(p.Seed, h.Sum64()))
+	entry := s.truth.start(id, arrived)
+	defer close(entry.done)
+	j := &job{id: id, promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
+		korean: isKorean(req.Messages), rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
+	j.truth.PromptTokens = promptLen
+	if !ignoreEOS && p.EOSRate > 0 {
+		for k := 1; k < maxTokens; k++ {
+			if rng.Float64() < p.EOSRate {
+				j.maxTokens, j.truth.EarlyStop = k, true
+				break
+			}
+		}
+	}
+	if s.eng.cache != nil {
+		j.keys = s.eng.cache.blockKeys(ids)
+	}
+	s.eng.submit(j)
+	defer j.cancel() // no-op for a finished job; frees the slot of an abandoned one
+
+	wr := newWriter(d, req.Model, id, promptLen, arrived)
+	if req.StreamOptions != nil {
+		wr.usage, wr.continuous = req.StreamOptions.IncludeUsage, req.StreamOptions.ContinuousUsageStats
+	}
+	if !streaming {
+		s.whole(ctx, w, r, j, wr)
+		return
+	}
+	rc := http.NewResponseController(w)
+	if d == ollama {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	} else {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	var toks []token
+	var out []byte
+	var unsent []token // tokens held back until a full multi-token chunk is ready
+	for {
+		select {
+		case <-j.notify:
+		case <-r.Context().Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+		var finished bool
+		var reason string
+		toks, finished, reason = j.take(toks)
+		unsent = append(unsent, toks...)
+		out = out[:0]
+		events := 0
+		sent := 0
+		for len(unsent)-sent >= p.TokensPerChunk || finished && sent < len(unsent) {
+			n := min(p.TokensPerChunk, len(unsent)-sent)
+			out = wr.tokens(out, unsent[sent:sent+n])
+			sent += n
+			events++
+		}
+		unsent = append(unsent[:0], unsent[sent:]...)
+		if finished {
+			out = wr.finish(out, reason)
+		}
+		if len(out) == 0 {
+			continue
+		}
+		at := time.Now()
+		if _, err := w.Write(out); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if sent > 0 {
+			// One write can carry several events; each is recorded at the write's time.
+			per := sent / events
+			for e := 0; e < events; e++ {
+				j.truth.Emitted = append(j.truth.Emitted, Emit{At: at, Tokens: per})
+			}
+			if extra := sent - per*events; extra > 0 {
+				j.truth.Emitted[len(j.truth.Emitted)-1].Tokens += extra
+			}
+		}
+		if finished {
+			j.truth.Finished = time.Now()
+			s.eng.stats.requests.Add(1)
+			return
+		}
+	}
+}
+
+// whole answers a non-streaming request once the job has finished.
+func (s *Server) whole(ctx context.Context, w http.ResponseWriter, r *http.Request, j *job, wr *writer) {
+	var text strings.Builder
+	var toks []token
+	for {
+		select {
+		case <-j.notify:
+		case <-r.Context().Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+		var finished bool
+		var reason string
+		toks, finished, reason = j.take(toks)
+		for _, t := range toks {
+			text.WriteString(t.text)
+		}
+		wr.generated += len(toks)
+		if finished {
+			now := time.Now()
+			j.truth.Emitted = append(j.truth.Emitted, Emit{At: now, Tokens: wr.generated})
+			j.truth.Finished = now
+			s.eng.stats.requests.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(wr.whole(text.String(), reason))
+			return
+		}
+	}
+}

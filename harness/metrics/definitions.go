@@ -1,0 +1,46 @@
+package metrics
+
+// Definitions names every metric servegate writes, with its formula. It is copied into
+// each result file so a number never travels without its meaning. Distribution metrics
+// come as avg_, std_, min_, max_, p50_, p90_, p95_ and p99_ of the base name; percentiles
+// interpolate linearly between closest ranks (numpy's default); std is the population
+// standard deviation of the sample.
+var Definitions = map[string]string{
+	"ttft_ms": "time to first token: from the request's send (just before the HTTP request is written) " +
+		"to the arrival of the first event carrying at least one output token, answer or reasoning " +
+		"(role-only and usage-only events do not count)",
+	"latency_ms": "end-to-end latency: from send to the arrival of the last event carrying an output token " +
+		"(a trailing usage event or [DONE] does not extend it)",
+	"itl_ms": "inter-token latency, per token: each gap between consecutive token-bearing events divided " +
+		"evenly among the tokens of the later event (token counts from the server's per-event usage, or one " +
+		"per event when the server's total confirms it; see itl_basis); pooled over all requests",
+	"chunk_gap_ms": "raw gap between consecutive token-bearing events, whatever they carry (what vLLM and " +
+		"SGLang call ITL); pooled over all requests",
+	"tpot_ms": "time per output token, per request: (latency - ttft) / (output_tokens - 1), for requests " +
+		"with more than one output token",
+	"ttft_incl_queue_ms": "ttft measured from the request's scheduled time rather than its send, so time " +
+		"waiting for a concurrency slot is included",
+	"latency_incl_queue_ms": "end-to-end latency measured from the scheduled time",
+	"queue_ms":              "time between a request's scheduled time and its send (client-side wait)",
+	"first_ttft_ms":         "ttft of the first measured request (for sequential points: the cold-cache request)",
+	"rest_avg_ttft_ms":      "mean ttft of all measured requests but the first (for sequential points: warm requests)",
+	"total_time_sec":        "measurement window: earliest scheduled time to the last token of any request; warm-up excluded",
+	"total_token_throughput": "output tokens of successful requests / total_time_sec (the original project's " +
+		"meaning of this field; equal to output_token_throughput)",
+	"output_token_throughput":       "output tokens of successful requests / total_time_sec",
+	"input_output_token_throughput": "(input + output tokens of successful requests) / total_time_sec (vLLM's total_token_throughput)",
+	"request_throughput":            "successful requests / total_time_sec",
+	"request_goodput":               "successful requests meeting every SLO set (ttft, tpot, e2e; each <=) / total_time_sec",
+	"goodput_pct":                   "percent of all requests that succeeded and met every SLO set",
+	"success_rate":                  "percent of requests that completed with at least one token and no error",
+	"successful_requests":           "requests that completed with at least one token and no error",
+	"failed_requests":               "requests that errored or produced no token",
+	"total_input_tokens":            "sum of the server-reported prompt tokens of successful requests",
+	"total_output_tokens":           "sum of the server-reported completion tokens of successful requests (tokens counted on events where the server reports none)",
+	"mean_input_tokens":             "total_input_tokens / successful_requests",
+	"mean_output_tokens":            "total_output_tokens / successful_requests",
+	"input_tokens_per_char":         "total_input_tokens / characters of the prompts' message contents",
+	"output_tokens_per_char":        "total_output_tokens / characters received",
+	"mean_concurrency":              "sum of successful requests' latencies / total_time_sec (Little's law)",
+	"max_concurrency_observed":      "most requests between send and stream end at any instant",
+}

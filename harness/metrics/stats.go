@@ -1,0 +1,98 @@
+// Package metrics turns request records into the numbers of a scenario point: latency
+// distributions, throughputs, success and goodput. Definitions are in Definitions and in
+// docs/METRICS.md; every one is written into the result file.
+package metrics
+
+import (
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Distribution summarises a sample.
+type Distribution struct {
+	N                                       int
+	Mean, Std, Min, Max, P50, P90, P95, P99 float64
+}
+
+// Percentile returns the q-th percentile (0..100) of sorted values by linear interpolation
+// between closest ranks, as numpy.percentile does by default (and so vLLM and SGLang).
+func Percentile(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	rank := q / 100 * float64(n-1)
+	lo := int(math.Floor(rank))
+	hi := int(math.Ceil(rank))
+	if lo == hi {
+		return sorted[lo]
+	}
+	return sorted[lo] + (rank-float64(lo))*(sorted[hi]-sorted[lo])
+}
+
+// Describe summarises xs. Std is the population standard deviation (numpy's default, as
+// in vLLM's results), describing this sample rather than estimating a population.
+func Describe(xs []float64) Distribution {
+	if len(xs) == 0 {
+		return Distribution{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	var sum float64
+	for _, x := range s {
+		sum += x
+	}
+	mean := sum / float64(len(s))
+	var ss float64
+	for _, x := range s {
+		ss += (x - mean) * (x - mean)
+	}
+	return Distribution{
+		N: len(s), Mean: mean, Std: math.Sqrt(ss / float64(len(s))),
+		Min: s[0], Max: s[len(s)-1],
+		P50: Percentile(s, 50), P90: Percentile(s, 90), P95: Percentile(s, 95), P99: Percentile(s, 99),
+	}
+}
+
+// Interval is a trial-level estimate of one metric: the mean over trials, the sample
+// standard deviation and a 95% confidence interval for the mean.
+type Interval struct {
+	N    int     `json:"n"`
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	// Low and High bound the 95% interval; with one trial there is none and both are NaN,
+	// written as null.
+	Low  *float64 `json:"ci95_low"`
+	High *float64 `json:"ci95_high"`
+}
+
+// Estimate returns the mean of xs with its 95% confidence interval from Student's t
+// distribution with n-1 degrees of freedom: mean ± t(0.975, n-1)·s/√n, s the sample
+// (n-1) standard deviation. Trials are few and their spread unknown, so t, not normal.
+func Estimate(xs []float64) Interval {
+	n := len(xs)
+	if n == 0 {
+		return Interval{}
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	mean := sum / float64(n)
+	iv := Interval{N: n, Mean: mean}
+	if n < 2 {
+		return iv
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	iv.Std = math.Sqrt(ss / float64(n-1))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
+	half := t * iv.Std / math.Sqrt(float64(n))
+	lo, hi := mean-half, mean+half
+	iv.Low, iv.High = &lo, &hi
+	return iv
+}

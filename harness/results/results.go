@@ -1,0 +1,267 @@
+// Package results holds servegate's result file: the layout and field names of the
+// original project (a superset of them), written atomically after every scenario point so
+// an interrupted run keeps everything already measured.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/servegate/servegate/harness/metrics"
+)
+
+// SchemaVersion is bumped when a field changes meaning.
+const SchemaVersion = 1
+
+// Sample is one measured request, kept so charts and checks can look past the aggregates.
+type Sample struct {
+	Trial        int     `json:"trial"`
+	Index        int     `json:"index"`
+	QueueMs      float64 `json:"queue_ms"`
+	TTFTMs       float64 `json:"ttft_ms"`
+	LatencyMs    float64 `json:"latency_ms"`
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	Chunks       int     `json:"chunks"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// Point is the result of one scenario point: the original's entry (scenario, concurrency,
+// input_tokens, output_tokens, num_requests and the flat metric fields such as
+// avg_ttft_ms) plus servegate's additions. With several trials each metric is the mean
+// over trials and TrialStats holds its spread and 95% interval.
+type Point struct {
+	Scenario     string  `json:"scenario"`
+	Point        string  `json:"point"`
+	Framework    string  `json:"framework"`
+	Concurrency  int     `json:"concurrency"`
+	RequestRate  float64 `json:"request_rate,omitempty"`
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	NumRequests  int     `json:"num_requests"`
+	Warmup       int     `json:"warmup_requests"`
+	Trials       int     `json:"trials"`
+	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
+	ITLBasis string `json:"itl_basis"`
+	// GPU figures are null when no GPU was sampled; never a made-up zero.
+	GPUMemoryMB       *float64 `json:"gpu_memory_mb"`
+	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
+	// Errors counts failed requests by message.
+	Errors map[string]int `json:"errors,omitempty"`
+	// Warnings are things a reader must know before trusting the numbers.
+	Warnings []string `json:"warnings,omitempty"`
+	// TrialStats holds, per metric, the mean, std and 95% interval over trials.
+	TrialStats map[string]metrics.Interval `json:"trial_stats,omitempty"`
+	// Requests lists every measured request of every trial.
+	Requests []Sample `json:"requests,omitempty"`
+	// Metrics are written as top-level fields (avg_ttft_ms, p99_latency_ms, ...).
+	Metrics map[string]float64 `json:"-"`
+}
+
+type pointFields Point
+
+// MarshalJSON writes Metrics as top-level fields beside the others.
+func (p Point) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(pointFields(p))
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Metrics) == 0 {
+		return b, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Metrics {
+		if _, clash := m[k]; clash {
+			return nil, fmt.Errorf("metric %q clashes with a result field", k)
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("metric %q: %w", k, err)
+		}
+		m[k] = raw
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the top-level numeric fields that are not named fields into Metrics.
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var f pointFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	named, _ := json.Marshal(pointFields{})
+	var nm map[string]json.RawMessage
+	_ = json.Unmarshal(named, &nm)
+	for k := range nm {
+		known[k] = true
+	}
+	for _, k := range []string{"request_rate", "errors", "warnings", "trial_stats", "requests"} {
+		known[k] = true
+	}
+	f.Metrics = map[string]float64{}
+	for k, raw := range m {
+		if known[k] {
+			continue
+		}
+		var x float64
+		if json.Unmarshal(raw, &x) == nil {
+			f.Metrics[k] = x
+		}
+	}
+	*p = Point(f)
+	return nil
+}
+
+// ServerConfig describes the target as the original did, plus how it was launched.
+type ServerConfig struct {
+	BaseURL      string `json:"base_url"`
+	Model        string `json:"model"`
+	ChatEndpoint string `json:"chat_endpoint"`
+	Dialect      string `json:"dialect"`
+	// Launch holds framework-specific settings (the sim's profile, a server's flags).
+	Launch any `json:"launch,omitempty"`
+}
+
+// GPUInfo is the run's GPU snapshot; null when no GPU was sampled.
+type GPUInfo struct {
+	Name              string  `json:"name,omitempty"`
+	Driver            string  `json:"driver,omitempty"`
+	MemoryUsedMB      float64 `json:"memory_used_mb"`
+	MemoryTotalMB     float64 `json:"memory_total_mb"`
+	GPUUtilizationPct float64 `json:"gpu_utilization_pct"`
+}
+
+// Provenance says what produced the numbers.
+type Provenance struct {
+	Servegate string `json:"servegate_version"`
+	GoVersion string `json:"go_version"`
+	Engine    string `json:"engine"`
+	EngineVer string `json:"engine_version,omitempty"`
+	Scale     string `json:"scale"`
+	Seed      uint64 `json:"seed"`
+	Host      string `json:"host,omitempty"`
+}
+
+// File is one result file: results/<framework>/<framework>_<preset>_results.json.
+type File struct {
+	Schema       int               `json:"schema_version"`
+	Framework    string            `json:"framework"`
+	ModelPreset  string            `json:"model_preset"`
+	Model        string            `json:"model"`
+	Timestamp    string            `json:"timestamp"`
+	ServerConfig ServerConfig      `json:"server_config"`
+	GPUInfo      *GPUInfo          `json:"gpu_info"`
+	Provenance   Provenance        `json:"provenance"`
+	Results      []Point           `json:"results"`
+	Definitions  map[string]string `json:"definitions"`
+}
+
+// Path returns where a framework's result file for preset lives under dir.
+func Path(dir, framework, preset string) string {
+	return filepath.Join(dir, framework, fmt.Sprintf("%s_%s_results.json", framework, preset))
+}
+
+// WriteFile writes v as indented JSON to path atomically: to a temporary file in the same
+// directory, synced, then renamed over path. A reader sees the old file or the new one.
+func WriteFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", tmp.Name(), path, err)
+	}
+	return nil
+}
+
+// Read loads a result file.
+func Read(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read result file: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parse result file %s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Writer keeps a result file current as points finish. A point with the same scenario and
+// point name as an earlier one replaces it, so a re-run of one scenario updates its rows.
+type Writer struct {
+	mu   sync.Mutex
+	path string
+	file File
+}
+
+// NewWriter returns a Writer for path whose file starts from head (its Results are kept).
+// It writes the file at once, so a run that dies before its first point still leaves a
+// file naming what was being measured.
+func NewWriter(path string, head File) (*Writer, error) {
+	head.Schema = SchemaVersion
+	if head.Definitions == nil {
+		head.Definitions = maps.Clone(metrics.Definitions)
+	}
+	w := &Writer{path: path, file: head}
+	return w, WriteFile(path, &w.file)
+}
+
+// Add records a finished point and rewrites the file.
+func (w *Writer) Add(p Point) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	replaced := false
+	for i, q := range w.file.Results {
+		if q.Scenario == p.Scenario && q.Point == p.Point {
+			w.file.Results[i], replaced = p, true
+			break
+		}
+	}
+	if !replaced {
+		w.file.Results = append(w.file.Results, p)
+	}
+	return WriteFile(w.path, &w.file)
+}
+
+// Path is the file being written.
+func (w *Writer) Path() string { return w.path }
+
+// Points returns a copy of the points written so far.
+func (w *Writer) Points() []Point {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Point(nil), w.file.Results...)
+}

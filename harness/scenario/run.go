@@ -1,0 +1,299 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/servegate/servegate/fixtures"
+	"github.com/servegate/servegate/harness/load"
+	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/prompt"
+	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/stream"
+)
+
+// Runner runs scenario points against one target.
+type Runner struct {
+	Target Target
+	// Trials repeats each point; metrics are averaged and given 95% intervals.
+	Trials int
+	// SLO, if set, defines goodput.
+	SLO metrics.SLO
+	// RequestTimeout bounds one request; 0 means 10 minutes.
+	RequestTimeout time.Duration
+	// Nonce makes this run's prompts unique, so no cache survives from an earlier run.
+	Nonce string
+	// Seed drives open-loop schedules.
+	Seed uint64
+	// Logf prints progress; nil is silent.
+	Logf func(format string, args ...any)
+	// Progress is how often a long point reports how far it has got; 0 means 10 s.
+	Progress time.Duration
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}
+
+// job is one request ready to send.
+type job struct {
+	req   stream.Request
+	chars int
+}
+
+// prompts builds n requests for point p of trial; prefix-sharing points share one system
+// prompt per trial.
+func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error) {
+	pairs, err := fixtures.Pairs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]job, 0, n)
+	for k := first; k < first+n; k++ {
+		id := fmt.Sprintf("%s-%s-t%d-%d", r.Nonce, tag, trial, k)
+		pair := pairs[k%len(pairs)]
+		var msgs []stream.Message
+		switch p.Prompts {
+		case Plain:
+			head := fmt.Sprintf("[%s] %s\n\n", id, pair.English)
+			build := func(words, pads int) []stream.Message {
+				return []stream.Message{{Role: "user", Content: head + prompt.Filler(k*97, words, pads)}}
+			}
+			if msgs, _, err = prompt.Fit(r.Target.Count, build, p.InputTokens); err != nil {
+				return nil, fmt.Errorf("build %d-token prompt: %w", p.InputTokens, err)
+			}
+		case SharedPrefix, UnsharedPrefix:
+			head := fmt.Sprintf("[session %s-t%d]\n", r.Nonce, trial)
+			if p.Prompts == UnsharedPrefix {
+				head = fmt.Sprintf("[session %s]\n", id)
+			}
+			user := fmt.Sprintf("Question %d: %s", k, pair.English)
+			build := func(words, pads int) []stream.Message {
+				return []stream.Message{
+					{Role: "system", Content: head + fixtures.SystemPrompt() + "\n" + prompt.Filler(0, words, pads)},
+					{Role: "user", Content: user},
+				}
+			}
+			// The system prompt is fitted with a fixed user turn so every request's shared
+			// part is identical; the total differs by the question's length.
+			fixed := func(words, pads int) []stream.Message { return build(words, pads)[:1] }
+			sys, _, err := prompt.Fit(r.Target.Count, fixed, p.PrefixTokens)
+			if err != nil {
+				return nil, fmt.Errorf("build %d-token system prompt: %w", p.PrefixTokens, err)
+			}
+			msgs = []stream.Message{sys[0], {Role: "user", Content: user}}
+		case English:
+			msgs = []stream.Message{{Role: "user", Content: pair.English}}
+		case Korean:
+			msgs = []stream.Message{{Role: "user", Content: pair.Korean}}
+		default:
+			return nil, fmt.Errorf("point %s: unknown prompt kind %q", p.Name, p.Prompts)
+		}
+		out = append(out, job{
+			req:   stream.Request{ID: id, Messages: msgs, MaxTokens: p.OutputTokens, IgnoreEOS: r.Target.HoldsOutputLength},
+			chars: prompt.Chars(msgs),
+		})
+	}
+	return out, nil
+}
+
+func (r *Runner) client(concurrency int) *stream.Client {
+	return &stream.Client{
+		HTTP:            stream.NewHTTPClient(max(concurrency, 1)),
+		BaseURL:         r.Target.BaseURL,
+		Dialect:         r.Target.Dialect,
+		Model:           r.Target.Model,
+		ContinuousUsage: r.Target.ContinuousUsage,
+	}
+}
+
+// Trial is the outcome of one trial of a point.
+type Trial struct {
+	Records []stream.Record
+	Summary metrics.Summary
+	Load    load.Report
+}
+
+// RunTrial runs one trial of point p: warm-up, then the measured requests.
+func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
+	tag := sc.Name + "-" + p.Name
+	if r.Target.ResetCache != nil {
+		if err := r.Target.ResetCache(ctx); err != nil {
+			return Trial{}, fmt.Errorf("%s trial %d: %w", tag, trial, err)
+		}
+	}
+	jobs, err := r.prompts(p, trial, 0, p.Warmup+p.Requests, tag)
+	if err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	c := r.client(p.Concurrency)
+	defer c.HTTP.CloseIdleConnections()
+	timeout := r.RequestTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	send := func(ctx context.Context, j job, rec *stream.Record) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		rec.PromptChars = j.chars
+		c.Stream(ctx, j.req, rec)
+	}
+	for i := 0; i < p.Warmup; i++ {
+		var rec stream.Record
+		w := jobs[i]
+		w.req.MaxTokens = min(w.req.MaxTokens, 16)
+		send(ctx, w, &rec)
+		if rec.Err != nil {
+			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+		}
+	}
+	measured := jobs[p.Warmup:]
+	recs := make([]stream.Record, len(measured))
+	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}
+	if p.RequestRate > 0 {
+		pattern = load.OpenLoop{Rate: p.RequestRate, MaxConcurrency: p.Concurrency, Seed: r.Seed + uint64(trial)}
+	}
+	var done atomic.Int64
+	stop := make(chan struct{})
+	every := r.Progress
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.logf("  %s trial %d: %d/%d requests done", tag, trial, done.Load(), len(recs))
+			case <-stop:
+				return
+			}
+		}
+	}()
+	rep := pattern.Run(ctx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
+		recs[i].Scheduled = scheduled
+		send(ctx, measured[i], &recs[i])
+		done.Add(1)
+	})
+	close(stop)
+	if err := ctx.Err(); err != nil {
+		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
+	}
+	return Trial{Records: recs, Summary: metrics.Compute(recs, r.SLO), Load: rep}, nil
+}
+
+// RunPoint runs every trial of p and returns its result entry.
+func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Point, error) {
+	trials := max(r.Trials, 1)
+	out := results.Point{
+		Scenario: sc.ResultName, Point: p.Name, Framework: r.Target.Framework,
+		Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
+		OutputTokens: p.OutputTokens, NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
+		ITLBasis: metrics.ITLExact, Errors: map[string]int{},
+	}
+	perMetric := map[string][]float64{}
+	for t := 1; t <= trials; t++ {
+		tr, err := r.RunTrial(ctx, sc, p, t)
+		if err != nil {
+			return out, err
+		}
+		s := tr.Summary
+		for k, v := range s.Values {
+			perMetric[k] = append(perMetric[k], v)
+		}
+		if s.ITLBasis != metrics.ITLExact {
+			out.ITLBasis = s.ITLBasis
+		}
+		for msg, n := range s.Errors {
+			out.Errors[msg] += n
+		}
+		for i := range tr.Records {
+			rec := &tr.Records[i]
+			smp := results.Sample{Trial: t, Index: i, QueueMs: msf(rec.QueueDelay()), TTFTMs: msf(rec.TTFT()),
+				LatencyMs: msf(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks)}
+			if rec.Err != nil {
+				smp.Error = rec.Err.Error()
+			}
+			out.Requests = append(out.Requests, smp)
+		}
+		out.Warnings = append(out.Warnings, r.checks(p, t, tr.Records)...)
+		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
+			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], s.Values["p50_ttft_ms"],
+			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
+	}
+	if len(out.Errors) == 0 {
+		out.Errors = nil
+	}
+	out.Metrics = map[string]float64{}
+	out.TrialStats = map[string]metrics.Interval{}
+	for k, xs := range perMetric {
+		iv := metrics.Estimate(xs)
+		out.Metrics[k] = iv.Mean
+		if trials > 1 {
+			out.TrialStats[k] = iv
+		}
+	}
+	if len(out.TrialStats) == 0 {
+		out.TrialStats = nil
+	}
+	return out, nil
+}
+
+func msf(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// checks returns the fairness warnings for one trial's records.
+func (r *Runner) checks(p Point, trial int, recs []stream.Record) []string {
+	var warns []string
+	if p.InputTokens > 0 {
+		var off []int
+		for _, rec := range recs {
+			if rec.OK() && rec.PromptTokens >= 0 && math.Abs(float64(rec.PromptTokens-p.InputTokens)) > 0.02*float64(p.InputTokens) {
+				off = append(off, rec.PromptTokens)
+			}
+		}
+		if len(off) > 0 {
+			slices.Sort(off)
+			warns = append(warns, fmt.Sprintf("trial %d: %d requests' server-reported prompt tokens differ from the target %d by more than 2%% (seen %d..%d): prompts were truncated or counted differently",
+				trial, len(off), p.InputTokens, off[0], off[len(off)-1]))
+		}
+	}
+	short := map[int]int{}
+	for _, rec := range recs {
+		if rec.OK() && rec.OutputTokens() != p.OutputTokens {
+			short[rec.OutputTokens()]++
+		}
+	}
+	if len(short) > 0 {
+		lens := make([]int, 0, len(short))
+		for l := range short {
+			lens = append(lens, l)
+		}
+		sort.Ints(lens)
+		why := "the server stopped at EOS"
+		if !r.Target.HoldsOutputLength {
+			why = "this API cannot force a fixed output length"
+		}
+		warns = append(warns, fmt.Sprintf("trial %d: output length not held at %d tokens (%v seen): %s; compare throughput, not latency, across frameworks",
+			trial, p.OutputTokens, lens, why))
+	}
+	if n := len(recs); n > 0 {
+		failed := 0
+		for _, rec := range recs {
+			if !rec.OK() {
+				failed++
+			}
+		}
+		if failed > 0 {
+			warns = append(warns, fmt.Sprintf("trial %d: %d of %d requests failed", trial, failed, n))
+		}
+	}
+	return warns
+}

@@ -1,0 +1,150 @@
+// Package scenario declares servegate's scenarios as data (points with their shapes) and
+// runs a point against a target: build prompts, warm up, drive the load, compute metrics,
+// repeat for trials and aggregate.
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Prompts names how a point's prompts are made.
+type Prompts string
+
+const (
+	// Plain prompts: an English question padded with filler to InputTokens, unique from the
+	// first token so no request reuses another's prefix cache.
+	Plain Prompts = "plain"
+	// SharedPrefix prompts: one system prompt of PrefixTokens shared by every request of a
+	// trial, then a unique user question.
+	SharedPrefix Prompts = "shared_prefix"
+	// UnsharedPrefix prompts: the control for SharedPrefix, a system prompt of the same
+	// length made unique per request from its first token.
+	UnsharedPrefix Prompts = "unshared_prefix"
+	// English and Korean prompts: the matched fixture pairs at their natural length.
+	English Prompts = "english"
+	Korean  Prompts = "korean"
+)
+
+// Point is one measured configuration of a scenario.
+type Point struct {
+	// Name selects the point: go test -run 'Concurrent/c64'.
+	Name string
+	// Concurrency is the closed-loop concurrency, or the cap on requests in flight when
+	// RequestRate is set (0 = no cap).
+	Concurrency int
+	// RequestRate, when positive, makes the point open-loop at this many requests/second.
+	RequestRate float64
+	// InputTokens is the target prompt length; 0 keeps the prompts' natural length.
+	InputTokens int
+	// OutputTokens is max_tokens, held exactly where the API allows (ignore_eos).
+	OutputTokens int
+	// Requests are measured; Warmup are sent first, one at a time, and not measured.
+	Requests, Warmup int
+	Prompts          Prompts
+	// PrefixTokens is the system prompt length for SharedPrefix and UnsharedPrefix.
+	PrefixTokens int
+}
+
+// Scenario is a named set of points.
+type Scenario struct {
+	// Name is what users select (single, concurrent, ...).
+	Name string
+	// ResultName is the "scenario" field of result entries, as the original wrote it.
+	ResultName string
+	Points     []Point
+}
+
+// Scale chooses the scenario shapes.
+type Scale string
+
+const (
+	// Quick shapes keep every point but few, short requests: for CI and tests.
+	Quick Scale = "quick"
+	// Full shapes are the original project's defaults (SPEC.md).
+	Full Scale = "full"
+)
+
+// ParseScale checks a scale name.
+func ParseScale(s string) (Scale, error) {
+	switch Scale(s) {
+	case Quick, Full:
+		return Scale(s), nil
+	}
+	return "", fmt.Errorf("unknown scale %q: use %q or %q", s, Quick, Full)
+}
+
+// Names lists the scenarios in suite order.
+func Names() []string {
+	return []string{"single", "concurrent", "long_context", "prefix_cache", "korean"}
+}
+
+// Suite returns every scenario at scale.
+func Suite(scale Scale) []Scenario {
+	q := scale == Quick
+	pick := func(quick, full int) int {
+		if q {
+			return quick
+		}
+		return full
+	}
+	var single, concurrent, long []Point
+	for _, in := range []int{128, 512, 1024} {
+		single = append(single, Point{Name: fmt.Sprintf("in%d", in), Concurrency: 1, InputTokens: in,
+			OutputTokens: pick(32, 256), Requests: pick(3, 10), Warmup: pick(1, 2), Prompts: Plain})
+	}
+	for _, c := range []int{1, 8, 16, 32, 64} {
+		concurrent = append(concurrent, Point{Name: fmt.Sprintf("c%d", c), Concurrency: c, InputTokens: 256,
+			OutputTokens: pick(32, 256), Requests: pick(max(4, 2*c), 100), Warmup: pick(1, 2), Prompts: Plain})
+	}
+	for _, in := range []int{2048, 4096} {
+		for _, c := range []int{1, 4} {
+			long = append(long, Point{Name: fmt.Sprintf("in%d_c%d", in, c), Concurrency: c, InputTokens: in,
+				OutputTokens: pick(16, 128), Requests: pick(max(2, c), 5), Warmup: 1, Prompts: Plain})
+		}
+	}
+	prefix := []Point{
+		{Name: "shared", Concurrency: 1, OutputTokens: pick(16, 64), Requests: pick(10, 50), Prompts: SharedPrefix, PrefixTokens: pick(1024, 2048)},
+		{Name: "control", Concurrency: 1, OutputTokens: pick(16, 64), Requests: pick(10, 50), Prompts: UnsharedPrefix, PrefixTokens: pick(1024, 2048)},
+	}
+	korean := []Point{
+		{Name: "en", Concurrency: 1, OutputTokens: pick(32, 256), Requests: 12, Warmup: 1, Prompts: English},
+		{Name: "ko", Concurrency: 1, OutputTokens: pick(32, 256), Requests: 12, Warmup: 1, Prompts: Korean},
+	}
+	return []Scenario{
+		{Name: "single", ResultName: "single_request", Points: single},
+		{Name: "concurrent", ResultName: "concurrent", Points: concurrent},
+		{Name: "long_context", ResultName: "long_context", Points: long},
+		{Name: "prefix_cache", ResultName: "prefix_cache", Points: prefix},
+		{Name: "korean", ResultName: "korean", Points: korean},
+	}
+}
+
+// Lookup returns the named scenario at scale, or an error naming the known ones.
+func Lookup(name string, scale Scale) (Scenario, error) {
+	for _, s := range Suite(scale) {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Scenario{}, fmt.Errorf("unknown scenario %q: choose from %s", name, strings.Join(Names(), ", "))
+}
+
+// Select parses a comma-separated list of scenario names ("all" or empty for every one).
+func Select(list string, scale Scale) ([]Scenario, error) {
+	if list == "" || list == "all" {
+		return Suite(scale), nil
+	}
+	var out []Scenario
+	for _, n := range strings.Split(list, ",") {
+		s, err := Lookup(strings.TrimSpace(n), scale)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(out, func(x Scenario) bool { return x.Name == s.Name }) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

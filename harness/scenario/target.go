@@ -1,0 +1,72 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/prompt"
+	"github.com/servegate/servegate/harness/stream"
+)
+
+// Target is a running server the scenarios measure.
+type Target struct {
+	// Framework names it in results (sim, vllm, sglang, ollama).
+	Framework string
+	// Model is the name the server serves the model under.
+	Model   string
+	BaseURL string
+	Dialect stream.Dialect
+	// ContinuousUsage asks for per-chunk usage (exact token counts per chunk).
+	ContinuousUsage bool
+	// HoldsOutputLength says the API can force exactly max_tokens (ignore_eos).
+	HoldsOutputLength bool
+	// Count counts prompt tokens as the server will.
+	Count prompt.Counter
+	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
+	ResetCache func(ctx context.Context) error
+	// Version and Launch describe the server for provenance.
+	Version string
+	Launch  any
+}
+
+// SimTarget describes a running simulator serving model.
+func SimTarget(srv *sim.Server, model string) Target {
+	return Target{
+		Framework:         "sim",
+		Model:             model,
+		BaseURL:           srv.URL,
+		Dialect:           stream.OpenAI,
+		ContinuousUsage:   true,
+		HoldsOutputLength: true,
+		Count:             SimCounter,
+		ResetCache: func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("reset sim prefix cache: %w", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("reset sim prefix cache: HTTP %d", resp.StatusCode)
+			}
+			return nil
+		},
+		Version: "sim-" + srv.Profile().Name,
+		Launch:  srv.Profile(),
+	}
+}
+
+// SimCounter counts prompt tokens with the simulator's tokenizer and chat template.
+func SimCounter(msgs []stream.Message) int {
+	sm := make([]sim.Message, len(msgs))
+	for i, m := range msgs {
+		sm[i] = sim.Message{Role: m.Role, Content: m.Content}
+	}
+	return sim.PromptTokens(sm)
+}

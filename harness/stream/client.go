@@ -1,0 +1,187 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Request is one chat request, independent of dialect.
+type Request struct {
+	// ID is sent as X-Request-Id so server logs and simulator truth can be matched to it.
+	ID       string
+	Messages []Message
+	// MaxTokens caps the output (max_tokens, or Ollama's options.num_predict).
+	MaxTokens int
+	// IgnoreEOS asks the server to generate exactly MaxTokens (vLLM, SGLang). Ollama's API
+	// has no such switch; it is not sent there.
+	IgnoreEOS bool
+	// NumCtx sets Ollama's options.num_ctx (its context window); 0 leaves the server default.
+	NumCtx int
+}
+
+// Client streams chat requests to one target.
+type Client struct {
+	// HTTP sends the requests; use NewHTTPClient for one sized for the load.
+	HTTP *http.Client
+	// BaseURL is the server root, e.g. http://127.0.0.1:8000.
+	BaseURL string
+	Dialect Dialect
+	// Model is the name the server serves the model under.
+	Model string
+	// ContinuousUsage asks for a usage block on every chunk (stream_options
+	// continuous_usage_stats, a vLLM extension) so per-chunk token counts are exact.
+	ContinuousUsage bool
+}
+
+// NewHTTPClient returns an HTTP client whose connection pool holds maxConns idle
+// connections to one host, so a closed loop at that concurrency never waits for a
+// connection, and whose buffers suit long prompts and fast streams.
+func NewHTTPClient(maxConns int) *http.Client {
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil, // benchmark traffic goes straight to the target
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        maxConns,
+		MaxIdleConnsPerHost: maxConns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		WriteBufferSize:     256 << 10,
+		ReadBufferSize:      64 << 10,
+	}}
+}
+
+// Path returns the chat endpoint of the dialect.
+func (d Dialect) Path() string {
+	if d == Ollama {
+		return "/api/chat"
+	}
+	return "/v1/chat/completions"
+}
+
+type openAIBody struct {
+	Model         string         `json:"model"`
+	Messages      []Message      `json:"messages"`
+	MaxTokens     int            `json:"max_tokens,omitempty"`
+	Stream        bool           `json:"stream"`
+	StreamOptions map[string]any `json:"stream_options,omitempty"`
+	Temperature   float64        `json:"temperature"`
+	IgnoreEOS     bool           `json:"ignore_eos,omitempty"`
+}
+
+type ollamaOptions struct {
+	NumPredict  int     `json:"num_predict,omitempty"`
+	NumCtx      int     `json:"num_ctx,omitempty"`
+	Temperature float64 `json:"temperature"`
+}
+
+type ollamaBody struct {
+	Model    string        `json:"model"`
+	Messages []Message     `json:"messages"`
+	Stream   bool          `json:"stream"`
+	Options  ollamaOptions `json:"options"`
+}
+
+// Body returns the JSON request body for req in the client's dialect.
+func (c *Client) Body(req Request) ([]byte, error) {
+	var v any
+	switch c.Dialect {
+	case OpenAI:
+		opts := map[string]any{"include_usage": true}
+		if c.ContinuousUsage {
+			opts["continuous_usage_stats"] = true
+		}
+		v = openAIBody{Model: c.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Stream: true,
+			StreamOptions: opts, IgnoreEOS: req.IgnoreEOS}
+	case Ollama:
+		v = ollamaBody{Model: c.Model, Messages: req.Messages, Stream: true,
+			Options: ollamaOptions{NumPredict: req.MaxTokens, NumCtx: req.NumCtx}}
+	default:
+		return nil, fmt.Errorf("unknown dialect %q", c.Dialect)
+	}
+	return json.Marshal(v)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Stream sends req and records its response into rec, which it resets first (keeping
+// rec.Scheduled and rec.PromptChars). The outcome is in rec.Err; Stream itself returns nothing so that a
+// failed request is a measured event, not an aborted run.
+func (c *Client) Stream(ctx context.Context, req Request, rec *Record) {
+	scheduled, promptChars := rec.Scheduled, rec.PromptChars
+	rec.Reset()
+	rec.Scheduled, rec.PromptChars, rec.ID = scheduled, promptChars, req.ID
+	rec.Err = c.stream(ctx, req, rec)
+}
+
+func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
+	body, err := c.Body(req)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	url := strings.TrimSuffix(c.BaseURL, "/") + c.Dialect.Path()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request to %s: %w", url, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "text/event-stream, application/x-ndjson")
+	if req.ID != "" {
+		hreq.Header.Set("X-Request-Id", req.ID)
+	}
+	dec, err := NewDecoder(c.Dialect, rec)
+	if err != nil {
+		return err
+	}
+	rec.Sent = time.Now()
+	resp, err := c.HTTP.Do(hreq)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	rec.HTTPStatus = resp.StatusCode
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("%w: POST %s: HTTP %d: %s", ErrServer, url, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := resp.Body.Read(buf)
+		at := time.Now()
+		if n > 0 {
+			if err := dec.Feed(buf[:n], at); err != nil {
+				return err
+			}
+			if dec.Done() {
+				// The terminal event is in: the rest of the body changes no measurement.
+				// Drain a little so the connection can be reused for the next request.
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				return nil
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return dec.Finish(at)
+		}
+		if rerr != nil {
+			return fmt.Errorf("read stream from %s after %d token chunks: %w", url, len(rec.Chunks), rerr)
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Errors a Decoder wraps, so callers can tell a broken stream from a server that said no.
+var (
+	// ErrMalformed marks bytes that are not the dialect's format.
+	ErrMalformed = errors.New("malformed stream")
+	// ErrServer marks an error the server reported inside the stream or as an HTTP status.
+	ErrServer = errors.New("server error")
+	// ErrIncomplete marks a stream that ended before its terminal event.
+	ErrIncomplete = errors.New("stream ended early")
+)
+
+// Decoder parses one response body, as it arrives, into a Record.
+type Decoder interface {
+	// Feed passes bytes that arrived at time at.
+	Feed(p []byte, at time.Time) error
+	// Finish is called when the body ends; it reports a stream cut short.
+	Finish(at time.Time) error
+	// Done reports whether the terminal event ([DONE] or done:true) has been seen.
+	Done() bool
+}
+
+// NewDecoder returns a Decoder for dialect d that fills rec. rec.Sent must be set: chunk
+// offsets are measured from it.
+func NewDecoder(d Dialect, rec *Record) (Decoder, error) {
+	switch d {
+	case OpenAI:
+		return &sseDecoder{rec: rec}, nil
+	case Ollama:
+		return &ndjsonDecoder{rec: rec}, nil
+	default:
+		return nil, fmt.Errorf("unknown dialect %q: use %q or %q", d, OpenAI, Ollama)
+	}
+}
+
+// excerpt shortens b for an error message.
+func excerpt(b []byte) string {
+	const max = 120
+	if len(b) <= max {
+		return string(b)
+	}
+	return string(b[:max]) + "…"
+}
+
+// addTokens appends a token-bearing chunk.
+func addTokens(rec *Record, at time.Time, tokens int, text []byte, reasoning bool) {
+	rec.Chunks = append(rec.Chunks, Chunk{Offset: at.Sub(rec.Sent), Tokens: tokens})
+	rec.OutputChars += utf8.RuneCount(text)
+	if reasoning {
+		rec.ReasoningTokens += tokens
+	}
+}
+
+// serverMessage extracts a readable message from an error value: a string, or an object
+// with "message" (OpenAI, vLLM, SGLang).
+func serverMessage(v *fastjson.Value) string {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeObject:
+		if m := v.GetStringBytes("message"); m != nil {
+			return string(m)
+		}
+	}
+	return v.String()
+}
+
+// sseDecoder parses server-sent events carrying OpenAI chat-completion chunks.
+type sseDecoder struct {
+	rec     *Record
+	lines   lineSplitter
+	parser  fastjson.Parser
+	data    []byte
+	hasData bool
+	event   []byte
+	done    bool
+	at      time.Time
+	lastOut int // running completion-token count from usage, for per-chunk deltas
+	text    []byte
+}
+
+func (d *sseDecoder) Done() bool { return d.done }
+
+func (d *sseDecoder) Feed(p []byte, at time.Time) error {
+	d.at = at
+	return d.lines.feed(p, d.line)
+}
+
+func (d *sseDecoder) Finish(at time.Time) error {
+	d.at = at
+	if rest := d.lines.rest(); len(rest) > 0 {
+		if err := d.line(rest); err != nil {
+			return err
+		}
+	}
+	if d.hasData {
+		if err := d.dispatch(); err != nil {
+			return err
+		}
+	}
+	d.rec.End = at.Sub(d.rec.Sent)
+	if !d.done {
+		return fmt.Errorf("%w: no [DONE] after %d token chunks", ErrIncomplete, len(d.rec.Chunks))
+	}
+	return nil
+}
+
+// line handles one SSE line (https://html.spec.whatwg.org/multipage/server-sent-events.html).
+func (d *sseDecoder) line(l []byte) error {
+	if len(l) == 0 {
+		if !d.hasData {
+			d.event = d.event[:0]
+			return nil
+		}
+		return d.dispatch()
+	}
+	if l[0] == ':' { // comment or keep-alive
+		return nil
+	}
+	field, value := l, []byte(nil)
+	for i, c := range l {
+		if c == ':' {
+			field, value = l[:i], l[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+			break
+		}
+	}
+	switch string(field) {
+	case "data":
+		if d.hasData {
+			d.data = append(d.data, '\n')
+		}
+		d.data = append(d.data, value...)
+		d.hasData = true
+	case "event":
+		d.event = append(d.event[:0], value...)
+	}
+	return nil
+}
+
+func (d *sseDecoder) dispatch() error {
+	data, event := d.data, d.event
+	d.data, d.hasData = d.data[:0], false
+	defer func() { d.event = d.event[:0] }()
+	if d.done {
+		return nil // servers may send usage or nothing after [DONE]; it changes no measurement
+	}
+	if string(data) == "[DONE]" {
+		d.done = true
+		d.rec.End = d.at.Sub(d.rec.Sent)
+		return nil
+	}
+	if string(event) == "error" {
+		return fmt.Errorf("%w: error event: %s", ErrServer, excerpt(data))
+	}
+	v, err := d.parser.ParseBytes(data)
+	if err != nil {
+		return fmt.Errorf("%w: SSE data is not JSON (%v): %q", ErrMalformed, err, excerpt(data))
+	}
+	if v.Type() != fastjson.TypeObject {
+		return fmt.Errorf("%w: SSE data is not a JSON object: %q", ErrMalformed, excerpt(data))
+	}
+	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
+		return fmt.Errorf("%w: %s", ErrServer, serverMessage(e))
+	}
+	if string(v.GetStringBytes("object")) == "error" {
+		return fmt.Errorf("%w: %s", ErrServer, serverMessage(v))
+	}
+	usageOut := -1
+	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
+		if p := u.Get("prompt_tokens"); p != nil {
+			d.rec.PromptTokens = p.GetInt()
+		}
+		if c := u.Get("completion_tokens"); c != nil {
+			usageOut = c.GetInt()
+			d.rec.CompletionTokens = usageOut
+		}
+	}
+	choices := v.GetArray("choices")
+	text := d.text[:0]
+	reasoning := false
+	for _, ch := range choices {
+		delta := ch.Get("delta")
+		if delta == nil {
+			// Legacy completions stream the text on the choice itself.
+			text = append(text, ch.GetStringBytes("text")...)
+			continue
+		}
+		if r := delta.GetStringBytes("reasoning_content"); len(r) > 0 {
+			text, reasoning = append(text, r...), true
+		} else if r := delta.GetStringBytes("reasoning"); len(r) > 0 {
+			text, reasoning = append(text, r...), true
+		}
+		text = append(text, delta.GetStringBytes("content")...)
+	}
+	d.text = text
+	if len(text) == 0 {
+		return nil // role-only, finish-only or usage-only chunk: no token arrived
+	}
+	tokens := 1
+	if usageOut > d.lastOut {
+		tokens = usageOut - d.lastOut
+		d.lastOut = usageOut
+		d.rec.TokenSource = FromUsage
+	} else if d.rec.TokenSource == "" {
+		d.rec.TokenSource = FromEvents
+	}
+	addTokens(d.rec, d.at, tokens, text, reasoning)
+	return nil
+}
+
+// ndjsonDecoder parses Ollama's newline-delimited JSON chat stream.
+type ndjsonDecoder struct {
+	rec    *Record
+	lines  lineSplitter
+	parser fastjson.Parser
+	done   bool
+	at     time.Time
+	text   []byte
+}
+
+func (d *ndjsonDecoder) Done() bool { return d.done }
+
+func (d *ndjsonDecoder) Feed(p []byte, at time.Time) error {
+	d.at = at
+	return d.lines.feed(p, d.line)
+}
+
+func (d *ndjsonDecoder) Finish(at time.Time) error {
+	d.at = at
+	if rest := d.lines.rest(); len(rest) > 0 {
+		if err := d.line(rest); err != nil {
+			return err
+		}
+	}
+	if !d.done {
+		d.rec.End = at.Sub(d.rec.Sent)
+		return fmt.Errorf("%w: no message with \"done\": true after %d token chunks", ErrIncomplete, len(d.rec.Chunks))
+	}
+	return nil
+}
+
+func (d *ndjsonDecoder) line(l []byte) error {
+	if len(l) == 0 || d.done {
+		return nil
+	}
+	v, err := d.parser.ParseBytes(l)
+	if err != nil {
+		return fmt.Errorf("%w: NDJSON line is not JSON (%v): %q", ErrMalformed, err, excerpt(l))
+	}
+	if v.Type() != fastjson.TypeObject {
+		return fmt.Errorf("%w: NDJSON line is not a JSON object: %q", ErrMalformed, excerpt(l))
+	}
+	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
+		return fmt.Errorf("%w: %s", ErrServer, serverMessage(e))
+	}
+	text := d.text[:0]
+	reasoning := false
+	if m := v.Get("message"); m != nil {
+		if t := m.GetStringBytes("thinking"); len(t) > 0 {
+			text, reasoning = append(text, t...), true
+		}
+		text = append(text, m.GetStringBytes("content")...)
+	} else { // /api/generate
+		if t := v.GetStringBytes("thinking"); len(t) > 0 {
+			text, reasoning = append(text, t...), true
+		}
+		text = append(text, v.GetStringBytes("response")...)
+	}
+	d.text = text
+	if len(text) > 0 {
+		d.rec.TokenSource = FromEvents
+		addTokens(d.rec, d.at, 1, text, reasoning)
+	}
+	if v.GetBool("done") {
+		d.done = true
+		d.rec.End = d.at.Sub(d.rec.Sent)
+		if p := v.Get("prompt_eval_count"); p != nil {
+			d.rec.PromptTokens = p.GetInt()
+		}
+		if c := v.Get("eval_count"); c != nil {
+			d.rec.CompletionTokens = c.GetInt()
+		}
+		d.rec.Server = &ServerTiming{
+			Total:      time.Duration(v.GetInt64("total_duration")),
+			Load:       time.Duration(v.GetInt64("load_duration")),
+			PromptEval: time.Duration(v.GetInt64("prompt_eval_duration")),
+			Eval:       time.Duration(v.GetInt64("eval_duration")),
+		}
+	}
+	return nil
+}

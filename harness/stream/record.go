@@ -1,0 +1,131 @@
+// Package stream sends one chat request to a serving engine and turns its streamed response,
+// OpenAI-compatible SSE or Ollama NDJSON, into a Record: when it was sent, when every token
+// chunk arrived and how many tokens it carried, and what the server said it counted.
+//
+// Bodies are parsed incrementally as bytes arrive; a stream is never buffered whole.
+package stream
+
+import (
+	"time"
+)
+
+// Dialect names the wire format a target speaks.
+type Dialect string
+
+// The dialects the harness speaks.
+const (
+	// OpenAI is POST /v1/chat/completions with "stream": true, answered with server-sent events.
+	OpenAI Dialect = "openai"
+	// Ollama is Ollama's native POST /api/chat, answered with newline-delimited JSON.
+	Ollama Dialect = "ollama"
+)
+
+// TokenSource says how the token count of each chunk was obtained.
+type TokenSource string
+
+const (
+	// FromUsage means the server reported a running completion-token count with every chunk
+	// (vLLM's continuous_usage_stats), so each chunk's token count is exact.
+	FromUsage TokenSource = "server_usage"
+	// FromEvents means each token-bearing event was counted as one token. It is exact for
+	// servers that send one event per token and an estimate otherwise.
+	FromEvents TokenSource = "events"
+)
+
+// Chunk is one token-bearing event of a stream.
+type Chunk struct {
+	// Offset is the arrival time of the event's last byte, measured from Record.Sent.
+	Offset time.Duration
+	// Tokens is how many output tokens the event carried (see Record.TokenSource).
+	Tokens int
+}
+
+// ServerTiming holds the durations a server reports about its own work (Ollama's final
+// message). Zero values mean the server did not report them.
+type ServerTiming struct {
+	Total      time.Duration `json:"total_ns"`
+	Load       time.Duration `json:"load_ns"`
+	PromptEval time.Duration `json:"prompt_eval_ns"`
+	Eval       time.Duration `json:"eval_ns"`
+}
+
+// Record is everything measured about one request.
+type Record struct {
+	// ID is the request id sent as X-Request-Id.
+	ID string
+	// Scheduled is when the load model wanted the request sent; Sent is when it was.
+	Scheduled, Sent time.Time
+	// Chunks lists the token-bearing events in arrival order.
+	Chunks []Chunk
+	// End is when the stream finished ([DONE], done:true or end of body), from Sent.
+	End time.Duration
+	// PromptTokens and CompletionTokens are the server's counts; -1 when it gave none.
+	PromptTokens, CompletionTokens int
+	// TokenSource says how Chunks[i].Tokens was obtained.
+	TokenSource TokenSource
+	// PromptChars is the number of characters (runes) in the prompt, set by the caller
+	// that built it; it feeds the tokens-per-character figures.
+	PromptChars int
+	// OutputChars counts the characters (runes) of content and reasoning received.
+	OutputChars int
+	// ReasoningTokens counts tokens that arrived as reasoning rather than answer content.
+	ReasoningTokens int
+	// Server holds the server's own timings where it reports them.
+	Server *ServerTiming
+	// HTTPStatus is the response status code; 0 when no response arrived.
+	HTTPStatus int
+	// Err is why the request failed; nil on success.
+	Err error
+}
+
+// Reset clears r for reuse, keeping the Chunks backing array.
+func (r *Record) Reset() {
+	chunks := r.Chunks[:0]
+	*r = Record{Chunks: chunks, PromptTokens: -1, CompletionTokens: -1}
+}
+
+// OK reports whether the request succeeded and produced at least one token.
+func (r *Record) OK() bool { return r.Err == nil && len(r.Chunks) > 0 }
+
+// TTFT is the time from send to the first token-bearing event.
+func (r *Record) TTFT() time.Duration {
+	if len(r.Chunks) == 0 {
+		return 0
+	}
+	return r.Chunks[0].Offset
+}
+
+// Latency is the end-to-end latency: send to the last token-bearing event. A trailing
+// usage-only event or [DONE] does not extend it.
+func (r *Record) Latency() time.Duration {
+	if len(r.Chunks) == 0 {
+		return 0
+	}
+	return r.Chunks[len(r.Chunks)-1].Offset
+}
+
+// QueueDelay is how long the request waited between its scheduled time and its send.
+func (r *Record) QueueDelay() time.Duration {
+	if r.Scheduled.IsZero() {
+		return 0
+	}
+	return r.Sent.Sub(r.Scheduled)
+}
+
+// ChunkTokens is the sum of the tokens counted on the chunks.
+func (r *Record) ChunkTokens() int {
+	n := 0
+	for _, c := range r.Chunks {
+		n += c.Tokens
+	}
+	return n
+}
+
+// OutputTokens is the number of output tokens: the server's count where it gave one,
+// otherwise the tokens counted on the chunks.
+func (r *Record) OutputTokens() int {
+	if r.CompletionTokens >= 0 {
+		return r.CompletionTokens
+	}
+	return r.ChunkTokens()
+}
