@@ -86,6 +86,8 @@ type sseDecoder struct {
 	at      time.Time
 	lastOut int // running completion-token count from usage, for per-chunk deltas
 	text    []byte
+	events  int    // data events dispatched
+	stray   []byte // the first line that is no SSE field, kept for the error message
 }
 
 func (d *sseDecoder) Done() bool { return d.done }
@@ -108,6 +110,9 @@ func (d *sseDecoder) Finish(at time.Time) error {
 		}
 	}
 	d.rec.End = at.Sub(d.rec.Sent)
+	if !d.done && d.events == 0 && d.stray != nil {
+		return fmt.Errorf("%w: body is not server-sent events: %q", ErrMalformed, d.stray)
+	}
 	if !d.done {
 		return fmt.Errorf("%w: no [DONE] after %d token chunks", ErrIncomplete, len(d.rec.Chunks))
 	}
@@ -145,6 +150,11 @@ func (d *sseDecoder) line(l []byte) error {
 		d.hasData = true
 	case "event":
 		d.event = append(d.event[:0], value...)
+	case "id", "retry":
+	default:
+		if d.stray == nil {
+			d.stray = []byte(excerpt(l))
+		}
 	}
 	return nil
 }
@@ -152,6 +162,7 @@ func (d *sseDecoder) line(l []byte) error {
 func (d *sseDecoder) dispatch() error {
 	data, event := d.data, d.event
 	d.data, d.hasData = d.data[:0], false
+	d.events++
 	defer func() { d.event = d.event[:0] }()
 	if d.done {
 		return nil // servers may send usage or nothing after [DONE]; it changes no measurement

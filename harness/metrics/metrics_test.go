@@ -1,0 +1,130 @@
+package metrics
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPercentile(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		q    float64
+		want float64
+	}{
+		{[]float64{1, 2, 3, 4}, 50, 2.5},
+		{[]float64{1, 2, 3, 4}, 90, 3.7}, // rank 2.7: 3 + 0.7·(4-3)
+		{[]float64{1, 2, 3, 4}, 0, 1},
+		{[]float64{1, 2, 3, 4}, 100, 4},
+		{[]float64{7}, 99, 7},
+		{[]float64{0, 10}, 99, 9.9},
+	}
+	for _, tc := range tests {
+		assert.InDelta(t, tc.want, Percentile(tc.xs, tc.q), 1e-12, "p%v of %v", tc.q, tc.xs)
+	}
+	assert.True(t, math.IsNaN(Percentile(nil, 50)))
+}
+
+func TestDescribe(t *testing.T) {
+	d := Describe([]float64{4, 1, 3, 2})
+	assert.Equal(t, 4, d.N)
+	assert.InDelta(t, 2.5, d.Mean, 1e-12)
+	assert.InDelta(t, math.Sqrt(1.25), d.Std, 1e-12) // population: mean of squared deviations 1.25
+	assert.Equal(t, 1.0, d.Min)
+	assert.Equal(t, 4.0, d.Max)
+	assert.InDelta(t, 2.5, d.P50, 1e-12)
+	assert.InDelta(t, 3.97, d.P99, 1e-12)
+}
+
+func TestEstimate(t *testing.T) {
+	iv := Estimate([]float64{10, 12, 14})
+	assert.Equal(t, 3, iv.N)
+	assert.InDelta(t, 12, iv.Mean, 1e-12)
+	assert.InDelta(t, 2, iv.Std, 1e-12) // sample std: sqrt((4+0+4)/2)
+	// t(0.975, 2) = 4.302653; half-width = 4.302653 · 2 / √3 = 4.968275.
+	require.NotNil(t, iv.Low)
+	assert.InDelta(t, 12-4.968275, *iv.Low, 1e-5)
+	assert.InDelta(t, 12+4.968275, *iv.High, 1e-5)
+
+	one := Estimate([]float64{5})
+	assert.Equal(t, 5.0, one.Mean)
+	assert.Nil(t, one.Low, "one trial has no interval")
+}
+
+func chunks(tokens []int, offsetsMs ...int) []stream.Chunk {
+	out := make([]stream.Chunk, len(offsetsMs))
+	for i, o := range offsetsMs {
+		out[i] = stream.Chunk{Offset: time.Duration(o) * time.Millisecond, Tokens: tokens[i]}
+	}
+	return out
+}
+
+func TestCompute(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	recs := []stream.Record{
+		{ // exact per-chunk usage; the last event carries two tokens
+			Sent: t0, Chunks: chunks([]int{1, 1, 2}, 100, 150, 250), PromptTokens: 10, CompletionTokens: 4,
+			TokenSource: stream.FromUsage, OutputChars: 8, PromptChars: 40,
+		},
+		{ // scheduled at t0, sent 10 ms later (waited for a slot)
+			Scheduled: t0, Sent: t0.Add(10 * ms), Chunks: chunks([]int{1, 1}, 200, 300), PromptTokens: 10,
+			CompletionTokens: 2, TokenSource: stream.FromEvents, OutputChars: 4, PromptChars: 40,
+		},
+		{Sent: t0.Add(20 * ms), Err: errors.New("boom"), PromptTokens: -1, CompletionTokens: -1},
+	}
+	s := Compute(recs, SLO{TTFT: 150 * ms})
+	v := s.Values
+	want := map[string]float64{
+		"avg_ttft_ms": 150, "p50_ttft_ms": 150, "p99_ttft_ms": 199, "std_ttft_ms": 50,
+		"avg_latency_ms": 275, "p50_latency_ms": 275,
+		"avg_tpot_ms": 75, // (250-100)/3 = 50 and (300-200)/1 = 100
+		// ITL per token: 50 (one token), then 100 ms shared by two tokens → 50, 50; then 100.
+		"avg_itl_ms": 62.5, "p50_itl_ms": 50, "p90_itl_ms": 85, "max_itl_ms": 100,
+		"avg_chunk_gap_ms": (50 + 100 + 100) / 3.0,
+		"avg_queue_ms": 5, "max_queue_ms": 10,
+		"avg_ttft_incl_queue_ms": 155, "max_latency_incl_queue_ms": 310,
+		"successful_requests": 2, "failed_requests": 1, "success_rate": 200.0 / 3,
+		"total_input_tokens": 20, "total_output_tokens": 6, "mean_output_tokens": 3,
+		"output_tokens_per_char": 0.5, "input_tokens_per_char": 0.25,
+		// window: t0 (earliest schedule/send) to t0+310 ms (B's last token)
+		"total_time_sec": 0.31, "output_token_throughput": 6 / 0.31, "total_token_throughput": 6 / 0.31,
+		"input_output_token_throughput": 26 / 0.31, "request_throughput": 2 / 0.31,
+		"request_goodput": 1 / 0.31, "goodput_pct": 100.0 / 3,
+		"mean_concurrency": 0.55 / 0.31, "max_concurrency_observed": 2,
+		"first_ttft_ms": 100, "rest_avg_ttft_ms": 200,
+	}
+	for k, w := range want {
+		got, ok := v[k]
+		if assert.True(t, ok, "missing %s", k) {
+			assert.InDelta(t, w, got, 1e-9, k)
+		}
+	}
+	assert.Equal(t, ITLExact, s.ITLBasis)
+	assert.Equal(t, map[string]int{"boom": 1}, s.Errors)
+}
+
+func TestComputeEstimatesITLWhenChunksHideTokens(t *testing.T) {
+	// Three events but the server counted five tokens and gave no per-event usage: the
+	// four tokens after the first are spread over two gaps, two per gap.
+	rec := stream.Record{Sent: time.Unix(0, 0), Chunks: chunks([]int{1, 1, 1}, 10, 30, 50),
+		CompletionTokens: 5, PromptTokens: 3, TokenSource: stream.FromEvents}
+	s := Compute([]stream.Record{rec}, SLO{})
+	assert.Equal(t, ITLEstimated, s.ITLBasis)
+	assert.InDelta(t, 10, s.Values["avg_itl_ms"], 1e-9)
+	assert.InDelta(t, 20, s.Values["avg_chunk_gap_ms"], 1e-9)
+	assert.InDelta(t, 10, s.Values["avg_tpot_ms"], 1e-9) // (50-10)/(5-1)
+	assert.NotContains(t, s.Values, "request_goodput", "no SLO set, no goodput")
+}
+
+func TestComputeNothingSucceeded(t *testing.T) {
+	s := Compute([]stream.Record{{Sent: time.Unix(0, 0), Err: errors.New("refused")}}, SLO{})
+	assert.Equal(t, 0.0, s.Values["successful_requests"])
+	assert.Equal(t, 0.0, s.Values["success_rate"])
+	assert.NotContains(t, s.Values, "avg_ttft_ms")
+}
