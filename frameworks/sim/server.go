@@ -78,6 +78,8 @@ func Start(cfg Config) (*Server, error) {
 		s.eng.resetCache(r.Context())
 		w.WriteHeader(http.StatusOK)
 	})
+	mux.HandleFunc("GET /sim/truth/{id}", s.truthHandler)
+	mux.HandleFunc("DELETE /sim/truth", func(w http.ResponseWriter, r *http.Request) { s.truth.reset() })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, openAI) })
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, ollama) })
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -114,6 +116,17 @@ func (s *Server) Close() error {
 // the simulator recorded about it.
 func (s *Server) Truth(ctx context.Context, id string) (RequestTruth, error) {
 	return s.truth.get(ctx, id)
+}
+
+// truthHandler serves a finished request's truth as JSON, for a harness in another
+// process; times are wall-clock, comparable across processes on one machine.
+func (s *Server) truthHandler(w http.ResponseWriter, r *http.Request) {
+	t, err := s.truth.get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, openAI, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
 }
 
 // ResetTruth forgets recorded requests, bounding memory across long runs.

@@ -87,7 +87,7 @@ func TestCompute(t *testing.T) {
 		// ITL per token: 50 (one token), then 100 ms shared by two tokens → 50, 50; then 100.
 		"avg_itl_ms": 62.5, "p50_itl_ms": 50, "p90_itl_ms": 85, "max_itl_ms": 100,
 		"avg_chunk_gap_ms": (50 + 100 + 100) / 3.0,
-		"avg_queue_ms": 5, "max_queue_ms": 10,
+		"avg_queue_ms":     5, "max_queue_ms": 10,
 		"avg_ttft_incl_queue_ms": 155, "max_latency_incl_queue_ms": 310,
 		"successful_requests": 2, "failed_requests": 1, "success_rate": 200.0 / 3,
 		"total_input_tokens": 20, "total_output_tokens": 6, "mean_output_tokens": 3,

@@ -3,9 +3,13 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -114,6 +118,40 @@ func (r *Runner) client(concurrency int) *stream.Client {
 	}
 }
 
+// openConnections fills the client's pool with n connections by sending n concurrent
+// health requests, so the measured requests reuse them instead of dialling.
+func (r *Runner) openConnections(ctx context.Context, c *stream.Client, n int) error {
+	if r.Target.HealthPath == "" || n < 1 {
+		return nil
+	}
+	url := strings.TrimSuffix(r.Target.BaseURL, "/") + r.Target.HealthPath
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp, err := c.HTTP.Do(req)
+			if err != nil {
+				errs <- fmt.Errorf("open connections: GET %s: %w", url, err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			errs <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Trial is the outcome of one trial of a point.
 type Trial struct {
 	Records []stream.Record
@@ -145,6 +183,9 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		rec.PromptChars = j.chars
 		c.Stream(ctx, j.req, rec)
 	}
+	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
 	for i := 0; i < p.Warmup; i++ {
 		var rec stream.Record
 		w := jobs[i]
@@ -154,6 +195,9 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
 		}
 	}
+	// Collect garbage less often while measuring: a collection in the middle of a burst of
+	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	measured := jobs[p.Warmup:]
 	recs := make([]stream.Record, len(measured))
 	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}

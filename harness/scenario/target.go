@@ -23,6 +23,9 @@ type Target struct {
 	ContinuousUsage bool
 	// HoldsOutputLength says the API can force exactly max_tokens (ignore_eos).
 	HoldsOutputLength bool
+	// HealthPath answers GET cheaply; the runner uses it to open the connection pool
+	// before measuring, so no measured TTFT includes a TCP handshake.
+	HealthPath string
 	// Count counts prompt tokens as the server will.
 	Count prompt.Counter
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
@@ -41,6 +44,7 @@ func SimTarget(srv *sim.Server, model string) Target {
 		Dialect:           stream.OpenAI,
 		ContinuousUsage:   true,
 		HoldsOutputLength: true,
+		HealthPath:        "/health",
 		Count:             SimCounter,
 		ResetCache: func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))

@@ -127,6 +127,9 @@ func (c *Client) Stream(ctx context.Context, req Request, rec *Record) {
 	scheduled, promptChars := rec.Scheduled, rec.PromptChars
 	rec.Reset()
 	rec.Scheduled, rec.PromptChars, rec.ID = scheduled, promptChars, req.ID
+	if cap(rec.Chunks) < req.MaxTokens+1 {
+		rec.Chunks = make([]Chunk, 0, req.MaxTokens+1) // no growth while timestamps are taken
+	}
 	rec.Err = c.stream(ctx, req, rec)
 }
 

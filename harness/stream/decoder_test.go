@@ -73,8 +73,8 @@ func TestSSE(t *testing.T) {
 			wantTokens: []int{1, 3}, prompt: 7, completion: 4, chars: 6, source: FromUsage,
 		},
 		{
-			name: "comments keep-alives and unknown fields are skipped",
-			body: ": ping\n\nid: 3\nretry: 10\n" + `data: {"choices":[{"delta":{"content":"x"}}]}` + "\n\n: keep-alive\n\ndata: [DONE]\n\n",
+			name:       "comments keep-alives and unknown fields are skipped",
+			body:       ": ping\n\nid: 3\nretry: 10\n" + `data: {"choices":[{"delta":{"content":"x"}}]}` + "\n\n: keep-alive\n\ndata: [DONE]\n\n",
 			wantTokens: []int{1}, prompt: -1, completion: -1, chars: 1, source: FromEvents,
 		},
 		{

@@ -1,0 +1,202 @@
+package scenario
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testModel = "sim-model"
+
+// startSim runs a simulator with profile p for the test.
+func startSim(t testing.TB, p sim.Profile) *sim.Server {
+	t.Helper()
+	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{testModel}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	return srv
+}
+
+func profile(t testing.TB, name string) sim.Profile {
+	t.Helper()
+	p, err := sim.LookupProfile(name)
+	require.NoError(t, err)
+	return p
+}
+
+func runTrial(t testing.TB, srv *sim.Server, p Point) Trial {
+	t.Helper()
+	return runOn(t, SimTarget(srv, testModel), p)
+}
+
+func runOn(t testing.TB, target Target, p Point) Trial {
+	t.Helper()
+	r := &Runner{Target: target, Nonce: strings.ReplaceAll(t.Name(), "/", "_")}
+	tr, err := r.RunTrial(context.Background(), Scenario{Name: "test", ResultName: "test"}, p, 1)
+	require.NoError(t, err)
+	for _, rec := range tr.Records {
+		require.NoError(t, rec.Err)
+	}
+	return tr
+}
+
+// deviations compares every record with the simulator's truth and returns, in ms, the
+// TTFT differences and the per-gap ITL differences (harness minus truth).
+func deviations(t testing.TB, truthOf truthFunc, recs []stream.Record) (ttft, itl []float64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, rec := range recs {
+		truth, err := truthOf(ctx, rec.ID)
+		require.NoError(t, err)
+		require.Len(t, rec.Chunks, len(truth.Emitted), "request %s: one harness chunk per simulator event", rec.ID)
+		require.Equal(t, truth.OutputTokens(), rec.OutputTokens())
+		require.Equal(t, truth.PromptTokens, rec.PromptTokens)
+		for i, c := range rec.Chunks {
+			arrived := rec.Sent.Add(c.Offset)
+			// Causality: no chunk is seen before the simulator wrote it.
+			require.False(t, arrived.Before(truth.Emitted[i].At), "request %s chunk %d arrived before it was written", rec.ID, i)
+			require.Equal(t, truth.Emitted[i].Tokens, c.Tokens)
+			if i > 0 {
+				got := rec.Chunks[i].Offset - rec.Chunks[i-1].Offset
+				want := truth.Emitted[i].At.Sub(truth.Emitted[i-1].At)
+				itl = append(itl, float64(got-want)/1e6)
+			}
+		}
+		ttft = append(ttft, float64(rec.TTFT()-truth.TTFT())/1e6)
+	}
+	return ttft, itl
+}
+
+func absP99(xs []float64) float64 {
+	a := make([]float64, len(xs))
+	for i, x := range xs {
+		if x < 0 {
+			x = -x
+		}
+		a[i] = x
+	}
+	slices.Sort(a)
+	return metrics.Percentile(a, 99)
+}
+
+func TestFidelityAgainstSimTruth(t *testing.T) {
+	for _, name := range []string{"batching", "batching-chunked", "reasoning"} {
+		t.Run(name, func(t *testing.T) {
+			target, truthOf := startSimProcess(t, "-profile", name)
+			tr := runOn(t, target, Point{Name: "c16", Concurrency: 16, InputTokens: 512, OutputTokens: 48, Requests: 48, Warmup: 1, Prompts: Plain})
+			ttft, itl := deviations(t, truthOf, tr.Records)
+			// The strict 1 ms goal is a benchmark (BenchmarkManyStreams); here bounds that a
+			// loaded 2-core CI machine still meets (client and simulator share its cores),
+			// and that a harness timing the wrong thing would miss: a 48-token stream at
+			// ~3.5 ms per token puts per-chunk-vs-per-token or end-of-stream timing errors
+			// far outside them.
+			assert.Less(t, absP99(ttft), 10.0, "TTFT p99 deviation (ms)")
+			assert.Less(t, absP99(itl), 5.0, "ITL p99 deviation (ms)")
+			if name == "batching-chunked" {
+				assert.Equal(t, 4, tr.Records[0].Chunks[1].Tokens)
+				// Four tokens per event: per-token ITL is a quarter of the event gap.
+				v := tr.Summary.Values
+				assert.InDelta(t, v["p50_chunk_gap_ms"]/4, v["p50_itl_ms"], v["p50_chunk_gap_ms"]/8)
+			}
+			if name == "reasoning" {
+				assert.Equal(t, 16, tr.Records[0].ReasoningTokens)
+			}
+		})
+	}
+}
+
+func TestPrefixCacheLowersTTFT(t *testing.T) {
+	shared := Point{Name: "shared", Concurrency: 1, OutputTokens: 4, Requests: 8, Prompts: SharedPrefix, PrefixTokens: 4096}
+	control := shared
+	control.Name, control.Prompts = "control", UnsharedPrefix
+	ratio := func(profileName string) float64 {
+		srv := startSim(t, profile(t, profileName))
+		s := runTrial(t, srv, shared).Summary.Values
+		c := runTrial(t, srv, control).Summary.Values
+		return s["rest_avg_ttft_ms"] / c["rest_avg_ttft_ms"]
+	}
+	assert.Less(t, ratio("batching"), 0.5, "warm shared-prefix TTFT vs control with the prefix cache")
+	assert.Greater(t, ratio("batching-nocache"), 0.8, "no cache, no gain")
+}
+
+func TestBatchingRaisesThroughput(t *testing.T) {
+	scaling := func(profileName string) float64 {
+		srv := startSim(t, profile(t, profileName))
+		c1 := runTrial(t, srv, Point{Name: "c1", Concurrency: 1, InputTokens: 128, OutputTokens: 32, Requests: 4, Prompts: Plain})
+		c16 := runTrial(t, srv, Point{Name: "c16", Concurrency: 16, InputTokens: 128, OutputTokens: 32, Requests: 32, Prompts: Plain})
+		return c16.Summary.Values["output_token_throughput"] / c1.Summary.Values["output_token_throughput"]
+	}
+	assert.Greater(t, scaling("batching"), 6.0, "continuous batching: 16 streams share each decode step")
+	assert.Less(t, scaling("single-slot"), 1.5, "one slot: requests queue, throughput stays flat")
+}
+
+func TestSimQueuesWhenKVBudgetIsFull(t *testing.T) {
+	p := profile(t, "batching")
+	p.KVTokens = 2 * (600 + 16) // room for two 600-token prompts with 16 output tokens
+	srv := startSim(t, p)
+	tr := runTrial(t, srv, Point{Name: "c6", Concurrency: 6, InputTokens: 600, OutputTokens: 16, Requests: 6, Prompts: Plain})
+	ctx := context.Background()
+	type span struct{ from, to time.Time }
+	var spans []span
+	for _, rec := range tr.Records {
+		truth, err := srv.Truth(ctx, rec.ID)
+		require.NoError(t, err)
+		spans = append(spans, span{truth.Admitted, truth.Generated[len(truth.Generated)-1]})
+	}
+	for _, s := range spans {
+		running := 0
+		for _, o := range spans {
+			if !o.from.After(s.from) && o.to.After(s.from) {
+				running++
+			}
+		}
+		assert.LessOrEqual(t, running, 2, "at most two requests fit the KV budget")
+	}
+	assert.Greater(t, tr.Summary.Values["max_ttft_ms"], 2*tr.Summary.Values["min_ttft_ms"], "later requests waited in the queue")
+}
+
+func TestSimOllamaDialect(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: srv.URL, Dialect: stream.Ollama, Model: testModel}
+	var rec stream.Record
+	c.Stream(context.Background(), stream.Request{ID: "o1", Messages: []stream.Message{{Role: "user", Content: "hello"}}, MaxTokens: 12}, &rec)
+	require.NoError(t, rec.Err)
+	assert.Equal(t, 12, rec.CompletionTokens)
+	assert.Len(t, rec.Chunks, 12)
+	require.NotNil(t, rec.Server)
+	assert.Greater(t, rec.Server.Eval, time.Duration(0))
+	truth, err := srv.Truth(context.Background(), "o1")
+	require.NoError(t, err)
+	assert.Equal(t, truth.PromptTokens, rec.PromptTokens)
+}
+
+func TestSimRejectsWhatARealServerWould(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	tests := []struct {
+		name  string
+		model string
+		max   int
+		has   string
+	}{
+		{"model not served", "llama-70b", 8, "does not exist"},
+		{"longer than the context", testModel, 200000, "maximum context length"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: srv.URL, Dialect: stream.OpenAI, Model: tc.model}
+			var rec stream.Record
+			c.Stream(context.Background(), stream.Request{Messages: []stream.Message{{Role: "user", Content: "hi"}}, MaxTokens: tc.max}, &rec)
+			require.ErrorIs(t, rec.Err, stream.ErrServer)
+			assert.Contains(t, rec.Err.Error(), tc.has)
+		})
+	}
+}
