@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -30,6 +31,7 @@ func printSummary(w io.Writer, rw *results.Writer) {
 			f(p, "p50_itl_ms", 2), f(p, "p50_tpot_ms", 2), f(p, "p50_latency_ms", 0), f(p, "p99_latency_ms", 0),
 			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2))
 	}
-	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", rw.Path())
+	path, _ := filepath.Abs(rw.Path())
+	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", path)
 	_ = table.Render()
 }

@@ -1,0 +1,42 @@
+# servegate: LLM serving benchmarks as a Go test suite.
+# `make bench` runs the five scenarios on the embedded simulator; `make test` runs the tests.
+
+GO      ?= go
+SCALE   ?= full
+TRIALS  ?= 1
+PRESET  ?= gpt-oss-20b
+PROFILE ?= batching
+SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
+
+.PHONY: bench test vet fuzz perf sim clean
+
+## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
+bench:
+	$(GO) test ./benchmarks -run '$(SCENARIOS)' -count=1 -v -timeout 60m \
+		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -profile=$(PROFILE)
+
+## test: vet and every test (the scenarios run at quick scale against the simulator)
+test: vet
+	$(GO) test ./... -count=1 -timeout 15m
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: a short run of each stream-format fuzz target
+fuzz:
+	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzSSE -fuzztime 30s
+	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzNDJSON -fuzztime 30s
+
+## perf: the performance figures quoted in README (parse speed, client CPU, 1,000 streams)
+perf:
+	$(GO) test ./harness/stream -run '^$$' -bench 'Parse' -cpu 1 -benchtime 2s
+	$(GO) test ./harness/stream -run '^$$' -bench 'ClientOverhead' -benchtime 200x
+	$(GO) test ./harness/scenario -run '^$$' -bench 'ManyStreams' -benchtime 3x
+	$(GO) test ./harness/scenario -run 'TestLongPrompts' -count=1 -v
+
+## sim: run the simulator as a server on 127.0.0.1:8000
+sim:
+	$(GO) run ./cmd/servegate-sim -addr 127.0.0.1:8000 -profile $(PROFILE)
+
+clean:
+	rm -rf results
