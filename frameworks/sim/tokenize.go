@@ -68,28 +68,7 @@ func eachToken(text string, fn func(piece string)) {
 // CountTokens returns the number of tokens in text.
 func CountTokens(text string) int {
 	n := 0
-	i := 0
-	for i < len(text) {
-		c := text[i]
-		switch {
-		case c >= utf8.RuneSelf:
-			_, w := utf8.DecodeRuneInString(text[i:])
-			i += w
-		case isAlnum(c) || c == ' ' && i+1 < len(text) && isAlnum(text[i+1]):
-			j := i
-			if c == ' ' {
-				j++
-			}
-			end := j
-			for end < len(text) && end-j < maxPiece && isAlnum(text[end]) {
-				end++
-			}
-			i = end
-		default:
-			i++
-		}
-		n++
-	}
+	eachToken(text, func(string) { n++ })
 	return n
 }
 
