@@ -16,7 +16,6 @@ type token struct {
 
 // job is one request inside the engine.
 type job struct {
-	id        string
 	keys      []uint64 // prefix-cache block keys of the prompt
 	promptLen int
 	maxTokens int // output length the job will produce (early EOS already decided)
@@ -25,10 +24,9 @@ type job struct {
 	rng       *rand.Rand
 
 	// Scheduler-owned state.
-	cached     int // prompt tokens found in the prefix cache
-	prefilled  int // uncached prompt tokens prefilled so far
-	generated  int
-	finishedAt time.Time
+	cached    int // prompt tokens found in the prefix cache
+	prefilled int // uncached prompt tokens prefilled so far
+	generated int
 
 	cancelled atomic.Bool
 
@@ -134,6 +132,14 @@ func (e *engine) resetCache(ctx context.Context) {
 	}
 }
 
+// reset empties the prefix cache for a resetCache caller, between steps.
+func (e *engine) reset(done chan struct{}) {
+	if e.cache != nil {
+		e.cache.reset()
+	}
+	close(done)
+}
+
 // admit moves waiting jobs into the batch, in arrival order, while they fit.
 func (e *engine) admit() {
 	e.mu.Lock()
@@ -169,10 +175,7 @@ func (e *engine) run(ctx context.Context) {
 	for {
 		select {
 		case done := <-e.resetCh:
-			if e.cache != nil {
-				e.cache.reset()
-			}
-			close(done)
+			e.reset(done)
 		default:
 		}
 		e.admit()
@@ -181,10 +184,7 @@ func (e *engine) run(ctx context.Context) {
 			case <-e.wake:
 				continue
 			case done := <-e.resetCh:
-				if e.cache != nil {
-					e.cache.reset()
-				}
-				close(done)
+				e.reset(done)
 				continue
 			case <-ctx.Done():
 				return

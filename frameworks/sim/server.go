@@ -303,7 +303,7 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	rng := rand.New(rand.NewPCG(p.Seed, h.Sum64()))
 	entry := s.truth.start(id, arrived)
 	defer close(entry.done)
-	j := &job{id: id, promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
+	j := &job{promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
 		korean: isKorean(req.Messages), rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
 	j.truth.PromptTokens = promptLen
 	if !ignoreEOS && p.EOSRate > 0 {

@@ -100,16 +100,7 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	named, _ := json.Marshal(pointFields{})
-	var nm map[string]json.RawMessage
-	_ = json.Unmarshal(named, &nm)
-	for k := range nm {
-		known[k] = true
-	}
-	for _, k := range []string{"request_rate", "errors", "warnings", "trial_stats", "requests"} {
-		known[k] = true
-	}
+	known := namedFields()
 	f.Metrics = map[string]float64{}
 	for k, raw := range m {
 		if known[k] {
@@ -123,6 +114,22 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	*p = Point(f)
 	return nil
 }
+
+// namedFields is the set of JSON keys that are Point fields rather than metrics.
+var namedFields = sync.OnceValue(func() map[string]bool {
+	known := map[string]bool{}
+	named, _ := json.Marshal(pointFields{})
+	var nm map[string]json.RawMessage
+	_ = json.Unmarshal(named, &nm)
+	for k := range nm {
+		known[k] = true
+	}
+	// Fields left out of the zero value by omitempty.
+	for _, k := range []string{"request_rate", "errors", "warnings", "trial_stats", "requests"} {
+		known[k] = true
+	}
+	return known
+})
 
 // ServerConfig describes the target as the original did, plus how it was launched.
 type ServerConfig struct {

@@ -60,6 +60,7 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 		return nil, err
 	}
 	out := make([]job, 0, n)
+	var shared *stream.Message // one system prompt for every request of the trial
 	for k := first; k < first+n; k++ {
 		id := fmt.Sprintf("%s-%s-t%d-%d", r.Nonce, tag, trial, k)
 		pair := pairs[k%len(pairs)]
@@ -73,26 +74,19 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 			if msgs, _, err = prompt.Fit(r.Target.Count, build, p.InputTokens); err != nil {
 				return nil, fmt.Errorf("build %d-token prompt: %w", p.InputTokens, err)
 			}
-		case SharedPrefix, UnsharedPrefix:
-			head := fmt.Sprintf("[session %s-t%d]\n", r.Nonce, trial)
-			if p.Prompts == UnsharedPrefix {
-				head = fmt.Sprintf("[session %s]\n", id)
-			}
-			user := fmt.Sprintf("Question %d: %s", k, pair.English)
-			build := func(words, pads int) []stream.Message {
-				return []stream.Message{
-					{Role: "system", Content: head + fixtures.SystemPrompt() + "\n" + prompt.Filler(0, words, pads)},
-					{Role: "user", Content: user},
+		case SharedPrefix:
+			if shared == nil {
+				if shared, err = r.systemPrompt(fmt.Sprintf("[session %s-t%d]\n", r.Nonce, trial), p.PrefixTokens); err != nil {
+					return nil, err
 				}
 			}
-			// The system prompt is fitted with a fixed user turn so every request's shared
-			// part is identical; the total differs by the question's length.
-			fixed := func(words, pads int) []stream.Message { return build(words, pads)[:1] }
-			sys, _, err := prompt.Fit(r.Target.Count, fixed, p.PrefixTokens)
+			msgs = []stream.Message{*shared, {Role: "user", Content: fmt.Sprintf("Question %d: %s", k, pair.English)}}
+		case UnsharedPrefix:
+			sys, err := r.systemPrompt(fmt.Sprintf("[session %s]\n", id), p.PrefixTokens)
 			if err != nil {
-				return nil, fmt.Errorf("build %d-token system prompt: %w", p.PrefixTokens, err)
+				return nil, err
 			}
-			msgs = []stream.Message{sys[0], {Role: "user", Content: user}}
+			msgs = []stream.Message{*sys, {Role: "user", Content: fmt.Sprintf("Question %d: %s", k, pair.English)}}
 		case English:
 			msgs = []stream.Message{{Role: "user", Content: pair.English}}
 		case Korean:
@@ -106,6 +100,19 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 		})
 	}
 	return out, nil
+}
+
+// systemPrompt returns a system message of exactly tokens tokens: head (which makes it
+// shared or unique from its first token), the fixture system prompt, then filler.
+func (r *Runner) systemPrompt(head string, tokens int) (*stream.Message, error) {
+	build := func(words, pads int) []stream.Message {
+		return []stream.Message{{Role: "system", Content: head + fixtures.SystemPrompt() + "\n" + prompt.Filler(0, words, pads)}}
+	}
+	msgs, _, err := prompt.Fit(r.Target.Count, build, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("build %d-token system prompt: %w", tokens, err)
+	}
+	return &msgs[0], nil
 }
 
 func (r *Runner) client(concurrency int) *stream.Client {
