@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -76,17 +77,17 @@ func deviations(t testing.TB, truthOf truthFunc, recs []stream.Record) (ttft, it
 	return ttft, itl
 }
 
-func absP99(xs []float64) float64 {
+// absP returns the q-th percentile of |xs|.
+func absP(xs []float64, q float64) float64 {
 	a := make([]float64, len(xs))
 	for i, x := range xs {
-		if x < 0 {
-			x = -x
-		}
-		a[i] = x
+		a[i] = math.Abs(x)
 	}
 	slices.Sort(a)
-	return metrics.Percentile(a, 99)
+	return metrics.Percentile(a, q)
 }
+
+func absP99(xs []float64) float64 { return absP(xs, 99) }
 
 func TestFidelityAgainstSimTruth(t *testing.T) {
 	for _, name := range []string{"batching", "batching-chunked", "reasoning"} {
@@ -94,13 +95,18 @@ func TestFidelityAgainstSimTruth(t *testing.T) {
 			target, truthOf := startSimProcess(t, "-profile", name)
 			tr := runOn(t, target, Point{Name: "c16", Concurrency: 16, InputTokens: 512, OutputTokens: 48, Requests: 48, Warmup: 1, Prompts: Plain})
 			ttft, itl := deviations(t, truthOf, tr.Records)
-			// The strict 1 ms goal is a benchmark (BenchmarkManyStreams); here bounds that a
-			// loaded 2-core CI machine still meets (client and simulator share its cores),
-			// and that a harness timing the wrong thing would miss: a 48-token stream at
-			// ~3.5 ms per token puts per-chunk-vs-per-token or end-of-stream timing errors
-			// far outside them.
-			assert.Less(t, absP99(ttft), 10.0, "TTFT p99 deviation (ms)")
-			assert.Less(t, absP99(itl), 5.0, "ITL p99 deviation (ms)")
+			t.Logf("|harness - truth| ms: TTFT p50 %.2f p90 %.2f p99 %.2f; ITL p50 %.2f p90 %.2f p99 %.2f",
+				absP(ttft, 50), absP(ttft, 90), absP(ttft, 99), absP(itl, 50), absP(itl, 90), absP(itl, 99))
+			// Bounds on the median and p90, which scheduling noise on a shared 2-core machine
+			// (go test runs packages in parallel) leaves small, while a harness timing the
+			// wrong thing moves them by whole token intervals: stamping at the end of the stream
+			// shifts every gap by ~3.5 ms, watching only answer content shifts TTFT by 16
+			// reasoning tokens (~56 ms). The p99 goal (1 ms) is BenchmarkManyStreams's figure;
+			// under contention p99 here ranged 2-20 ms.
+			assert.Less(t, absP(ttft, 50), 5.0, "TTFT p50 deviation (ms)")
+			assert.Less(t, absP(ttft, 90), 10.0, "TTFT p90 deviation (ms)")
+			assert.Less(t, absP(itl, 50), 1.0, "ITL p50 deviation (ms)")
+			assert.Less(t, absP(itl, 90), 3.0, "ITL p90 deviation (ms)")
 			if name == "batching-chunked" {
 				assert.Equal(t, 4, tr.Records[0].Chunks[1].Tokens)
 				// Four tokens per event: per-token ITL is a quarter of the event gap.
