@@ -119,14 +119,14 @@ func (s *Server) Truth(ctx context.Context, id string) (RequestTruth, error) {
 }
 
 // truthHandler serves a finished request's truth as JSON, for a harness in another
-// process; times are wall-clock, comparable across processes on one machine.
+// process, with times on CLOCK_MONOTONIC (see MonoTruth).
 func (s *Server) truthHandler(w http.ResponseWriter, r *http.Request) {
 	t, err := s.truth.get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, openAI, http.StatusNotFound, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, t.Mono())
 }
 
 // ResetTruth forgets recorded requests, bounding memory across long runs.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,15 @@ func TestProfiles(t *testing.T) {
 
 func TestAppendJSONString(t *testing.T) {
 	assert.Equal(t, `"a\"b\\c\nd\u0001é"`, string(appendJSONString(nil, "a\"b\\c\nd\x01é")))
+}
+
+func TestMonoTruthRoundTrip(t *testing.T) {
+	now := time.Now()
+	truth := RequestTruth{ID: "x", Arrived: now, Generated: []time.Time{now.Add(time.Millisecond)},
+		Emitted: []Emit{{At: now.Add(2 * time.Millisecond), Tokens: 3}}}
+	back := truth.Mono().Local()
+	assert.Equal(t, time.Duration(0), back.Arrived.Sub(now))
+	assert.Equal(t, 2*time.Millisecond, back.Emitted[0].At.Sub(now))
+	assert.Equal(t, 3, back.Emitted[0].Tokens)
+	assert.True(t, back.Admitted.IsZero(), "an unset time stays unset")
 }
