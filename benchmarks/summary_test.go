@@ -25,8 +25,14 @@ func printSummary(w io.Writer, rw *results.Writer) {
 	}
 	table := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	table.Header("scenario", "point", "conc", "in", "out", "req", "ok %", "ttft p50", "ttft p99", "itl p50", "tpot p50", "e2e p50", "e2e p99", "out tok/s", "req/s")
+	var invalid []string
 	for _, p := range pts {
-		_ = table.Append(p.Scenario, p.Point, fmt.Sprint(p.Concurrency), f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0),
+		point := p.Point
+		if p.Invalid != "" {
+			point += " (INVALID)"
+			invalid = append(invalid, fmt.Sprintf("%s/%s: %s", p.Scenario, p.Point, p.Invalid))
+		}
+		_ = table.Append(p.Scenario, point, fmt.Sprint(p.Concurrency), f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0),
 			fmt.Sprint(p.NumRequests), f(p, "success_rate", 0), f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1),
 			f(p, "p50_itl_ms", 2), f(p, "p50_tpot_ms", 2), f(p, "p50_latency_ms", 0), f(p, "p99_latency_ms", 0),
 			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2))
@@ -34,4 +40,7 @@ func printSummary(w io.Writer, rw *results.Writer) {
 	path, _ := filepath.Abs(rw.Path())
 	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", path)
 	_ = table.Render()
+	for _, line := range invalid {
+		fmt.Fprintln(w, "INVALID", line)
+	}
 }

@@ -43,4 +43,9 @@ var Definitions = map[string]string{
 	"output_tokens_per_char":        "total_output_tokens / characters received",
 	"mean_concurrency":              "sum of successful requests' latencies / total_time_sec (Little's law)",
 	"max_concurrency_observed":      "most requests between send and stream end at any instant",
+	"client_cpu_pct":                "the harness process's CPU time during the measured requests, percent of all cores (includes an in-process target's work)",
+	"client_sched_lag_p99_ms":       "p99 lateness of a 1 ms timer in the harness process while measuring: how late its goroutines ran; above 10 ms the point is invalid (client-bound)",
+	"client_send_lag_p99_ms":        "p99 of send minus scheduled time; in an uncapped open loop above 10 ms the point is invalid (client-bound)",
+	"client_max_in_flight":          "most requests the load generator had in flight; in a closed loop below the concurrency the point is invalid (client-bound)",
+	"client_send_rate":              "achieved sends per second between the first and the last send; below 95% of an open loop's scheduled rate the point is invalid (client-bound)",
 }

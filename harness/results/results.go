@@ -50,6 +50,9 @@ type Point struct {
 	// GPU figures are null when no GPU was sampled; never a made-up zero.
 	GPUMemoryMB       *float64 `json:"gpu_memory_mb"`
 	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
+	// Invalid, when set, says why the point did not measure the server (e.g.
+	// "client-bound: ..."); its numbers describe the client and must not be compared.
+	Invalid string `json:"invalid,omitempty"`
 	// Errors counts failed requests by message.
 	Errors map[string]int `json:"errors,omitempty"`
 	// Warnings are things a reader must know before trusting the numbers.
@@ -125,7 +128,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "errors", "warnings", "trial_stats", "requests"} {
+	for _, k := range []string{"request_rate", "invalid", "errors", "warnings", "trial_stats", "requests"} {
 		known[k] = true
 	}
 	return known

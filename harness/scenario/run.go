@@ -164,6 +164,7 @@ type Trial struct {
 	Records []stream.Record
 	Summary metrics.Summary
 	Load    load.Report
+	Client  ClientStats
 }
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests.
@@ -217,6 +218,8 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if every == 0 {
 		every = 10 * time.Second
 	}
+	lagProbe := startProbe()
+	cpu0, wall0 := cpuTime(), time.Now()
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -235,10 +238,19 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		done.Add(1)
 	})
 	close(stop)
+	client := judgeClient(p, rep, recs, lagProbe.finish(), cpuTime()-cpu0, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
 	}
-	return Trial{Records: recs, Summary: metrics.Compute(recs, r.SLO), Load: rep}, nil
+	sum := metrics.Compute(recs, r.SLO)
+	sum.Values["client_cpu_pct"] = client.CPUPercent
+	sum.Values["client_sched_lag_p99_ms"] = float64(client.SchedLagP99) / 1e6
+	sum.Values["client_send_lag_p99_ms"] = float64(client.SendLagP99) / 1e6
+	sum.Values["client_max_in_flight"] = float64(client.MaxInFlight)
+	if client.SendRate > 0 {
+		sum.Values["client_send_rate"] = client.SendRate
+	}
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client}, nil
 }
 
 // RunPoint runs every trial of p and returns its result entry.
@@ -276,6 +288,10 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			out.Requests = append(out.Requests, smp)
 		}
 		out.Warnings = append(out.Warnings, r.checks(p, t, tr.Records)...)
+		if tr.Client.Invalid != "" {
+			out.Invalid = appendReason(out.Invalid, fmt.Sprintf("trial %d %s", t, tr.Client.Invalid))
+			r.logf("%s/%s trial %d is INVALID: %s", sc.Name, p.Name, t, tr.Client.Invalid)
+		}
 		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
 			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], s.Values["p50_ttft_ms"],
 			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
@@ -296,6 +312,13 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		out.TrialStats = nil
 	}
 	return out, nil
+}
+
+func appendReason(all, one string) string {
+	if all == "" {
+		return one
+	}
+	return all + "; " + one
 }
 
 func msf(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }

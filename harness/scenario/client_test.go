@@ -1,0 +1,71 @@
+package scenario
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/harness/load"
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestClientBoundRunIsFlagged(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "clientbound"}
+	sc := Scenario{Name: "test", ResultName: "test"}
+	// 1,500 requests due within 1.5 ms: no client on this machine sends that fast, so the
+	// sends fall behind their schedule and the point must say it measured the client.
+	flood := Point{Name: "flood", RequestRate: 1e6, InputTokens: 64, OutputTokens: 2, Requests: 1500, Prompts: Plain}
+	res, err := r.RunPoint(context.Background(), sc, flood)
+	require.NoError(t, err)
+	assert.Contains(t, res.Invalid, "client-bound")
+	assert.Contains(t, res.Invalid, "sent")
+	assert.Greater(t, res.Metrics["client_send_lag_p99_ms"], 10.0)
+
+	calm := Point{Name: "calm", Concurrency: 4, InputTokens: 64, OutputTokens: 8, Requests: 8, Prompts: Plain}
+	res, err = r.RunPoint(context.Background(), sc, calm)
+	require.NoError(t, err)
+	assert.Empty(t, res.Invalid)
+	assert.Equal(t, 4.0, res.Metrics["client_max_in_flight"])
+}
+
+func TestJudgeClient(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	recs := func(n int, gap, lag time.Duration) []stream.Record {
+		out := make([]stream.Record, n)
+		for i := range out {
+			out[i].Scheduled = t0.Add(time.Duration(i) * gap)
+			out[i].Sent = out[i].Scheduled.Add(lag)
+		}
+		return out
+	}
+	ms := time.Millisecond
+	tests := []struct {
+		name    string
+		p       Point
+		rep     load.Report
+		recs    []stream.Record
+		lags    []time.Duration
+		invalid string
+	}{
+		{"healthy closed loop", Point{Concurrency: 8}, load.Report{MaxInFlight: 8}, recs(16, 0, 0), []time.Duration{ms}, ""},
+		{"closed loop that never held its concurrency", Point{Concurrency: 8}, load.Report{MaxInFlight: 5}, recs(16, 0, 0), nil, "held 5 of 8"},
+		{"a point with fewer requests than slots is not short", Point{Concurrency: 64}, load.Report{MaxInFlight: 4}, recs(4, 0, 0), nil, ""},
+		{"scheduler lag", Point{Concurrency: 1}, load.Report{MaxInFlight: 1}, recs(4, 0, 0), []time.Duration{ms, 30 * ms}, "goroutines ran"},
+		{"open loop on time", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, ms), nil, ""},
+		{"open loop lagging", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, 20*ms), nil, "sends lagged"},
+		{"capped open loop may queue for slots", Point{RequestRate: 100, Concurrency: 2}, load.Report{}, recs(50, 10*ms, 20*ms), nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := judgeClient(tc.p, tc.rep, tc.recs, tc.lags, 0, time.Second)
+			if tc.invalid == "" {
+				assert.Empty(t, s.Invalid)
+			} else {
+				assert.Contains(t, s.Invalid, tc.invalid)
+			}
+		})
+	}
+}
