@@ -100,6 +100,7 @@ type engineStats struct {
 	promptTokens, generationTokens, cacheQueries, cacheHits atomic.Int64
 	running, waiting                                        atomic.Int64
 	requests                                                atomic.Int64
+	ttftNanos, ttftCount                                    atomic.Int64
 }
 
 func newEngine(p Profile) *engine {

@@ -193,6 +193,12 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	} {
 		fmt.Fprintf(w, "# TYPE %s %s\n%s %d\n", m.name, m.kind, m.name, m.v)
 	}
+	// Server-side TTFT, arrival to first token written, as vLLM's histogram of the same name
+	// (one +Inf bucket: the harness reads only sum and count).
+	n := st.ttftCount.Load()
+	fmt.Fprintf(w, "# TYPE sim:time_to_first_token_seconds histogram\n"+
+		"sim:time_to_first_token_seconds_bucket{le=\"+Inf\"} %d\nsim:time_to_first_token_seconds_sum %g\nsim:time_to_first_token_seconds_count %d\n",
+		n, float64(st.ttftNanos.Load())/1e9, n)
 }
 
 func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
@@ -374,6 +380,10 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 		if err := rc.Flush(); err != nil {
 			return
+		}
+		if sent > 0 && len(j.truth.Emitted) == 0 {
+			s.eng.stats.ttftNanos.Add(int64(at.Sub(arrived)))
+			s.eng.stats.ttftCount.Add(1)
 		}
 		if sent > 0 {
 			// One write can carry several events; each is recorded at the write's time.

@@ -165,6 +165,8 @@ type Trial struct {
 	Summary metrics.Summary
 	Load    load.Report
 	Client  ClientStats
+	// Warnings are disagreements between the server's account and the client's.
+	Warnings []string
 }
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests.
@@ -202,6 +204,10 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		if rec.Err != nil {
 			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
 		}
+	}
+	before, err := r.scrape(ctx)
+	if err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	// Collect garbage less often while measuring: a collection in the middle of a burst of
 	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
@@ -243,6 +249,16 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
 	}
 	sum := metrics.Compute(recs, r.SLO)
+	var warns []string
+	if before != nil {
+		after, err := r.scrape(ctx)
+		if err != nil {
+			return Trial{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		warns = r.reconcile(before, after, recs, sum.Values)
+	} else {
+		warns = r.reconcile(nil, nil, recs, sum.Values)
+	}
 	sum.Values["client_cpu_pct"] = client.CPUPercent
 	sum.Values["client_sched_lag_p99_ms"] = float64(client.SchedLagP99) / 1e6
 	sum.Values["client_send_lag_p99_ms"] = float64(client.SendLagP99) / 1e6
@@ -250,7 +266,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if client.SendRate > 0 {
 		sum.Values["client_send_rate"] = client.SendRate
 	}
-	return Trial{Records: recs, Summary: sum, Load: rep, Client: client}, nil
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns}, nil
 }
 
 // RunPoint runs every trial of p and returns its result entry.
@@ -288,6 +304,9 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			out.Requests = append(out.Requests, smp)
 		}
 		out.Warnings = append(out.Warnings, r.checks(p, t, tr.Records)...)
+		for _, w := range tr.Warnings {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d: %s", t, w))
+		}
 		if tr.Client.Invalid != "" {
 			out.Invalid = appendReason(out.Invalid, fmt.Sprintf("trial %d %s", t, tr.Client.Invalid))
 			r.logf("%s/%s trial %d is INVALID: %s", sc.Name, p.Name, t, tr.Client.Invalid)

@@ -26,6 +26,9 @@ type Target struct {
 	// HealthPath answers GET cheaply; the runner uses it to open the connection pool
 	// before measuring, so no measured TTFT includes a TCP handshake.
 	HealthPath string
+	// MetricsPath is the server's Prometheus endpoint and MetricsPrefix the prefix of its
+	// metric names (vllm:, sglang:, sim:); empty when it has none.
+	MetricsPath, MetricsPrefix string
 	// Count counts prompt tokens as the server will.
 	Count prompt.Counter
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
@@ -45,6 +48,8 @@ func SimTarget(srv *sim.Server, model string) Target {
 		ContinuousUsage:   true,
 		HoldsOutputLength: true,
 		HealthPath:        "/health",
+		MetricsPath:       "/metrics",
+		MetricsPrefix:     "sim:",
 		Count:             SimCounter,
 		ResetCache: func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))

@@ -1,0 +1,81 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// doctoredServer streams 3 tokens per request but misreports its own totals: /metrics
+// counts 5 generation tokens per request, and Ollama's eval_count says 4.
+func doctoredServer(t *testing.T) *httptest.Server {
+	var requests atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		n := requests.Load()
+		fmt.Fprintf(w, "# TYPE fake:generation_tokens_total counter\nfake:generation_tokens_total %d\n", 5*n)
+		fmt.Fprintf(w, "# TYPE fake:prompt_tokens_total counter\nfake:prompt_tokens_total %d\n", 10*n)
+	})
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(w, "data: {\"choices\":[{\"delta\":{\"content\":\"t%d\"}}]}\n\n", i)
+		}
+		io.WriteString(w, `data: {"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":3}}`+"\n\ndata: [DONE]\n\n")
+	})
+	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) {
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(w, "{\"message\":{\"content\":\"t%d\"},\"done\":false}\n", i)
+		}
+		io.WriteString(w, `{"done":true,"prompt_eval_count":10,"eval_count":4,"load_duration":1000,"prompt_eval_duration":2000000,"eval_duration":3000000}`+"\n")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestReconciliationFlagsADoctoredServer(t *testing.T) {
+	srv := doctoredServer(t)
+	sc := Scenario{Name: "test", ResultName: "test"}
+	p := Point{Name: "p", Concurrency: 2, OutputTokens: 3, Requests: 4, Prompts: English}
+	tests := []struct {
+		name    string
+		target  Target
+		warning string
+	}{
+		{"vLLM-style /metrics disagree with usage", Target{Framework: "fake", Model: "m", BaseURL: srv.URL, Dialect: stream.OpenAI,
+			HoldsOutputLength: true, MetricsPath: "/metrics", MetricsPrefix: "fake:"}, "server /metrics counted 20 generation tokens during the point; the client counted 12"},
+		{"Ollama eval_count disagrees with the stream", Target{Framework: "fake", Model: "m", BaseURL: srv.URL, Dialect: stream.Ollama},
+			"4 of 4 responses report an eval_count different from the tokens streamed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Runner{Target: tc.target, Nonce: "doctored"}
+			res, err := r.RunPoint(context.Background(), sc, p)
+			require.NoError(t, err)
+			assert.Contains(t, res.Warnings, "trial 1: "+tc.warning)
+		})
+	}
+}
+
+func TestReconciliationAgreesWithAnHonestServer(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "honest"}
+	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"},
+		Point{Name: "c4", Concurrency: 4, InputTokens: 128, OutputTokens: 16, Requests: 8, Prompts: Plain})
+	require.NoError(t, err)
+	assert.Empty(t, res.Warnings)
+	assert.Equal(t, 8*16.0, res.Metrics["server_generation_tokens"])
+	assert.Equal(t, 8*128.0, res.Metrics["server_prompt_tokens"])
+	// Client TTFT includes the trip to the server and back: never below the server's own.
+	assert.Greater(t, res.Metrics["ttft_overhead_ms"], 0.0)
+	assert.Less(t, res.Metrics["server_avg_ttft_ms"], res.Metrics["avg_ttft_ms"])
+}
