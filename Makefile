@@ -8,7 +8,7 @@ PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim clean
+.PHONY: bench test vet fuzz perf sim compare clean
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -33,6 +33,12 @@ perf:
 	$(GO) test ./harness/stream -run '^$$' -bench 'ClientOverhead' -benchtime 200x
 	$(GO) test ./harness/scenario -run '^$$' -bench 'ManyStreams' -benchtime 3x
 	$(GO) test ./harness/scenario -run 'TestLongPrompts' -count=1 -v
+
+## compare: BASE=<file|dir> [NEW=results] [THRESHOLD=0.1]: fail on a significant regression
+NEW       ?= results
+THRESHOLD ?= 0.1
+compare:
+	$(GO) run ./cmd/servegate-compare -base $(BASE) -new $(NEW) -threshold $(THRESHOLD)
 
 ## sim: run the simulator as a server on 127.0.0.1:8000
 sim:

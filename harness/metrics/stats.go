@@ -66,6 +66,8 @@ type Interval struct {
 	// written as null.
 	Low  *float64 `json:"ci95_low"`
 	High *float64 `json:"ci95_high"`
+	// Values are the per-trial values, kept for significance tests between runs.
+	Values []float64 `json:"values"`
 }
 
 // Estimate returns the mean of xs with its 95% confidence interval from Student's t
@@ -81,7 +83,7 @@ func Estimate(xs []float64) Interval {
 		sum += x
 	}
 	mean := sum / float64(n)
-	iv := Interval{N: n, Mean: mean}
+	iv := Interval{N: n, Mean: mean, Values: slices.Clone(xs)}
 	if n < 2 {
 		return iv
 	}
