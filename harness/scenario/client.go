@@ -19,7 +19,8 @@ const (
 	// MaxSendLag is the p99 delay between a request's scheduled and send times in an open
 	// loop with no concurrency cap, where nothing but the client can delay a send.
 	MaxSendLag = 10 * time.Millisecond
-	// MinRateRatio is the least fraction of the target request rate the sends must achieve.
+	// MinRateRatio is the least fraction of the target request rate the sends of an
+	// uncapped open loop must achieve.
 	MinRateRatio = 0.95
 )
 
@@ -135,7 +136,8 @@ func judgeClient(p Point, rep load.Report, recs []stream.Record, lags []time.Dur
 	if p.RequestRate > 0 && p.Concurrency == 0 && s.SendLagP99 > MaxSendLag {
 		why = append(why, fmt.Sprintf("sends lagged their schedule by %v (p99; limit %v)", s.SendLagP99.Round(time.Microsecond), MaxSendLag))
 	}
-	if s.TargetRate > 0 && s.SendRate < MinRateRatio*s.TargetRate {
+	// With a concurrency cap, sends slowed by full slots are the server's doing.
+	if p.Concurrency == 0 && s.TargetRate > 0 && s.SendRate < MinRateRatio*s.TargetRate {
 		why = append(why, fmt.Sprintf("sent %.1f req/s of the %.1f scheduled", s.SendRate, s.TargetRate))
 	}
 	if len(why) > 0 {

@@ -41,6 +41,13 @@ func TestJudgeClient(t *testing.T) {
 		}
 		return out
 	}
+	// slowed spreads the sends k times wider than their schedule.
+	slowed := func(rs []stream.Record, k int) []stream.Record {
+		for i := range rs {
+			rs[i].Sent = t0.Add(time.Duration(k) * rs[i].Scheduled.Sub(t0))
+		}
+		return rs
+	}
 	ms := time.Millisecond
 	tests := []struct {
 		name    string
@@ -57,6 +64,8 @@ func TestJudgeClient(t *testing.T) {
 		{"open loop on time", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, ms), nil, ""},
 		{"open loop lagging", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, 20*ms), nil, "sends lagged"},
 		{"capped open loop may queue for slots", Point{RequestRate: 100, Concurrency: 2}, load.Report{}, recs(50, 10*ms, 20*ms), nil, ""},
+		{"uncapped open loop below its rate", Point{RequestRate: 100}, load.Report{}, slowed(recs(50, 10*ms, 0), 2), nil, "sent"},
+		{"capped open loop slowed by full slots", Point{RequestRate: 100, Concurrency: 2}, load.Report{}, slowed(recs(50, 10*ms, 0), 2), nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,4 +77,20 @@ func TestJudgeClient(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSlotWaitShowsInQueueInclusiveLatency(t *testing.T) {
+	// Requests due every 2 ms but only two in flight, each taking ~30 ms: most wait for a
+	// slot. Latency from send hides the wait; latency from the schedule shows it.
+	srv := startSim(t, profile(t, "batching"))
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "slotwait"}
+	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"},
+		Point{Name: "capped", RequestRate: 500, Concurrency: 2, InputTokens: 64, OutputTokens: 8, Requests: 20, Prompts: Plain})
+	require.NoError(t, err)
+	m := res.Metrics
+	assert.Greater(t, m["avg_queue_ms"], 20.0)
+	assert.Greater(t, m["p99_latency_incl_queue_ms"], m["p99_latency_ms"]+50)
+	assert.InDelta(t, m["avg_latency_ms"]+m["avg_queue_ms"], m["avg_latency_incl_queue_ms"], 0.01)
+	assert.Empty(t, res.Invalid, "waiting for a capped slot is the server's slowness, not the client's")
+	assert.LessOrEqual(t, m["client_max_in_flight"], 2.0)
 }
