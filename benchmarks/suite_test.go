@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +41,7 @@ var (
 	flagTrials = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
 	flagOut    = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
 	flagPreset = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
+	flagSeed   = flag.Uint64("seed", uint64(envInt("SERVEGATE_SEED", 1)), "seed of open-loop schedules (env SERVEGATE_SEED)")
 	flagScale  = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
 
@@ -80,8 +83,8 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			Timestamp: time.Now().Format("2006-01-02 15:04:05"),
 			ServerConfig: results.ServerConfig{BaseURL: s.target.BaseURL, Model: s.target.Model,
 				ChatEndpoint: s.target.Dialect.Path(), Dialect: string(s.target.Dialect), Launch: s.target.Launch},
-			Provenance: results.Provenance{Servegate: ver, GoVersion: runtime.Version(), Engine: s.spec.name,
-				EngineVer: s.target.Version, Scale: string(s.scale), Host: host},
+			Provenance: results.Provenance{Servegate: ver, Commit: sourceCommit(), GoVersion: runtime.Version(),
+				Engine: s.spec.name, EngineVer: s.target.Version, Scale: string(s.scale), Seed: *flagSeed, Host: host},
 		}
 		path := results.Path(*flagOut, s.spec.name, s.preset.Name)
 		s.writer, s.err = results.NewWriter(path, head)
@@ -89,7 +92,21 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Logf: t.Logf}, s.writer
+	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf}, s.writer
+}
+
+// sourceCommit names the servegate revision under test, best effort: test binaries carry
+// no VCS stamp, so ask git.
+func sourceCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		commit += "-dirty"
+	}
+	return commit
 }
 
 // runScenario runs every point of the named scenario as a subtest, writing each result as

@@ -44,7 +44,11 @@ type Point struct {
 	OutputTokens int     `json:"output_tokens"`
 	NumRequests  int     `json:"num_requests"`
 	Warmup       int     `json:"warmup_requests"`
-	Trials       int     `json:"trials"`
+	// Prompts names how the prompts were made (plain, shared_prefix, ...); PrefixTokens is
+	// the shared system prompt's length where there is one.
+	Prompts      string `json:"prompts"`
+	PrefixTokens int    `json:"prefix_tokens,omitempty"`
+	Trials       int    `json:"trials"`
 	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
 	ITLBasis string `json:"itl_basis"`
 	// GPU figures are null when no GPU was sampled; never a made-up zero.
@@ -128,7 +132,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "invalid", "errors", "warnings", "trial_stats", "requests"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests"} {
 		known[k] = true
 	}
 	return known
@@ -156,12 +160,16 @@ type GPUInfo struct {
 // Provenance says what produced the numbers.
 type Provenance struct {
 	Servegate string `json:"servegate_version"`
+	// Commit is the servegate source revision (git), "-dirty" with uncommitted changes.
+	Commit    string `json:"servegate_commit,omitempty"`
 	GoVersion string `json:"go_version"`
 	Engine    string `json:"engine"`
 	EngineVer string `json:"engine_version,omitempty"`
-	Scale     string `json:"scale"`
-	Seed      uint64 `json:"seed"`
-	Host      string `json:"host,omitempty"`
+	// ModelRevision is the model's revision where the target reports one.
+	ModelRevision string `json:"model_revision,omitempty"`
+	Scale         string `json:"scale"`
+	Seed          uint64 `json:"seed"`
+	Host          string `json:"host,omitempty"`
 }
 
 // File is one result file: results/<framework>/<framework>_<preset>_results.json.
