@@ -21,6 +21,7 @@ import (
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/internal/cpulock"
 )
 
 func envOr(key, def string) string {
@@ -153,6 +154,12 @@ func runScenario(t *testing.T, name string) {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// The scenarios load every core: run alone, not beside the harness's timing tests.
+	unlock, err := cpulock.Lock()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		os.Exit(2)
+	}
 	code := 0
 	if err := func() error {
 		scale, err := scenario.ParseScale(*flagScale)
@@ -189,7 +196,9 @@ func TestMain(m *testing.M) {
 		return nil
 	}(); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		unlock()
 		os.Exit(2)
 	}
+	unlock()
 	os.Exit(code)
 }

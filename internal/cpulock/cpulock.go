@@ -1,0 +1,44 @@
+// Package cpulock keeps timing-sensitive test binaries from running at the same time.
+// go test runs packages in parallel; two of servegate's (the scenario suite against the
+// simulator and the harness's fidelity checks) each load both cores of a small machine,
+// and overlapping them turns their timing checks into measurements of each other. Each
+// takes an exclusive lock on one file in the temporary directory for its whole run.
+package cpulock
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Path is the lock file.
+var Path = filepath.Join(os.TempDir(), "servegate-timing.lock")
+
+// Lock blocks until this process holds the lock and returns its release.
+func Lock() (func(), error) {
+	f, err := os.OpenFile(Path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open timing lock %s: %w", Path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("take timing lock %s: %w", Path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// Run runs a test binary's tests while holding the lock: call it from TestMain as
+// os.Exit(cpulock.Run(m.Run)).
+func Run(run func() int) int {
+	unlock, err := Lock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer unlock()
+	return run()
+}
