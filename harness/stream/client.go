@@ -50,7 +50,11 @@ type Client struct {
 
 // NewHTTPClient returns an HTTP client whose connection pool holds maxConns idle
 // connections to one host, so a closed loop at that concurrency never waits for a
-// connection, and whose buffers suit long prompts and fast streams.
+// connection. Reads go through a 64 KiB buffer, so a fast stream's queued events come in
+// few syscalls (client CPU per token 2.0-2.7 µs against 2.7-3.1 µs with the default 4 KiB);
+// writes keep the default 4 KiB: a long prompt passes through in pieces at no measurable
+// cost, while 256 KiB write buffers were 58% of the client's allocation at 1,000
+// connections.
 func NewHTTPClient(maxConns int) *http.Client {
 	if maxConns < 1 {
 		maxConns = 1
@@ -62,8 +66,7 @@ func NewHTTPClient(maxConns int) *http.Client {
 		MaxIdleConnsPerHost: maxConns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		WriteBufferSize:     256 << 10,
-		ReadBufferSize:      64 << 10,
+		ReadBufferSize:      65536,
 	}}
 }
 
@@ -118,7 +121,8 @@ func (c *Client) Body(req Request) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// bufPool holds the buffers streams are read into.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // Stream sends req and records its response into rec, which it resets first (keeping
 // rec.Scheduled and rec.PromptChars). The outcome is in rec.Err; Stream itself returns nothing so that a
