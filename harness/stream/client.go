@@ -66,7 +66,7 @@ func NewHTTPClient(maxConns int) *http.Client {
 		MaxIdleConnsPerHost: maxConns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		ReadBufferSize:      65536,
+		ReadBufferSize:      64 << 10,
 	}}
 }
 
