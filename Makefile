@@ -8,7 +8,7 @@ PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare clean
+.PHONY: bench test vet fuzz perf sim compare report clean
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -33,6 +33,10 @@ perf:
 	$(GO) test ./harness/stream -run '^$$' -bench 'ClientOverhead' -benchtime 200x
 	$(GO) test ./harness/scenario -run '^$$' -bench 'ManyStreams' -benchtime 3x
 	$(GO) test ./harness/scenario -run 'TestLongPrompts' -count=1 -v
+
+## report: tables, charts and index.html from every results/<framework>/*_results.json
+report:
+	$(GO) run ./cmd/servegate-report -in results -out results/summary
 
 ## compare: BASE=<file|dir> [NEW=results] [THRESHOLD=0.1]: fail on a significant regression
 NEW       ?= results

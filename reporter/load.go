@@ -1,0 +1,240 @@
+// Package reporter turns servegate result files into what people read: Markdown comparison
+// tables, an analysis report, a short CI summary, PNG and SVG charts and a self-contained
+// HTML page. It reads result JSON only; it imports none of the harness's run-time code, so
+// a report can be made from results of another machine or another day.
+package reporter
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Run is one result file.
+type Run struct {
+	Path        string
+	Framework   string `json:"framework"`
+	ModelPreset string `json:"model_preset"`
+	Model       string `json:"model"`
+	Timestamp   string `json:"timestamp"`
+	// ServerConfig, GPUInfo and Provenance are shown as they are.
+	ServerConfig map[string]any `json:"server_config"`
+	GPUInfo      map[string]any `json:"gpu_info"`
+	Provenance   map[string]any `json:"provenance"`
+	Points       []Point        `json:"-"`
+	// Label names the run in tables and legends: the framework, or framework/preset when
+	// several presets of one framework are reported.
+	Label string `json:"-"`
+	raw   json.RawMessage
+}
+
+// Point is one scenario point of a run.
+type Point struct {
+	Scenario     string
+	Point        string
+	Concurrency  int
+	InputTokens  int
+	OutputTokens int
+	NumRequests  int
+	Trials       int
+	Invalid      string
+	Warnings     []string
+	Metrics      map[string]float64
+	// Low and High hold the 95% interval of a metric where trials gave one.
+	Low, High map[string]float64
+	Requests  []Sample
+}
+
+// Sample is one request of a point.
+type Sample struct {
+	Trial  int     `json:"trial"`
+	Index  int     `json:"index"`
+	TTFTMs float64 `json:"ttft_ms"`
+	Error  string  `json:"error"`
+}
+
+// Problem is a result file that could not be used, and why.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s: %v", p.Path, p.Err) }
+
+// Load reads every results/<framework>/*_results.json under dir (the summary directory
+// excepted). Files that cannot be read or parsed are returned as problems; the rest load.
+func Load(dir string) ([]*Run, []Problem, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("results directory: %w", err)
+	}
+	var runs []*Run
+	var problems []Problem
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "summary" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_results.json") {
+			return nil
+		}
+		r, err := readRun(path)
+		if err != nil {
+			problems = append(problems, Problem{Path: path, Err: err})
+			return nil
+		}
+		runs = append(runs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("walk %s: %w", dir, err)
+	}
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].Framework != runs[j].Framework {
+			return runs[i].Framework < runs[j].Framework
+		}
+		return runs[i].ModelPreset < runs[j].ModelPreset
+	})
+	label(runs)
+	return runs, problems, nil
+}
+
+func label(runs []*Run) {
+	presets := map[string]map[string]bool{}
+	for _, r := range runs {
+		if presets[r.Framework] == nil {
+			presets[r.Framework] = map[string]bool{}
+		}
+		presets[r.Framework][r.ModelPreset] = true
+	}
+	for _, r := range runs {
+		r.Label = r.Framework
+		if len(presets[r.Framework]) > 1 {
+			r.Label = r.Framework + "/" + r.ModelPreset
+		}
+	}
+}
+
+// known are the non-metric fields of a point.
+var known = map[string]bool{"scenario": true, "point": true, "framework": true, "concurrency": true,
+	"request_rate": true, "input_tokens": true, "output_tokens": true, "num_requests": true,
+	"warmup_requests": true, "trials": true, "itl_basis": true, "gpu_memory_mb": true,
+	"gpu_utilization_pct": true, "errors": true, "warnings": true, "trial_stats": true,
+	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true}
+
+func readRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("not a servegate result file: %w", err)
+	}
+	var body struct {
+		Results []map[string]json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, fmt.Errorf("not a servegate result file: %w", err)
+	}
+	if r.Framework == "" || body.Results == nil {
+		return nil, fmt.Errorf("not a servegate result file: no framework or results")
+	}
+	for i, raw := range body.Results {
+		p := Point{Metrics: map[string]float64{}, Low: map[string]float64{}, High: map[string]float64{}}
+		var head struct {
+			Scenario     string   `json:"scenario"`
+			Point        string   `json:"point"`
+			Concurrency  int      `json:"concurrency"`
+			InputTokens  int      `json:"input_tokens"`
+			OutputTokens int      `json:"output_tokens"`
+			NumRequests  int      `json:"num_requests"`
+			Trials       int      `json:"trials"`
+			Invalid      string   `json:"invalid"`
+			Warnings     []string `json:"warnings"`
+			Requests     []Sample `json:"requests"`
+			TrialStats   map[string]struct {
+				Low  *float64 `json:"ci95_low"`
+				High *float64 `json:"ci95_high"`
+			} `json:"trial_stats"`
+		}
+		whole, _ := json.Marshal(raw)
+		if err := json.Unmarshal(whole, &head); err != nil {
+			return nil, fmt.Errorf("result %d: %w", i, err)
+		}
+		p.Scenario, p.Point, p.Concurrency = head.Scenario, head.Point, head.Concurrency
+		p.InputTokens, p.OutputTokens, p.NumRequests, p.Trials = head.InputTokens, head.OutputTokens, head.NumRequests, head.Trials
+		p.Invalid, p.Warnings, p.Requests = head.Invalid, head.Warnings, head.Requests
+		if p.Point == "" { // files from the original project name no point
+			p.Point = fmt.Sprintf("c%d_in%d", p.Concurrency, p.InputTokens)
+		}
+		for k, v := range raw {
+			if known[k] {
+				continue
+			}
+			var x float64
+			if json.Unmarshal(v, &x) == nil {
+				p.Metrics[k] = x
+			}
+		}
+		for k, iv := range head.TrialStats {
+			if iv.Low != nil && iv.High != nil {
+				p.Low[k], p.High[k] = *iv.Low, *iv.High
+			}
+		}
+		r.Points = append(r.Points, p)
+	}
+	r.Path, r.raw = path, b
+	return &r, nil
+}
+
+// scenarioOrder is the suite's order; other scenarios follow alphabetically.
+var scenarioOrder = []string{"single_request", "concurrent", "long_context", "prefix_cache", "korean"}
+
+// scenarios lists the scenarios present in runs, in suite order.
+func scenarios(runs []*Run) []string {
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, p := range r.Points {
+			seen[p.Scenario] = true
+		}
+	}
+	var out []string
+	for _, s := range scenarioOrder {
+		if seen[s] {
+			out = append(out, s)
+			delete(seen, s)
+		}
+	}
+	var rest []string
+	for s := range seen {
+		rest = append(rest, s)
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+// point returns the named point of a scenario, or nil.
+func (r *Run) point(scenario, name string) *Point {
+	for i := range r.Points {
+		if r.Points[i].Scenario == scenario && r.Points[i].Point == name {
+			return &r.Points[i]
+		}
+	}
+	return nil
+}
+
+// points returns a run's points of one scenario in file order.
+func (r *Run) points(scenario string) []Point {
+	var out []Point
+	for _, p := range r.Points {
+		if p.Scenario == scenario {
+			out = append(out, p)
+		}
+	}
+	return out
+}

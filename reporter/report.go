@@ -1,0 +1,104 @@
+package reporter
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Written lists what Write produced.
+type Written struct {
+	Files    []string
+	Problems []Problem
+}
+
+// Write reads every result file under resultsDir and writes the report into outDir:
+// all_results.json, comparison.md, analysis_report.md, summary.md, charts/*.png and
+// charts/*.svg, and index.html. Unreadable result files are named in the report and in
+// Written.Problems; the rest still render. It fails only when nothing can be reported.
+func Write(resultsDir, outDir string) (Written, error) {
+	runs, problems, err := Load(resultsDir)
+	if err != nil {
+		return Written{}, err
+	}
+	w := Written{Problems: problems}
+	if len(runs) == 0 {
+		return w, fmt.Errorf("no readable result files under %s (expected %s/<framework>/<framework>_<preset>_results.json)", resultsDir, resultsDir)
+	}
+	if err := os.MkdirAll(filepath.Join(outDir, "charts"), 0o755); err != nil {
+		return w, err
+	}
+	put := func(name string, b []byte) error {
+		path := filepath.Join(outDir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		w.Files = append(w.Files, path)
+		return nil
+	}
+	all := struct {
+		Runs []json.RawMessage `json:"runs"`
+	}{}
+	for _, r := range runs {
+		all.Runs = append(all.Runs, r.raw)
+	}
+	merged, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return w, err
+	}
+	svgs := map[string][]byte{}
+	charts := Charts(runs)
+	gpu, gp := gpuCharts(runs)
+	charts = append(charts, gpu...)
+	verdicts, vp := loadVerdicts(resultsDir)
+	problems = append(append(problems, gp...), vp...)
+	w.Problems = problems
+	for _, c := range charts {
+		png, err := c.PNG()
+		if err != nil {
+			return w, err
+		}
+		svg, err := c.SVG()
+		if err != nil {
+			return w, err
+		}
+		svgs[c.File] = svg
+		if err := put(filepath.Join("charts", c.File+".png"), png); err != nil {
+			return w, err
+		}
+		if err := put(filepath.Join("charts", c.File+".svg"), svg); err != nil {
+			return w, err
+		}
+	}
+	html := render(func(f io.Writer) { err = HTML(f, runs, problems, charts, svgs, verdicts) })
+	if err != nil {
+		return w, fmt.Errorf("render index.html: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{
+		{"all_results.json", merged},
+		{"comparison.md", render(func(f io.Writer) { Comparison(f, runs) })},
+		{"analysis_report.md", render(func(f io.Writer) { Analysis(f, runs, problems); Verdicts(f, verdicts) })},
+		{"summary.md", render(func(f io.Writer) { Summary(f, runs, problems); Verdicts(f, verdicts) })},
+		{"index.html", html},
+	} {
+		if err := put(f.name, f.b); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,185 @@
+package reporter
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "golden file missing: run go test ./reporter -update")
+	assert.Equal(t, string(want), string(got), "%s differs from its golden file", name)
+}
+
+func load(t *testing.T) ([]*Run, []Problem) {
+	t.Helper()
+	runs, problems, err := Load("testdata/results")
+	require.NoError(t, err)
+	return runs, problems
+}
+
+func TestLoadNamesTheBrokenFileAndKeepsTheRest(t *testing.T) {
+	runs, problems := load(t)
+	require.Len(t, runs, 2)
+	assert.Equal(t, "sim", runs[0].Label)
+	assert.Equal(t, "sim-single-slot", runs[1].Label)
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0].String(), "broken_results.json")
+	assert.Contains(t, problems[0].String(), "not a servegate result file")
+	p := runs[0].point("concurrent", "c64")
+	require.NotNil(t, p)
+	assert.Equal(t, 3, p.Trials)
+	assert.Contains(t, p.Low, "p50_ttft_ms", "trial intervals are read")
+}
+
+func TestGoldenTables(t *testing.T) {
+	runs, problems := load(t)
+	golden(t, "comparison.md", render(func(w io.Writer) { Comparison(w, runs) }))
+	golden(t, "summary.md", render(func(w io.Writer) { Summary(w, runs, problems) }))
+	golden(t, "analysis_report.md", render(func(w io.Writer) { Analysis(w, runs, problems) }))
+}
+
+func TestChartsAreImagesOfTheExpectedSize(t *testing.T) {
+	runs, _ := load(t)
+	charts := Charts(runs)
+	var names []string
+	for _, c := range charts {
+		names = append(names, c.File)
+		b, err := c.PNG()
+		require.NoError(t, err)
+		img, err := png.Decode(bytes.NewReader(b))
+		require.NoError(t, err, c.File)
+		assert.Equal(t, ChartWidth, img.Bounds().Dx(), c.File)
+		assert.Equal(t, ChartHeight, img.Bounds().Dy(), c.File)
+		svg, err := c.SVG()
+		require.NoError(t, err)
+		assert.True(t, bytes.HasPrefix(svg, []byte("<svg")), c.File)
+		assert.Contains(t, string(svg), c.YName, "%s: y axis titled", c.File)
+	}
+	assert.ElementsMatch(t, []string{"ttft_by_input", "throughput_vs_concurrency", "p99_latency_vs_concurrency",
+		"long_context_ttft", "prefix_cache_ttft", "korean_vs_english"}, names)
+}
+
+func TestOneFrameworkOneColourEverywhere(t *testing.T) {
+	runs, _ := load(t)
+	// A line belongs to the run whose label is the longest prefix of its name.
+	owner := func(name string) *Run {
+		var best *Run
+		for _, r := range runs {
+			if (name == r.Label || strings.HasPrefix(name, r.Label+" ")) && (best == nil || len(r.Label) > len(best.Label)) {
+				best = r
+			}
+		}
+		return best
+	}
+	for _, c := range Charts(runs) {
+		for _, l := range c.lines {
+			r := owner(l.Name)
+			require.NotNil(t, r, "%s: line %q belongs to no run", c.File, l.Name)
+			assert.Equal(t, colorOf(r), l.Color, "%s: %s", c.File, l.Name)
+		}
+	}
+	assert.NotEqual(t, colorOf(runs[0]), colorOf(runs[1]))
+}
+
+func TestWriteProducesTheReport(t *testing.T) {
+	out := t.TempDir()
+	w, err := Write("testdata/results", out)
+	require.NoError(t, err)
+	assert.Len(t, w.Problems, 1)
+	for _, f := range []string{"all_results.json", "comparison.md", "analysis_report.md", "summary.md", "index.html",
+		"charts/throughput_vs_concurrency.png", "charts/throughput_vs_concurrency.svg"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	html, err := os.ReadFile(filepath.Join(out, "index.html"))
+	require.NoError(t, err)
+	page := string(html)
+	assert.Contains(t, page, "<svg", "charts are inline")
+	assert.NotContains(t, page, "src=\"http", "nothing is fetched: the page works offline")
+	assert.Contains(t, page, "broken_results.json")
+	assert.Contains(t, page, "sim-single-slot")
+	assert.Contains(t, page, "server configuration and launch flags")
+
+	_, err = Write(t.TempDir(), out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no readable result files")
+}
+
+func TestInvalidPointsAreShownAndLeftOutOfCharts(t *testing.T) {
+	runs, _ := load(t)
+	p := runs[1].point("concurrent", "c64")
+	p.Invalid = "client-bound: held 40 of 64 requests in flight"
+	var b bytes.Buffer
+	Analysis(&b, runs, nil)
+	assert.Contains(t, b.String(), "INVALID sim-single-slot concurrent/c64: client-bound")
+	for _, c := range Charts(runs) {
+		if c.File != "throughput_vs_concurrency" {
+			continue
+		}
+		for _, l := range c.lines {
+			if l.Name == "sim-single-slot" {
+				assert.NotContains(t, l.X, 64.0, "an invalid point is not plotted")
+			}
+		}
+	}
+}
+
+// copyResults copies the fixture results into a fresh directory the test may add to.
+func copyResults(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/results")))
+	return dir
+}
+
+func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
+	dir := copyResults(t)
+	var samples []string
+	for i := 0; i < 20; i++ {
+		samples = append(samples, fmt.Sprintf(`{"t_sec": %.1f, "device": 0, "memory_used_mb": %d, "memory_total_mb": 81920, "gpu_utilization_pct": %d, "power_w": 300}`,
+			float64(i)*0.2, 40000+100*i, 5*i))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim", "sim_gpt-oss-20b_gpu_timeline.json"),
+		[]byte(`{"samples": [`+strings.Join(samples, ",")+`]}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim-single-slot", "sim-single-slot_gpt-oss-20b_gpu_timeline.json"),
+		[]byte(`{"samples": [{"t_sec": "soon"}]}`), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "summary"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "summary", "hypotheses.json"), []byte(`{"hypotheses": [
+		{"id": "H1", "claim": "throughput at c64 >= 4x c1", "verdict": "pass", "observed": 35.6, "ci95_low": 33.1, "ci95_high": 38.2, "threshold": 4, "details": "sim"},
+		{"id": "H4", "claim": "warm shared-prefix TTFT <= 0.7x control", "verdict": "inconclusive", "observed": 0.66, "ci95_low": 0.5, "ci95_high": 0.8, "threshold": 0.7}]}`), 0o644))
+	out := t.TempDir()
+	w, err := Write(dir, out)
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(out, "charts", "gpu_memory.png"))
+	assert.FileExists(t, filepath.Join(out, "charts", "gpu_utilization.svg"))
+	var named []string
+	for _, p := range w.Problems {
+		named = append(named, p.String())
+	}
+	assert.Contains(t, strings.Join(named, "\n"), "sim-single-slot_gpt-oss-20b_gpu_timeline.json: not a GPU timeline")
+	html, err := os.ReadFile(filepath.Join(out, "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "GPU memory used over the run")
+	assert.Contains(t, string(html), "<b>inconclusive</b>")
+	summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
+	require.NoError(t, err)
+	assert.Regexp(t, `\| H1 \| pass +\|`, string(summary))
+	assert.NotContains(t, strings.Join(named, "\n"), "sim_gpt-oss-20b_gpu_timeline.json: not a servegate result file", "timelines are not result files")
+}
