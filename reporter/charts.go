@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"sort"
 
 	"github.com/wcharczuk/go-chart/v2"
@@ -46,8 +47,10 @@ type Chart struct {
 	File, Title, XName, YName string
 	lines                     []line
 	bars                      []chart.Value
-	// sparse charts (time series) let go-chart choose x ticks instead of one per sample.
+	// sparse charts (time series) get round x ticks instead of one per sample.
 	sparse bool
+	// yCap, when set, is the top of the y axis (100 for percentages).
+	yCap float64
 }
 
 // Empty reports whether the chart has nothing to draw.
@@ -77,13 +80,21 @@ func (c Chart) render(p chart.RendererProvider, withTitle bool) ([]byte, error) 
 		}
 		return buf.Bytes(), nil
 	}
+	yTicks := niceTicks(0, c.yMax(), 8)
+	for i := range yTicks {
+		// go-chart places the rotated axis name by the labels' measured width and
+		// overlaps short labels; padding them keeps the name clear.
+		yTicks[i].Label = "   " + yTicks[i].Label
+	}
 	// Values sit on the secondary (left-hand) y axis, where readers look for them; the x
 	// ticks are the measured x values, not go-chart's evenly spaced guesses.
 	g := chart.Chart{Title: name, TitleStyle: title, Width: ChartWidth, Height: ChartHeight,
-		Background:     chart.Style{Padding: chart.Box{Top: 50, Left: 20, Right: 40, Bottom: 20}},
-		XAxis:          chart.XAxis{Name: c.XName, Ticks: c.xTicks(), ValueFormatter: number},
-		YAxis:          chart.YAxis{Style: chart.Style{Hidden: true}, Range: &chart.ContinuousRange{Min: 0, Max: 1}},
-		YAxisSecondary: chart.YAxis{Name: c.YName, ValueFormatter: number, Range: &chart.ContinuousRange{Min: 0, Max: c.yMax()}}}
+		Background: chart.Style{Padding: chart.Box{Top: 50, Left: 20, Right: 40, Bottom: 20}},
+		XAxis:      chart.XAxis{Name: c.XName, Ticks: c.xTicks(), ValueFormatter: number},
+		// go-chart (v2.1.2) sizes the secondary axis from the primary axis's ticks, so the
+		// hidden primary axis carries the same ones.
+		YAxis:          chart.YAxis{Style: chart.Style{Hidden: true}, Ticks: yTicks},
+		YAxisSecondary: chart.YAxis{Name: c.YName, Ticks: yTicks}}
 	legend := chart.Chart{}
 	for _, l := range c.lines {
 		st := chart.Style{StrokeColor: l.Color, StrokeWidth: 2.5, DotColor: l.Color, DotWidth: 3}
@@ -128,16 +139,51 @@ func (c Chart) yMax() float64 {
 			}
 		}
 	}
+	if c.yCap > 0 {
+		return c.yCap
+	}
 	if m == 0 {
 		return 1
 	}
-	return m * 1.25
+	ticks := niceTicks(0, m*1.25, 8)
+	return ticks[len(ticks)-1].Value
+}
+
+// niceTicks returns about n ticks from lo up to at least hi at a round step (1, 2 or 5
+// times a power of ten).
+func niceTicks(lo, hi float64, n int) []chart.Tick {
+	if hi <= lo {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, f := range []float64{1, 2, 5, 10} {
+		if f*mag >= raw {
+			step = f * mag
+			break
+		}
+	}
+	var ticks []chart.Tick
+	for v := math.Floor(lo/step) * step; ; v += step {
+		ticks = append(ticks, chart.Tick{Value: v, Label: number(v)})
+		if v >= hi-step*1e-9 {
+			break
+		}
+	}
+	return ticks
 }
 
 // xTicks are the distinct measured x values, thinned to at most 12 labels.
 func (c Chart) xTicks() []chart.Tick {
 	if c.sparse {
-		return nil
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, l := range c.lines {
+			for _, x := range l.X {
+				lo, hi = math.Min(lo, x), math.Max(hi, x)
+			}
+		}
+		return niceTicks(lo, hi, 10)
 	}
 	seen := map[float64]bool{}
 	var xs []float64

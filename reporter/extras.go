@@ -88,7 +88,7 @@ func loadVerdicts(dir string) ([]Verdict, []Problem) {
 // per run and device.
 func gpuCharts(runs []*Run) ([]Chart, []Problem) {
 	mem := Chart{File: "gpu_memory", Title: "GPU memory used over the run", XName: "time since start (s)", YName: "memory used (MiB)"}
-	util := Chart{File: "gpu_utilization", Title: "GPU utilisation over the run", XName: "time since start (s)", YName: "utilisation (%)"}
+	util := Chart{File: "gpu_utilization", Title: "GPU utilisation over the run", XName: "time since start (s)", YName: "utilisation (%)", yCap: 100}
 	var problems []Problem
 	for _, r := range runs {
 		samples, p := loadTimeline(r)

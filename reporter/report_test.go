@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/wcharczuk/go-chart/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -182,4 +183,17 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `\| H1 \| pass +\|`, string(summary))
 	assert.NotContains(t, strings.Join(named, "\n"), "sim_gpt-oss-20b_gpu_timeline.json: not a servegate result file", "timelines are not result files")
+}
+
+func TestNiceTicks(t *testing.T) {
+	labels := func(ts []chart.Tick) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.Label)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"0", "2", "4", "6", "8", "10", "12", "14"}, labels(niceTicks(0, 13.2, 8)))
+	assert.Equal(t, []string{"0", "2000", "4000", "6000", "8000", "10000", "12000", "14000"}, labels(niceTicks(0, 12500, 8)))
+	assert.Equal(t, []string{"0", "0.5", "1"}, labels(niceTicks(0, 1, 2)))
 }
