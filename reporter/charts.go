@@ -84,7 +84,7 @@ func (c Chart) render(p chart.RendererProvider, withTitle bool) ([]byte, error) 
 	for i := range yTicks {
 		// go-chart places the rotated axis name by the labels' measured width and
 		// overlaps short labels; padding them keeps the name clear.
-		yTicks[i].Label = "   " + yTicks[i].Label
+		yTicks[i].Label = "\u00a0\u00a0\u00a0" + yTicks[i].Label // SVG collapses plain spaces
 	}
 	// Values sit on the secondary (left-hand) y axis, where readers look for them; the x
 	// ticks are the measured x values, not go-chart's evenly spaced guesses.

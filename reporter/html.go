@@ -13,7 +13,7 @@ var page = template.Must(template.New("index").Parse(`<!doctype html>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 h1{margin-bottom:.2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
-table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.86rem;width:100%}
+table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.86rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
 th{background:#f4f4f6} td.l,th.l{text-align:left}
 tr.invalid td{background:#fff1f0;color:#a8071a}
