@@ -35,8 +35,9 @@ perf:
 	$(GO) test ./harness/scenario -run 'TestLongPrompts' -count=1 -v
 
 ## report: tables, charts and index.html from every results/<framework>/*_results.json
+##         [BASE=<dir>] adds the significant changes against a baseline
 report:
-	$(GO) run ./cmd/servegate-report -in results -out results/summary
+	$(GO) run ./cmd/servegate-report -in results -out results/summary $(if $(BASE),-base $(BASE) -threshold $(THRESHOLD))
 
 ## compare: BASE=<file|dir> [NEW=results] [THRESHOLD=0.1]: fail on a significant regression
 NEW       ?= results

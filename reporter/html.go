@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/servegate/servegate/reporter/compare"
 )
 
 var page = template.Must(template.New("index").Parse(`<!doctype html>
@@ -17,6 +19,7 @@ table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.86rem;display:bl
 th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
 th{background:#f4f4f6} td.l,th.l{text-align:left}
 tr.invalid td{background:#fff1f0;color:#a8071a}
+tr.c-regressed td{background:#fff1f0;color:#a8071a} tr.c-improved td{color:#237804}
 tr.v-pass td:nth-child(2){color:#237804} tr.v-fail td:nth-child(2){color:#a8071a} tr.v-inconclusive td:nth-child(2){color:#ad6800}
 .sw{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
 .warn{background:#fffbe6;border:1px solid #ffe58f;padding:.5rem .8rem;border-radius:4px}
@@ -45,6 +48,11 @@ pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem}
 <table><tr><th class="l">id</th><th class="l">verdict</th><th class="l">claim</th><th>observed</th><th>95% interval</th><th>threshold</th><th class="l">details</th></tr>
 {{range .Verdicts}}<tr class="v-{{.Verdict}}"><td class="l">{{.ID}}</td><td class="l"><b>{{.Verdict}}</b></td><td class="l" style="white-space:normal">{{.Claim}}</td><td>{{printf "%.3g" .Observed}}</td><td>[{{printf "%.3g" .Low}}, {{printf "%.3g" .High}}]</td><td>{{printf "%.3g" .Threshold}}</td><td class="l" style="white-space:normal">{{.Details}}</td></tr>
 {{end}}</table>{{end}}
+
+{{if .Compared}}<h2>Against the baseline</h2>
+{{if .Changes}}<table><tr>{{range .ChangeHeader}}<th>{{.}}</th>{{end}}</tr>
+{{range .Changes}}<tr class="c-{{index . 7}}">{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>{{else}}<p>No significant change in {{.Compared}} comparisons.</p>{{end}}{{end}}
 
 {{if .Findings}}<h2>Findings</h2><ul>{{range .Findings}}<li><b>{{.Scenario}}</b>: {{.Text}}</li>{{end}}</ul>{{end}}
 
@@ -91,7 +99,7 @@ var chartScenario = map[string]string{
 
 // HTML writes a self-contained page: tables, inline SVG charts, run metadata and warnings.
 // svgs maps chart file names to their SVG; charts gives their titles.
-func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map[string][]byte, verdicts []Verdict) error {
+func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map[string][]byte, verdicts []Verdict, changes []compare.Change) error {
 	titles := map[string]string{}
 	for _, c := range charts {
 		titles[c.File] = c.Title
@@ -105,7 +113,10 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		Other                       []htmlChart
 		Verdicts                    []Verdict
 		HasGPU                      bool
-	}{Verdicts: verdicts, Header: comparisonHeader(), CheckHeader: checkHeader()}
+		Compared                    int
+		ChangeHeader                []string
+		Changes                     [][]string
+	}{Verdicts: verdicts, Compared: len(changes), ChangeHeader: changeHeader, Header: comparisonHeader(), CheckHeader: checkHeader()}
 	for _, r := range runs {
 		c := colorOf(r)
 		cfg, _ := json.MarshalIndent(map[string]any{"server_config": r.ServerConfig, "provenance": r.Provenance, "gpu_info": r.GPUInfo}, "", "  ")
@@ -128,6 +139,9 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		data.Problems = append(data.Problems, p.String())
 	}
 	data.Findings = findings(runs)
+	for _, c := range notable(changes) {
+		data.Changes = append(data.Changes, changeRow(c))
+	}
 	placed := map[string]bool{}
 	for _, sc := range scenarios(runs) {
 		hs := htmlScenario{Name: sc, Checks: checkRows(runs, sc)}

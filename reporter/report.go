@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/servegate/servegate/reporter/compare"
 )
 
 // Written lists what Write produced.
@@ -20,6 +22,20 @@ type Written struct {
 // charts/*.svg, and index.html. Unreadable result files are named in the report and in
 // Written.Problems; the rest still render. It fails only when nothing can be reported.
 func Write(resultsDir, outDir string) (Written, error) {
+	return WriteWith(resultsDir, outDir, Options{})
+}
+
+// Options adds optional sections to a report.
+type Options struct {
+	// Baseline, when set, is a results directory (or file) to compare against; the report
+	// then lists every significant change (see reporter/compare).
+	Baseline string
+	// Compare configures that comparison.
+	Compare compare.Options
+}
+
+// WriteWith is Write with options.
+func WriteWith(resultsDir, outDir string, opt Options) (Written, error) {
 	runs, problems, err := Load(resultsDir)
 	if err != nil {
 		return Written{}, err
@@ -53,6 +69,20 @@ func Write(resultsDir, outDir string) (Written, error) {
 	charts := Charts(runs)
 	gpu, gp := gpuCharts(runs)
 	charts = append(charts, gpu...)
+	var changes []compare.Change
+	if opt.Baseline != "" {
+		pairs, err := compare.Paths(opt.Baseline, resultsDir)
+		if err != nil {
+			return w, fmt.Errorf("compare with baseline: %w", err)
+		}
+		for _, p := range pairs {
+			cs, err := compare.Files(p[0], p[1], opt.Compare)
+			if err != nil {
+				return w, fmt.Errorf("compare with baseline: %w", err)
+			}
+			changes = append(changes, cs...)
+		}
+	}
 	verdicts, vp := loadVerdicts(resultsDir)
 	problems = append(append(problems, gp...), vp...)
 	w.Problems = problems
@@ -73,7 +103,7 @@ func Write(resultsDir, outDir string) (Written, error) {
 			return w, err
 		}
 	}
-	html := render(func(f io.Writer) { err = HTML(f, runs, problems, charts, svgs, verdicts) })
+	html := render(func(f io.Writer) { err = HTML(f, runs, problems, charts, svgs, verdicts, changes) })
 	if err != nil {
 		return w, fmt.Errorf("render index.html: %w", err)
 	}
@@ -83,8 +113,8 @@ func Write(resultsDir, outDir string) (Written, error) {
 	}{
 		{"all_results.json", merged},
 		{"comparison.md", render(func(f io.Writer) { Comparison(f, runs) })},
-		{"analysis_report.md", render(func(f io.Writer) { Analysis(f, runs, problems); Verdicts(f, verdicts) })},
-		{"summary.md", render(func(f io.Writer) { Summary(f, runs, problems); Verdicts(f, verdicts) })},
+		{"analysis_report.md", render(func(f io.Writer) { Analysis(f, runs, problems); Verdicts(f, verdicts); Changes(f, changes) })},
+		{"summary.md", render(func(f io.Writer) { Summary(f, runs, problems); Verdicts(f, verdicts); Changes(f, changes) })},
 		{"index.html", html},
 	} {
 		if err := put(f.name, f.b); err != nil {

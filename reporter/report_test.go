@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/servegate/servegate/reporter/compare"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/wcharczuk/go-chart/v2"
@@ -196,4 +197,25 @@ func TestNiceTicks(t *testing.T) {
 	assert.Equal(t, []string{"0", "2", "4", "6", "8", "10", "12", "14"}, labels(niceTicks(0, 13.2, 8)))
 	assert.Equal(t, []string{"0", "2000", "4000", "6000", "8000", "10000", "12000", "14000"}, labels(niceTicks(0, 12500, 8)))
 	assert.Equal(t, []string{"0", "0.5", "1"}, labels(niceTicks(0, 1, 2)))
+}
+
+func TestReportShowsChangesAgainstABaseline(t *testing.T) {
+	base := t.TempDir()
+	require.NoError(t, os.CopyFS(base, os.DirFS("testdata/results")))
+	require.NoError(t, os.Remove(filepath.Join(base, "sim", "broken_results.json")))
+	// The baseline's sim was the single-slot engine: today's batching run is far faster.
+	b, err := os.ReadFile(filepath.Join(base, "sim-single-slot", "sim-single-slot_gpt-oss-20b_results.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(base, "sim", "sim_gpt-oss-20b_results.json"), b, 0o644))
+	require.NoError(t, os.RemoveAll(filepath.Join(base, "sim-single-slot")))
+	out := t.TempDir()
+	_, err = WriteWith("testdata/results", out, Options{Baseline: base, Compare: compare.Options{Threshold: 0.1}})
+	require.NoError(t, err)
+	md, err := os.ReadFile(filepath.Join(out, "analysis_report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "## Against the baseline")
+	assert.Regexp(t, `concurrent/c64 +\| output_token_throughput .*\| improved`, string(md))
+	html, err := os.ReadFile(filepath.Join(out, "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), `class="c-improved"`)
 }

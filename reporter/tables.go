@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+	"github.com/servegate/servegate/reporter/compare"
 )
 
 // column is one metric column of the comparison tables.
@@ -369,4 +370,46 @@ func Verdicts(w io.Writer, vs []Verdict) {
 			fmt.Sprintf("[%.3g, %.3g]", v.Low, v.High), fmt.Sprintf("%.3g", v.Threshold), v.Details})
 	}
 	markdownTable(w, []string{"id", "verdict", "claim", "observed", "95% interval", "threshold", "details"}, body)
+}
+
+// notable returns the changes worth a reader's attention: everything but "no significant
+// change".
+func notable(cs []compare.Change) []compare.Change {
+	var out []compare.Change
+	for _, c := range cs {
+		if c.Verdict != compare.NoChange {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func changeRow(c compare.Change) []string {
+	p := "-"
+	if !math.IsNaN(c.P) {
+		p = fmt.Sprintf("%.3f", c.P)
+	}
+	return []string{c.Scenario + "/" + c.Point, c.Metric, fmt.Sprintf("%.2f", c.Base), fmt.Sprintf("%.2f", c.New),
+		fmt.Sprintf("%+.1f%%", 100*c.Delta), p, fmt.Sprintf("%d/%d", c.BaseN, c.NewN), c.Verdict}
+}
+
+var changeHeader = []string{"point", "metric", "baseline", "now", "change", "p", "trials", "verdict"}
+
+// Changes writes the comparison with a baseline, when one was made: regressions and other
+// notable changes, each with its p-value.
+func Changes(w io.Writer, cs []compare.Change) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Against the baseline\n\n")
+	n := notable(cs)
+	if len(n) == 0 {
+		fmt.Fprintf(w, "No significant change in %d comparisons.\n", len(cs))
+		return
+	}
+	var body [][]string
+	for _, c := range n {
+		body = append(body, changeRow(c))
+	}
+	markdownTable(w, changeHeader, body)
 }

@@ -10,13 +10,16 @@ import (
 	"os"
 
 	"github.com/servegate/servegate/reporter"
+	"github.com/servegate/servegate/reporter/compare"
 )
 
 func main() {
 	in := flag.String("in", "results", "results directory (results/<framework>/*_results.json)")
 	out := flag.String("out", "results/summary", "report directory")
+	base := flag.String("base", "", "baseline results to compare against (optional; file or directory)")
+	threshold := flag.Float64("threshold", 0.10, "with -base: relative worsening beyond which a significant change is a regression")
 	flag.Parse()
-	w, err := reporter.Write(*in, *out)
+	w, err := reporter.WriteWith(*in, *out, reporter.Options{Baseline: *base, Compare: compare.Options{Threshold: *threshold}})
 	for _, p := range w.Problems {
 		fmt.Fprintln(os.Stderr, "servegate-report: warning: skipped", p)
 	}
