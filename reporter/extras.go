@@ -25,14 +25,15 @@ type GPUSample struct {
 // Verdict is one hypothesis result of results/summary/hypotheses.json (or any
 // hypotheses.json under the results directory): {"hypotheses": [...]}.
 type Verdict struct {
-	ID        string  `json:"id"`
-	Claim     string  `json:"claim"`
-	Verdict   string  `json:"verdict"`
-	Observed  float64 `json:"observed"`
-	Low       float64 `json:"ci95_low"`
-	High      float64 `json:"ci95_high"`
-	Threshold float64 `json:"threshold"`
-	Details   string  `json:"details"`
+	ID       string  `json:"id"`
+	Claim    string  `json:"claim"`
+	Verdict  string  `json:"verdict"`
+	Observed float64 `json:"observed"`
+	// Low and High bound the 95% interval; null when there was none.
+	Low       *float64 `json:"ci95_low"`
+	High      *float64 `json:"ci95_high"`
+	Threshold float64  `json:"threshold"`
+	Details   string   `json:"details"`
 }
 
 // timelinePath is where a run's GPU timeline lives, beside its result file.
@@ -129,4 +130,12 @@ func gpuCharts(runs []*Run) ([]Chart, []Problem) {
 		}
 	}
 	return out, problems
+}
+
+// Interval formats a verdict's interval, or "-" without one.
+func (v Verdict) Interval() string {
+	if v.Low == nil || v.High == nil {
+		return "-"
+	}
+	return fmt.Sprintf("[%.3g, %.3g]", *v.Low, *v.High)
 }

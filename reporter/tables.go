@@ -367,7 +367,7 @@ func Verdicts(w io.Writer, vs []Verdict) {
 	var body [][]string
 	for _, v := range vs {
 		body = append(body, []string{v.ID, v.Verdict, v.Claim, fmt.Sprintf("%.3g", v.Observed),
-			fmt.Sprintf("[%.3g, %.3g]", v.Low, v.High), fmt.Sprintf("%.3g", v.Threshold), v.Details})
+			v.Interval(), fmt.Sprintf("%.3g", v.Threshold), v.Details})
 	}
 	markdownTable(w, []string{"id", "verdict", "claim", "observed", "95% interval", "threshold", "details"}, body)
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,7 +217,11 @@ func (e *engine) run(ctx context.Context) {
 			prefill += n
 			grants = append(grants, grant{j, n})
 		}
-		timer.Reset(e.p.stepTime(decoding, prefill))
+		step := e.p.stepTime(decoding, prefill)
+		if e.p.NonASCIISlowdown > 0 && slices.ContainsFunc(e.running, func(j *job) bool { return j.korean }) {
+			step += time.Duration(float64(step) * e.p.NonASCIISlowdown)
+		}
+		timer.Reset(step)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():

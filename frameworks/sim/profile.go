@@ -53,6 +53,10 @@ type Profile struct {
 	// EOSRate is the chance per output token of ending early when the request does not ask
 	// to ignore EOS. Ollama's API cannot ask, so it applies there always.
 	EOSRate float64 `json:"eos_rate"`
+	// NonASCIISlowdown stretches every step that decodes a Korean (non-ASCII) answer by this
+	// fraction, like an engine whose detokenizer stalls on multi-byte characters. Zero in
+	// every named profile but "korean-slow", which exists so H5 can be seen to fail.
+	NonASCIISlowdown float64 `json:"non_ascii_slowdown,omitempty"`
 	// Seed makes generated text and early stops deterministic.
 	Seed uint64 `json:"seed"`
 }
@@ -88,12 +92,18 @@ func Profiles() map[string]Profile {
 	chunked.Name, chunked.TokensPerChunk = "batching-chunked", 4
 	reasoning := batching
 	reasoning.Name, reasoning.ReasoningTokens = "reasoning", 16
+	koreanSlow := batching
+	koreanSlow.Name, koreanSlow.NonASCIISlowdown = "korean-slow", 0.5
+	slowDecode := batching
+	slowDecode.Name, slowDecode.DecodeBase = "slow-decode", 2*batching.DecodeBase
 	return map[string]Profile{
-		batching.Name:  batching,
-		nocache.Name:   nocache,
-		single.Name:    single,
-		chunked.Name:   chunked,
-		reasoning.Name: reasoning,
+		batching.Name:   batching,
+		nocache.Name:    nocache,
+		single.Name:     single,
+		chunked.Name:    chunked,
+		reasoning.Name:  reasoning,
+		koreanSlow.Name: koreanSlow,
+		slowDecode.Name: slowDecode,
 	}
 }
 

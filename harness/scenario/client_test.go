@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func TestJudgeClient(t *testing.T) {
 		for i := range out {
 			out[i].Scheduled = t0.Add(time.Duration(i) * gap)
 			out[i].Sent = out[i].Scheduled.Add(lag)
+			out[i].Chunks = []stream.Chunk{{Offset: time.Millisecond, Tokens: 1}} // a served request
 		}
 		return out
 	}
@@ -45,6 +47,12 @@ func TestJudgeClient(t *testing.T) {
 	slowed := func(rs []stream.Record, k int) []stream.Record {
 		for i := range rs {
 			rs[i].Sent = t0.Add(time.Duration(k) * rs[i].Scheduled.Sub(t0))
+		}
+		return rs
+	}
+	failing := func(rs []stream.Record) []stream.Record {
+		for i := range rs {
+			rs[i].Err = errors.New("HTTP 400")
 		}
 		return rs
 	}
@@ -59,6 +67,7 @@ func TestJudgeClient(t *testing.T) {
 	}{
 		{"healthy closed loop", Point{Concurrency: 8}, load.Report{MaxInFlight: 8}, recs(16, 0, 0), []time.Duration{ms}, ""},
 		{"closed loop that never held its concurrency", Point{Concurrency: 8}, load.Report{MaxInFlight: 5}, recs(16, 0, 0), nil, "held 5 of 8"},
+		{"failed requests explain unfilled slots", Point{Concurrency: 8}, load.Report{MaxInFlight: 2}, failing(recs(16, 0, 0)), nil, ""},
 		{"a point with fewer requests than slots is not short", Point{Concurrency: 64}, load.Report{MaxInFlight: 4}, recs(4, 0, 0), nil, ""},
 		{"scheduler lag", Point{Concurrency: 1}, load.Report{MaxInFlight: 1}, recs(4, 0, 0), []time.Duration{ms, 30 * ms}, "goroutines ran"},
 		{"open loop on time", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, ms), nil, ""},
