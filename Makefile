@@ -8,7 +8,7 @@ PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report clean
+.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -21,6 +21,20 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+
+## ci-bench: scenarios and hypothesis gates under gotestsum: JUnit XML and the go test JSON
+##           event stream beside the results. TAGS=gpu,vllm for a framework (empty: simulator).
+TAGS ?=
+OUT  ?= results
+ci-bench:
+	mkdir -p $(OUT)
+	$(GO) tool gotestsum --format testname --junitfile $(OUT)/junit.xml --jsonfile $(OUT)/go-test-events.json -- \
+		$(if $(TAGS),-tags=$(TAGS)) ./benchmarks -run '$(SCENARIOS)|TestHypothesis' -count=1 -timeout 180m \
+		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT))
+
+## lint: check the GitHub workflows
+lint:
+	$(GO) tool actionlint
 
 ## fuzz: a short run of each stream-format fuzz target
 fuzz:

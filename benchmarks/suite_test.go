@@ -178,6 +178,9 @@ func TestMain(m *testing.M) {
 		// An interrupt cancels the run; points already finished are on disk.
 		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer cancel()
+		if len(registered) == 0 {
+			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang and ollama adapters register with their tags")
+		}
 		for _, spec := range registered {
 			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce)}
 			if c := m.Run(); c != 0 {
