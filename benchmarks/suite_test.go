@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/internal/cpulock"
@@ -39,12 +41,68 @@ func envInt(key string, def int) int {
 }
 
 var (
-	flagTrials = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
-	flagOut    = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
-	flagPreset = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
-	flagSeed   = flag.Uint64("seed", uint64(envInt("SERVEGATE_SEED", 1)), "seed of open-loop schedules (env SERVEGATE_SEED)")
-	flagScale  = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+	flagTrials      = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
+	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
+	flagPreset      = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
+	flagSeed        = flag.Uint64("seed", uint64(envInt("SERVEGATE_SEED", 1)), "seed of open-loop schedules (env SERVEGATE_SEED)")
+	flagGPUInterval = flag.Duration("gpu-interval", gpuIntervalDefault(), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
+	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
+
+func gpuIntervalDefault() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SERVEGATE_GPU_INTERVAL")); err == nil {
+		return d
+	}
+	return gpu.DefaultInterval
+}
+
+// sampler samples the GPUs for the whole run; nil when telemetry is unavailable.
+var sampler *gpu.Sampler
+
+// openGPU starts GPU sampling, or says once that there is none. With the gpu build tag a
+// missing GPU is an error before anything starts.
+func openGPU(ctx context.Context) error {
+	s, err := gpu.Open(nvml.New())
+	if err != nil {
+		if gpuRequired {
+			return fmt.Errorf("built with the gpu tag but %v", err)
+		}
+		fmt.Printf("servegate: %v; running without GPU figures (gpu_memory_mb and gpu_utilization_pct stay null)\n", err)
+		return nil
+	}
+	s.Interval = *flagGPUInterval
+	s.Start(ctx)
+	sampler = s
+	for _, d := range s.Devices() {
+		fmt.Printf("servegate: sampling GPU %d (%s, driver %s, %.0f MiB) every %v\n", d.Index, d.Name, d.Driver, d.MemoryTotalMB, s.Interval)
+	}
+	return nil
+}
+
+// gpuInfo is the run's gpu_info block: the first device as the run starts.
+func gpuInfo() *results.GPUInfo {
+	if sampler == nil || len(sampler.Devices()) == 0 {
+		return nil
+	}
+	d := sampler.Devices()[0]
+	info := &results.GPUInfo{Name: d.Name, Driver: d.Driver, MemoryTotalMB: d.MemoryTotalMB}
+	if all := sampler.All(); len(all) > 0 {
+		info.MemoryUsedMB, info.GPUUtilizationPct = all[len(all)-1].MemoryUsedMB, all[len(all)-1].UtilPct
+	}
+	return info
+}
+
+// writeTimeline writes the run's GPU samples beside its results, for the report's charts.
+func writeTimeline(s *suite) {
+	if sampler == nil || s.writer == nil {
+		return
+	}
+	path := strings.TrimSuffix(s.writer.Path(), "_results.json") + "_gpu_timeline.json"
+	if err := results.WriteFile(path, map[string]any{"interval_ms": sampler.Interval.Milliseconds(), "samples": sampler.All(),
+		"errors": fmt.Sprint(sampler.Errors())}); err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+	}
+}
 
 // suite is the state shared by the scenario tests while one target is under test.
 type suite struct {
@@ -84,6 +142,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			Timestamp: time.Now().Format("2006-01-02 15:04:05"),
 			ServerConfig: results.ServerConfig{BaseURL: s.target.BaseURL, Model: s.target.Model,
 				ChatEndpoint: s.target.Dialect.Path(), Dialect: string(s.target.Dialect), Launch: s.target.Launch},
+			GPUInfo: gpuInfo(),
 			Provenance: results.Provenance{Servegate: ver, Commit: sourceCommit(), GoVersion: runtime.Version(),
 				Engine: s.spec.name, EngineVer: s.target.Version, Scale: string(s.scale), Seed: *flagSeed, Host: host},
 		}
@@ -93,7 +152,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf}, s.writer
+	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry
@@ -178,6 +237,12 @@ func TestMain(m *testing.M) {
 		// An interrupt cancels the run; points already finished are on disk.
 		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer cancel()
+		if err := openGPU(ctx); err != nil {
+			return err
+		}
+		if sampler != nil {
+			defer sampler.Close()
+		}
 		if len(registered) == 0 {
 			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang and ollama adapters register with their tags")
 		}
@@ -193,6 +258,7 @@ func TestMain(m *testing.M) {
 				}
 			}
 			if current.writer != nil {
+				writeTimeline(current)
 				printSummary(os.Stdout, current.writer)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/fixtures"
+	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/load"
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/prompt"
@@ -38,6 +39,8 @@ type Runner struct {
 	Logf func(format string, args ...any)
 	// Progress is how often a long point reports how far it has got; 0 means 10 s.
 	Progress time.Duration
+	// GPU, when set, is sampling the GPUs; each trial's figures come from its samples.
+	GPU *gpu.Sampler
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -249,6 +252,19 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
 	}
 	sum := metrics.Compute(recs, r.SLO)
+	if r.GPU != nil {
+		f := gpu.Summarize(r.GPU.Samples(wall0, time.Now()), int(sum.Values["total_output_tokens"]))
+		if f.Samples > 0 {
+			sum.Values["gpu_memory_peak_mb"] = f.PeakMemoryMB
+			sum.Values["gpu_memory_mean_mb"] = f.MeanMemoryMB
+			sum.Values["gpu_utilization_mean_pct"] = f.MeanUtilPct
+			sum.Values["gpu_server_memory_peak_mb"] = f.PeakProcessMemoryMB
+			if f.EnergyJ > 0 {
+				sum.Values["gpu_energy_j"] = f.EnergyJ
+				sum.Values["gpu_joules_per_output_token"] = f.JoulesPerToken
+			}
+		}
+	}
 	var warns []string
 	if before != nil {
 		after, err := r.scrape(ctx)
@@ -330,6 +346,13 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 	}
 	if len(out.TrialStats) == 0 {
 		out.TrialStats = nil
+	}
+	// The original's fields: peak memory and mean utilisation, only when measured.
+	if v, ok := out.Metrics["gpu_memory_peak_mb"]; ok {
+		out.GPUMemoryMB = &v
+	}
+	if v, ok := out.Metrics["gpu_utilization_mean_pct"]; ok {
+		out.GPUUtilizationPct = &v
 	}
 	return out, nil
 }
