@@ -1,0 +1,221 @@
+// Package server owns one serving-framework process: it checks the port is free, starts
+// the process in its own process group with its output in a log file, waits for health
+// with backoff until a deadline sized for model loading, reports an early exit with its
+// code and last log lines, and stops it with SIGTERM to the group, a grace period, SIGKILL,
+// and a check that the port is free again.
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config describes one server to launch.
+type Config struct {
+	// Name labels the server in errors ("vllm").
+	Name string
+	// Command is the program and its arguments; Env is added to the environment; Dir is the
+	// working directory.
+	Command []string
+	Env     []string
+	Dir     string
+	// Host and Port are where it listens; HealthPath is polled until it answers 200.
+	Host       string
+	Port       int
+	HealthPath string
+	// LogPath receives the server's stdout and stderr.
+	LogPath string
+	// StartTimeout bounds the wait for health (model loading can take minutes); Grace is how
+	// long SIGTERM has before SIGKILL.
+	StartTimeout, Grace time.Duration
+}
+
+// Process is a running server.
+type Process struct {
+	cfg     Config
+	cmd     *exec.Cmd
+	log     *os.File
+	exited  chan struct{}
+	waitErr error
+	once    sync.Once
+	stopErr error
+}
+
+// ErrPortInUse marks a port something else is listening on.
+var ErrPortInUse = errors.New("port already in use")
+
+func (c Config) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// BaseURL is the server's root URL.
+func (c Config) BaseURL() string { return "http://" + c.addr() }
+
+// portFree reports whether nothing listens on addr.
+func portFree(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return true
+	}
+	conn.Close()
+	return false
+}
+
+// Start launches the server and returns once its health endpoint answers 200.
+func Start(ctx context.Context, cfg Config) (*Process, error) {
+	if len(cfg.Command) == 0 {
+		return nil, fmt.Errorf("start %s: no command configured", cfg.Name)
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 15 * time.Minute
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 30 * time.Second
+	}
+	if !portFree(cfg.addr()) {
+		return nil, fmt.Errorf("start %s: %w: %s already accepts connections; stop what listens there or configure another port", cfg.Name, ErrPortInUse, cfg.addr())
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
+	}
+	logf, err := os.Create(cfg.LogPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: server log: %w", cfg.Name, err)
+	}
+	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = cfg.Dir, logf, logf
+	cmd.Env = append(os.Environ(), cfg.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group: we stop all it starts
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
+	}
+	p := &Process{cfg: cfg, cmd: cmd, log: logf, exited: make(chan struct{})}
+	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
+	if err := p.waitHealthy(ctx); err != nil {
+		stopErr := p.Close()
+		return nil, errors.Join(err, stopErr)
+	}
+	return p, nil
+}
+
+// PID is the server's process id (and process group id).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Exited is closed when the process has ended.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// waitHealthy polls the health endpoint with backoff until it answers 200, the process
+// exits, or the start deadline passes.
+func (p *Process) waitHealthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
+	defer cancel()
+	url := p.cfg.BaseURL() + p.cfg.HealthPath
+	client := &http.Client{Timeout: 5 * time.Second}
+	backoff := 50 * time.Millisecond
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	last := "no answer yet"
+	for {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited (%s) before it became healthy; last lines of %s:\n%s",
+				p.cfg.Name, exitStatus(p.waitErr), p.cfg.LogPath, p.Tail(20))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not healthy at %s after %v (%s); last lines of %s:\n%s",
+				p.cfg.Name, url, p.cfg.StartTimeout, last, p.cfg.LogPath, p.Tail(20))
+		case <-timer.C:
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = "HTTP " + strconv.Itoa(resp.StatusCode)
+		} else {
+			last = err.Error()
+		}
+		timer.Reset(backoff)
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func exitStatus(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "killed by " + ws.Signal().String()
+		}
+		return fmt.Sprintf("exit code %d", ee.ExitCode())
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "exit code 0"
+}
+
+// Tail returns the last n lines of the server log.
+func (p *Process) Tail(n int) string {
+	f, err := os.Open(p.cfg.LogPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Close stops the server: SIGTERM to its process group, the grace period, SIGKILL, then a
+// wait until its port is free. It is safe to call more than once.
+func (p *Process) Close() error {
+	p.once.Do(func() { p.stopErr = p.stop() })
+	return p.stopErr
+}
+
+func (p *Process) stop() error {
+	defer p.log.Close()
+	pgid := p.cmd.Process.Pid
+	select {
+	case <-p.exited:
+	default:
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(p.cfg.Grace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-p.exited
+		}
+	}
+	// The leader is gone; make sure nothing it started lingers in its group.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	deadline := time.Now().Add(p.cfg.Grace)
+	wait := 20 * time.Millisecond
+	for !portFree(p.cfg.addr()) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stop %s: port %s still in use %v after the process ended", p.cfg.Name, p.cfg.addr(), p.cfg.Grace)
+		}
+		<-time.After(wait)
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	fakeOnce sync.Once
+	fakeBin  string
+	fakeErr  error
+)
+
+// fake builds testdata/fakeserver once.
+func fake(t *testing.T) string {
+	t.Helper()
+	fakeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fakeserver")
+		if err != nil {
+			fakeErr = err
+			return
+		}
+		fakeBin = filepath.Join(dir, "fakeserver")
+		if out, err := exec.Command("go", "build", "-o", fakeBin, "./testdata/fakeserver").CombinedOutput(); err != nil {
+			fakeErr = errors.New(string(out))
+		}
+	})
+	require.NoError(t, fakeErr)
+	return fakeBin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func config(t *testing.T, args ...string) Config {
+	port := freePort(t)
+	return Config{Name: "fake", Command: append([]string{fake(t), "-port", strconv.Itoa(port)}, args...),
+		Host: "127.0.0.1", Port: port, HealthPath: "/health", LogPath: filepath.Join(t.TempDir(), "server.log"),
+		StartTimeout: 10 * time.Second, Grace: 2 * time.Second}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+func TestSlowStartIsWaitedFor(t *testing.T) {
+	cfg := config(t, "-delay", "700ms")
+	start := time.Now()
+	p, err := Start(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 700*time.Millisecond)
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "Close is idempotent")
+	assert.False(t, alive(p.PID()))
+	assert.True(t, portFree(cfg.addr()), "the port is free again")
+	assert.Contains(t, p.Tail(5), "INFO ready", "the server's output is in its log")
+}
+
+func TestCrashOnStartReportsCodeAndLog(t *testing.T) {
+	_, err := Start(context.Background(), config(t, "-crash", "3"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exited (exit code 3) before it became healthy")
+	assert.Contains(t, err.Error(), "CUDA out of memory")
+}
+
+func TestPortInUseIsReportedBeforeLaunching(t *testing.T) {
+	cfg := config(t)
+	ln, err := net.Listen("tcp", cfg.addr())
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, err = Start(context.Background(), cfg)
+	require.ErrorIs(t, err, ErrPortInUse)
+	assert.Contains(t, err.Error(), cfg.addr())
+	_, statErr := os.Stat(cfg.LogPath)
+	assert.True(t, os.IsNotExist(statErr), "nothing was launched")
+}
+
+func TestFlappingHealthIsWaitedOut(t *testing.T) {
+	p, err := Start(context.Background(), config(t, "-flaps", "3"))
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+}
+
+func TestNeverHealthyTimesOutAndStops(t *testing.T) {
+	cfg := config(t, "-flaps", "1000000")
+	cfg.StartTimeout = 800 * time.Millisecond
+	_, err := Start(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Regexp(t, regexp.MustCompile(`not healthy at .*/health after 800ms \(HTTP 503\)`), err.Error())
+	assert.True(t, portFree(cfg.addr()), "the server was stopped")
+}
+
+func TestStopEscalatesToSIGKILLAndTakesTheGroup(t *testing.T) {
+	cfg := config(t, "-ignore-term", "-child")
+	cfg.Grace = 500 * time.Millisecond
+	p, err := Start(context.Background(), cfg)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`INFO child (\d+)`).FindStringSubmatch(p.Tail(10))
+	require.Len(t, m, 2, "the fake server started a child")
+	child, _ := strconv.Atoi(m[1])
+	require.True(t, alive(child))
+	start := time.Now()
+	require.NoError(t, p.Close())
+	assert.GreaterOrEqual(t, time.Since(start), cfg.Grace, "SIGTERM was ignored, so SIGKILL after the grace period")
+	assert.False(t, alive(p.PID()))
+	// The child was in the server's group; it is killed too (it may linger as a zombie of
+	// init briefly, so poll with a deadline).
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(child) && time.Now().Before(deadline) {
+		if st, err := os.ReadFile("/proc/" + m[1] + "/stat"); err == nil && regexp.MustCompile(`\) Z `).Match(st) {
+			break // a zombie: dead, awaiting its reaper
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+	st, _ := os.ReadFile("/proc/" + m[1] + "/stat")
+	assert.True(t, !alive(child) || regexp.MustCompile(`\) Z `).Match(st), "child %d still running", child)
+}
+
+func TestNoCommand(t *testing.T) {
+	_, err := Start(context.Background(), Config{Name: "vllm"})
+	assert.ErrorContains(t, err, "start vllm: no command configured")
+}
