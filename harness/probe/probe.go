@@ -1,0 +1,99 @@
+// Package probe asks a running server what it serves and which version it is, as each
+// framework's API says (frameworks.Spec), so a run against the wrong model or an
+// unreachable server stops with an error that names the fix.
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/servegate/servegate/frameworks"
+)
+
+// ErrModelNotServed marks a server that does not serve the requested model.
+var ErrModelNotServed = errors.New("model not served")
+
+func get(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w (is the server running and reachable?)", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2<<10))
+		return fmt.Errorf("GET %s: HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: not the JSON this framework answers: %w", url, err)
+	}
+	return nil
+}
+
+// Models lists the models the server serves.
+func Models(ctx context.Context, spec frameworks.Spec, baseURL string) ([]string, error) {
+	url := strings.TrimSuffix(baseURL, "/") + spec.ModelsPath
+	var body struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"` // OpenAI list
+		Models []struct {
+			Name  string `json:"name"`
+			Model string `json:"model"`
+		} `json:"models"` // Ollama /api/tags
+	}
+	if err := get(ctx, url, &body); err != nil {
+		return nil, fmt.Errorf("list %s models: %w", spec.Name, err)
+	}
+	var out []string
+	for _, d := range body.Data {
+		out = append(out, d.ID)
+	}
+	for _, m := range body.Models {
+		out = append(out, m.Name)
+		if m.Model != "" && m.Model != m.Name {
+			out = append(out, m.Model)
+		}
+	}
+	return out, nil
+}
+
+// CheckModel verifies that the server serves model, or says how to make it so.
+func CheckModel(ctx context.Context, spec frameworks.Spec, baseURL, model string) error {
+	served, err := Models(ctx, spec, baseURL)
+	if err != nil {
+		return err
+	}
+	// Ollama names a tag without one as ":latest".
+	if slices.Contains(served, model) || (spec.Dialect == "ollama" && !strings.Contains(model, ":") && slices.Contains(served, model+":latest")) {
+		return nil
+	}
+	hint := ""
+	if spec.MissingModelHint != nil {
+		hint = "; " + spec.MissingModelHint(model)
+	}
+	return fmt.Errorf("%w: %s at %s serves %v, not %q%s", ErrModelNotServed, spec.Name, baseURL, served, model, hint)
+}
+
+// Version returns the server's version, or "" when it does not say.
+func Version(ctx context.Context, spec frameworks.Spec, baseURL string) (string, error) {
+	if spec.VersionPath == "" {
+		return "", nil
+	}
+	var body struct {
+		Version string `json:"version"`
+	}
+	if err := get(ctx, strings.TrimSuffix(baseURL, "/")+spec.VersionPath, &body); err != nil {
+		return "", fmt.Errorf("%s version: %w", spec.Name, err)
+	}
+	return body.Version, nil
+}

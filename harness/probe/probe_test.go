@@ -1,0 +1,91 @@
+package probe
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Responses shaped as each framework answers (written for these tests).
+var answers = map[string]map[string]string{
+	"vllm": {
+		"/v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"vllm","max_model_len":131072}]}`,
+		"/version":   `{"version":"0.15.1"}`,
+	},
+	"sglang": {
+		"/v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b"}]}`,
+		"/version":   `{"version":"0.5.8.post1"}`,
+	},
+	"ollama": {
+		"/api/tags":    `{"models":[{"name":"gpt-oss:20b","model":"gpt-oss:20b","size":13780173734,"details":{"family":"gptoss","parameter_size":"20.9B","quantization_level":"MXFP4"}},{"name":"llama3.1:latest","model":"llama3.1:latest"}]}`,
+		"/api/version": `{"version":"0.16.2"}`,
+	},
+}
+
+func serve(t *testing.T, fw string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if body, ok := answers[fw][r.URL.Path]; ok {
+			io.WriteString(w, body)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestEachFrameworkServesItsPreset(t *testing.T) {
+	preset, err := models.Lookup("gpt-oss-20b")
+	require.NoError(t, err)
+	want := map[string]string{"vllm": "0.15.1", "sglang": "0.5.8.post1", "ollama": "0.16.2"}
+	for fw, version := range want {
+		t.Run(fw, func(t *testing.T) {
+			spec, err := frameworks.Lookup(fw)
+			require.NoError(t, err)
+			url := serve(t, fw)
+			require.NoError(t, CheckModel(context.Background(), spec, url, spec.Model(preset)))
+			v, err := Version(context.Background(), spec, url)
+			require.NoError(t, err)
+			assert.Equal(t, version, v)
+		})
+	}
+}
+
+func TestMissingModelSaysHowToGetIt(t *testing.T) {
+	tests := []struct{ fw, model, hint string }{
+		{"ollama", "llama3.1:8b", "ollama pull llama3.1:8b"},
+		{"vllm", "meta-llama/Llama-3.1-8B-Instruct", "vllm serve"},
+	}
+	for _, tc := range tests {
+		spec, _ := frameworks.Lookup(tc.fw)
+		err := CheckModel(context.Background(), spec, serve(t, tc.fw), tc.model)
+		require.ErrorIs(t, err, ErrModelNotServed)
+		assert.Contains(t, err.Error(), tc.hint)
+	}
+	spec, _ := frameworks.Lookup("ollama")
+	assert.NoError(t, CheckModel(context.Background(), spec, serve(t, "ollama"), "llama3.1"), "an untagged name means :latest")
+}
+
+func TestUnreachableServerIsNamed(t *testing.T) {
+	spec, _ := frameworks.Lookup("sglang")
+	err := CheckModel(context.Background(), spec, "http://127.0.0.1:1", "m")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is the server running")
+	_, err = frameworks.Lookup("tgi-x")
+	assert.ErrorContains(t, err, "choose one of ollama, openai, sglang, vllm")
+}
+
+func TestLaunchDefaultsFollowTheOriginalGuide(t *testing.T) {
+	v, _ := frameworks.Lookup("vllm")
+	assert.Equal(t, []string{"vllm", "serve", "openai/gpt-oss-20b", "--host", "127.0.0.1", "--port", "8000", "--tensor-parallel-size", "1",
+		"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}, v.Launch("openai/gpt-oss-20b", "127.0.0.1", 8000))
+	o, _ := frameworks.Lookup("ollama")
+	assert.Equal(t, []string{"OLLAMA_HOST=127.0.0.1:11434"}, o.LaunchEnv("127.0.0.1", 11434))
+}
