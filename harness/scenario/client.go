@@ -102,18 +102,23 @@ func judgeClient(p Point, rep load.Report, recs []stream.Record, lags []time.Dur
 		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
 	}
 	var sendLags []time.Duration
-	var first, last time.Time
-	var schedFirst, schedLast time.Time
+	// The sends' span and the schedule's span are taken separately: goroutines do not start
+	// in release order (Go often runs the newest first), so the first request sent need not
+	// be the first scheduled.
+	var first, last, schedFirst, schedLast time.Time
 	for _, r := range recs {
 		if r.Sent.IsZero() {
 			continue
 		}
 		sendLags = append(sendLags, r.QueueDelay())
 		if first.IsZero() || r.Sent.Before(first) {
-			first, schedFirst = r.Sent, r.Scheduled
+			first = r.Sent
 		}
 		if r.Sent.After(last) {
 			last = r.Sent
+		}
+		if schedFirst.IsZero() || r.Scheduled.Before(schedFirst) {
+			schedFirst = r.Scheduled
 		}
 		if r.Scheduled.After(schedLast) {
 			schedLast = r.Scheduled

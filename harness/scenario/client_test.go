@@ -56,6 +56,11 @@ func TestJudgeClient(t *testing.T) {
 		}
 		return rs
 	}
+	// lastFirst makes the last-scheduled request the first one sent.
+	lastFirst := func(rs []stream.Record) []stream.Record {
+		rs[len(rs)-1].Sent = rs[0].Sent.Add(-time.Microsecond)
+		return rs
+	}
 	ms := time.Millisecond
 	tests := []struct {
 		name    string
@@ -74,6 +79,7 @@ func TestJudgeClient(t *testing.T) {
 		{"open loop lagging", Point{RequestRate: 100}, load.Report{}, recs(50, 10*ms, 20*ms), nil, "sends lagged"},
 		{"capped open loop may queue for slots", Point{RequestRate: 100, Concurrency: 2}, load.Report{}, recs(50, 10*ms, 20*ms), nil, ""},
 		{"uncapped open loop below its rate", Point{RequestRate: 100}, load.Report{}, slowed(recs(50, 10*ms, 0), 2), nil, "sent"},
+		{"the last scheduled request sent first", Point{RequestRate: 100}, load.Report{}, lastFirst(slowed(recs(50, 10*ms, 0), 2)), nil, "sent"},
 		{"capped open loop slowed by full slots", Point{RequestRate: 100, Concurrency: 2}, load.Report{}, slowed(recs(50, 10*ms, 0), 2), nil, ""},
 	}
 	for _, tc := range tests {
