@@ -1,15 +1,12 @@
 // Package frameworks describes the serving frameworks servegate drives, as data: default
-// port, launch command, health, API dialect, model names, where they list served models and
-// report their version, their Prometheus metric prefix and how to reset their prefix
-// cache. The harness turns a Spec into a running target; nothing here starts a process.
+// port, launch command, health, API dialect, model names, where they list served models,
+// report their version and count tokens, the names of their Prometheus metrics and how to
+// reset their prefix cache. One sub-package per framework (vllm, sglang, ollama, openai)
+// holds its Spec; the harness turns a Spec into a running target. Nothing here starts a
+// process.
 package frameworks
 
 import (
-	"fmt"
-	"sort"
-	"strconv"
-	"strings"
-
 	"github.com/servegate/servegate/frameworks/models"
 )
 
@@ -23,15 +20,27 @@ type Spec struct {
 	Dialect string
 	// ModelsPath lists served models: /v1/models (OpenAI list) or /api/tags (Ollama).
 	ModelsPath string
-	// VersionPath reports the server's version as {"version": "..."}.
+	// VersionPath answers JSON with a "version" field; empty when the server has none.
 	VersionPath string
-	// MetricsPath and MetricsPrefix locate its Prometheus metrics; empty when it has none.
-	MetricsPath, MetricsPrefix string
+	// TokenizePath counts the tokens of chat messages, template included (vLLM's /tokenize:
+	// {"model", "messages"} in, {"count"} out); empty when the server has none, and prompt
+	// lengths are then calibrated from the usage counts of probe requests.
+	TokenizePath string
+	// MetricsPath is its Prometheus endpoint and Metrics the names it uses there; empty
+	// when it has none.
+	MetricsPath string
+	Metrics     MetricNames
 	// ResetCachePath empties its prefix cache (POST); empty when it has no way.
 	ResetCachePath string
+	// ResetCacheHint says how to enable the reset endpoint when the server refuses it.
+	ResetCacheHint string
 	// HoldsOutputLength says the API honours ignore_eos; ContinuousUsage that it streams
 	// usage on every chunk when asked.
 	HoldsOutputLength, ContinuousUsage bool
+	// ContextOption says the context window is a request option (Ollama's num_ctx, which
+	// defaults to a window that silently truncates long prompts); the suite then sets it
+	// for the longest prompt of the run, the same on every request.
+	ContextOption bool
 	// Launch returns the default command line for serving model on host:port (SPEC.md).
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.
@@ -42,46 +51,21 @@ type Spec struct {
 	MissingModelHint func(model string) string
 }
 
-func hf(p models.Preset) string     { return p.HF }
-func ollama(p models.Preset) string { return p.Ollama }
-
-var specs = map[string]Spec{
-	"vllm": {Name: "vllm", DefaultPort: 8000, HealthPath: "/health", Dialect: "openai", ModelsPath: "/v1/models",
-		VersionPath: "/version", MetricsPath: "/metrics", MetricsPrefix: "vllm:", ResetCachePath: "/reset_prefix_cache",
-		HoldsOutputLength: true, ContinuousUsage: true, Model: hf,
-		Launch: func(model, host string, port int) []string {
-			return []string{"vllm", "serve", model, "--host", host, "--port", strconv.Itoa(port), "--tensor-parallel-size", "1",
-				"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}
-		},
-		MissingModelHint: func(m string) string { return "start vllm serve with " + m + " (or set the served model name)" }},
-	"sglang": {Name: "sglang", DefaultPort: 30000, HealthPath: "/health", Dialect: "openai", ModelsPath: "/v1/models",
-		VersionPath: "/version", MetricsPath: "/metrics", MetricsPrefix: "sglang:", ResetCachePath: "/flush_cache",
-		HoldsOutputLength: true, Model: hf,
-		Launch: func(model, host string, port int) []string {
-			return []string{"python3", "-m", "sglang.launch_server", "--model-path", model, "--tp", "1", "--host", host,
-				"--port", strconv.Itoa(port), "--mem-fraction-static", "0.85", "--enable-metrics"}
-		},
-		MissingModelHint: func(m string) string { return "launch sglang with --model-path " + m }},
-	"ollama": {Name: "ollama", DefaultPort: 11434, HealthPath: "/api/version", Dialect: "ollama", ModelsPath: "/api/tags",
-		VersionPath: "/api/version", Model: ollama,
-		Launch: func(model, host string, port int) []string { return []string{"ollama", "serve"} },
-		LaunchEnv: func(host string, port int) []string {
-			return []string{"OLLAMA_HOST=" + host + ":" + strconv.Itoa(port)}
-		},
-		MissingModelHint: func(m string) string { return "run: ollama pull " + m }},
-	"openai": {Name: "openai", DefaultPort: 8000, HealthPath: "/v1/models", Dialect: "openai", ModelsPath: "/v1/models",
-		Model: hf, MissingModelHint: func(m string) string { return "serve " + m + " on that server" }},
+// MetricNames are the Prometheus names one framework gives the figures servegate reads,
+// each a list of candidates across its versions: the first one the server exposes wins.
+// Counters and histograms are read as deltas over a scenario point, gauges as the peak
+// seen while it ran.
+type MetricNames struct {
+	// Counters.
+	PromptTokens, GenerationTokens []string
+	PrefixQueries, PrefixHits      []string
+	Preemptions                    []string
+	// TTFT is a histogram in seconds (name without _sum/_count).
+	TTFT []string
+	// Gauges: KV-cache usage (0..1), running and waiting requests, and a prefix-cache hit
+	// rate where the server exposes a rate instead of counters.
+	KVCacheUsage, Running, Waiting, PrefixHitRate []string
 }
 
-// Lookup returns the named framework or an error listing the known ones.
-func Lookup(name string) (Spec, error) {
-	if s, ok := specs[name]; ok {
-		return s, nil
-	}
-	names := make([]string, 0, len(specs))
-	for n := range specs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return Spec{}, fmt.Errorf("unknown framework %q: choose one of %s", name, strings.Join(names, ", "))
-}
+// HF is the model name of servers that load Hugging Face repositories.
+func HF(p models.Preset) string { return p.HF }

@@ -99,7 +99,7 @@ type engine struct {
 // engineStats are the counters the simulator exposes on /metrics.
 type engineStats struct {
 	promptTokens, generationTokens, cacheQueries, cacheHits atomic.Int64
-	running, waiting                                        atomic.Int64
+	running, waiting, kvUsed                                atomic.Int64
 	requests                                                atomic.Int64
 	ttftNanos, ttftCount                                    atomic.Int64
 }
@@ -168,6 +168,7 @@ func (e *engine) admit() {
 	e.waiting = append(e.waiting[:0], e.waiting[i:]...)
 	e.stats.waiting.Store(int64(len(e.waiting)))
 	e.stats.running.Store(int64(len(e.running)))
+	e.stats.kvUsed.Store(int64(e.kvUsed))
 }
 
 func (e *engine) run(ctx context.Context) {
@@ -270,6 +271,7 @@ func (e *engine) run(ctx context.Context) {
 		clear(e.running[len(kept):])
 		e.running = kept
 		e.stats.running.Store(int64(len(e.running)))
+		e.stats.kvUsed.Store(int64(e.kvUsed))
 	}
 }
 

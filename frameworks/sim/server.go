@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,27 @@ type Config struct {
 	Models []string
 	// Addr is the listen address; empty means 127.0.0.1 on a free port.
 	Addr string
+	// Mimic makes the server answer as a real framework does on the paths servegate reads,
+	// so the framework adapters can be tested end to end without it:
+	//   - "vllm": vllm: metric names, /version, /tokenize, /reset_prefix_cache;
+	//   - "sglang": sglang: names (token_usage, num_running_reqs, num_queue_reqs,
+	//     cache_hit_rate), /get_server_info, /flush_cache, no tokenizer;
+	//   - "ollama": no metrics, tokenizer or reset; /api/chat truncates a prompt to its
+	//     context window (options.num_ctx, else OllamaContext) as Ollama does, silently.
+	// Empty is the simulator's own face: sim: metrics and every endpoint.
+	Mimic string
+	// NoCacheReset answers the cache-reset endpoint with 404 (vLLM outside its development
+	// mode).
+	NoCacheReset bool
+	// OllamaContext is the context window of /api/chat requests that set no num_ctx;
+	// 0 means 2048 when mimicking Ollama and no limit otherwise.
+	OllamaContext int
+	// Middleware, when set, wraps the server's handler (tests put faults in front of it).
+	Middleware func(http.Handler) http.Handler
 }
+
+// Mimics lists the frameworks Config.Mimic can imitate.
+var Mimics = []string{"vllm", "sglang", "ollama"}
 
 // Server is a running simulator.
 type Server struct {
@@ -66,23 +87,49 @@ func Start(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{URL: "http://" + ln.Addr().String(), cfg: cfg, eng: newEngine(cfg.Profile), ln: ln, cancel: cancel}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /version", s.version)
-	mux.HandleFunc("GET /api/version", s.version)
-	mux.HandleFunc("GET /v1/models", s.models)
-	mux.HandleFunc("GET /api/tags", s.tags)
-	mux.HandleFunc("GET /metrics", s.metrics)
-	mux.HandleFunc("POST /tokenize", s.tokenize)
-	mux.HandleFunc("POST /reset_prefix_cache", func(w http.ResponseWriter, r *http.Request) {
+	if cfg.Mimic != "" && !slices.Contains(Mimics, cfg.Mimic) {
+		ln.Close()
+		cancel()
+		return nil, fmt.Errorf("start sim: cannot mimic %q: choose one of %s", cfg.Mimic, strings.Join(Mimics, ", "))
+	}
+	if cfg.Mimic == "ollama" && cfg.OllamaContext == 0 {
+		cfg.OllamaContext = 2048
+		s.cfg.OllamaContext = 2048
+	}
+	reset := func(w http.ResponseWriter, r *http.Request) {
+		if cfg.NoCacheReset {
+			http.NotFound(w, r)
+			return
+		}
 		s.eng.resetCache(r.Context())
 		w.WriteHeader(http.StatusOK)
-	})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /v1/models", s.models)
+	mux.HandleFunc("GET /api/version", s.version)
+	mux.HandleFunc("GET /api/tags", s.tags)
+	mux.HandleFunc("POST /api/generate", s.load)
+	switch cfg.Mimic {
+	case "", "vllm":
+		mux.HandleFunc("GET /version", s.version)
+		mux.HandleFunc("GET /metrics", s.metrics)
+		mux.HandleFunc("POST /tokenize", s.tokenize)
+		mux.HandleFunc("POST /reset_prefix_cache", reset)
+	case "sglang":
+		mux.HandleFunc("GET /get_server_info", s.version)
+		mux.HandleFunc("GET /metrics", s.metrics)
+		mux.HandleFunc("POST /flush_cache", reset)
+	}
 	mux.HandleFunc("GET /sim/truth/{id}", s.truthHandler)
 	mux.HandleFunc("DELETE /sim/truth", func(w http.ResponseWriter, r *http.Request) { s.truth.reset() })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, openAI) })
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, ollama) })
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if cfg.Middleware != nil {
+		h = cfg.Middleware(mux)
+	}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.eng.run(ctx) }()
 	go func() { defer s.wg.Done(); _ = s.srv.Serve(ln) }()
@@ -179,26 +226,76 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	st := &s.eng.stats
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	for _, m := range []struct {
+	kv := float64(st.kvUsed.Load()) / float64(max(s.cfg.Profile.KVTokens, 1))
+	type metric struct {
 		name, kind string
-		v          int64
-	}{
-		{"sim:prompt_tokens_total", "counter", st.promptTokens.Load()},
-		{"sim:generation_tokens_total", "counter", st.generationTokens.Load()},
-		{"sim:prefix_cache_queries_total", "counter", st.cacheQueries.Load()},
-		{"sim:prefix_cache_hits_total", "counter", st.cacheHits.Load()},
-		{"sim:request_success_total", "counter", st.requests.Load()},
-		{"sim:num_requests_running", "gauge", st.running.Load()},
-		{"sim:num_requests_waiting", "gauge", st.waiting.Load()},
-	} {
-		fmt.Fprintf(w, "# TYPE %s %s\n%s %d\n", m.name, m.kind, m.name, m.v)
+		v          float64
+	}
+	var ms []metric
+	if s.cfg.Mimic == "sglang" {
+		rate := 0.0
+		if q := st.cacheQueries.Load(); q > 0 {
+			rate = float64(st.cacheHits.Load()) / float64(q)
+		}
+		ms = []metric{
+			{"prompt_tokens_total", "counter", float64(st.promptTokens.Load())},
+			{"generation_tokens_total", "counter", float64(st.generationTokens.Load())},
+			{"num_running_reqs", "gauge", float64(st.running.Load())},
+			{"num_queue_reqs", "gauge", float64(st.waiting.Load())},
+			{"token_usage", "gauge", kv},
+			{"cache_hit_rate", "gauge", rate},
+		}
+	} else {
+		ms = []metric{
+			{"prompt_tokens_total", "counter", float64(st.promptTokens.Load())},
+			{"generation_tokens_total", "counter", float64(st.generationTokens.Load())},
+			{"prefix_cache_queries_total", "counter", float64(st.cacheQueries.Load())},
+			{"prefix_cache_hits_total", "counter", float64(st.cacheHits.Load())},
+			{"num_preemptions_total", "counter", 0},
+			{"request_success_total", "counter", float64(st.requests.Load())},
+			{"num_requests_running", "gauge", float64(st.running.Load())},
+			{"num_requests_waiting", "gauge", float64(st.waiting.Load())},
+			{"kv_cache_usage_perc", "gauge", kv},
+		}
+	}
+	prefix := "sim:"
+	if s.cfg.Mimic != "" {
+		prefix = s.cfg.Mimic + ":"
+	}
+	// Labelled as the real servers label them.
+	label := fmt.Sprintf("{model_name=%q}", s.cfg.Models[0])
+	for _, m := range ms {
+		fmt.Fprintf(w, "# TYPE %s%s %s\n%s%s%s %g\n", prefix, m.name, m.kind, prefix, m.name, label, m.v)
 	}
 	// Server-side TTFT, arrival to first token written, as vLLM's histogram of the same name
 	// (one +Inf bucket: the harness reads only sum and count).
 	n := st.ttftCount.Load()
-	fmt.Fprintf(w, "# TYPE sim:time_to_first_token_seconds histogram\n"+
-		"sim:time_to_first_token_seconds_bucket{le=\"+Inf\"} %d\nsim:time_to_first_token_seconds_sum %g\nsim:time_to_first_token_seconds_count %d\n",
-		n, float64(st.ttftNanos.Load())/1e9, n)
+	h := prefix + "time_to_first_token_seconds"
+	fmt.Fprintf(w, "# TYPE %s histogram\n%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n",
+		h, h, n, h, float64(st.ttftNanos.Load())/1e9, h, n)
+}
+
+// load answers Ollama's /api/generate without a prompt, which loads a model and keeps it:
+// the simulator has nothing to load.
+func (s *Server) load(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Model  string `json:"model"`
+		Prompt string `json:"prompt"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, ollama, http.StatusBadRequest, "request body is not valid JSON: "+err.Error())
+		return
+	}
+	if !s.served(req.Model) {
+		fail(w, ollama, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
+		return
+	}
+	if req.Prompt != "" {
+		fail(w, ollama, http.StatusBadRequest, "the simulator answers /api/generate only to load a model (no prompt)")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": req.Model, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
+		"response": "", "done": true, "done_reason": "load"})
 }
 
 func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
@@ -231,6 +328,7 @@ type chatRequest struct {
 	IgnoreEOS bool `json:"ignore_eos"`
 	Options   *struct {
 		NumPredict *int `json:"num_predict"`
+		NumCtx     *int `json:"num_ctx"`
 	} `json:"options"`
 }
 
@@ -288,6 +386,15 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	ids := promptIDs(req.Messages, nil)
+	if d == ollama {
+		window := s.cfg.OllamaContext
+		if req.Options != nil && req.Options.NumCtx != nil && *req.Options.NumCtx > 0 {
+			window = *req.Options.NumCtx
+		}
+		if window > 0 && len(ids) > window {
+			ids = ids[len(ids)-window:] // Ollama keeps the end of an over-long prompt, silently
+		}
+	}
 	promptLen := len(ids)
 	if promptLen+maxTokens > p.MaxModelLen {
 		fail(w, d, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion).", p.MaxModelLen, promptLen+maxTokens, promptLen, maxTokens))

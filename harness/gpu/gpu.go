@@ -170,6 +170,29 @@ func (s *Sampler) SampleOnce() {
 	}
 }
 
+// Read takes one reading of every working device now, without keeping it in the
+// timeline (for the check that a stopped server's memory is released).
+func (s *Sampler) Read() ([]Sample, error) {
+	var pids []int
+	if s.PIDs != nil {
+		pids = s.PIDs()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Sample
+	for i := range s.devices {
+		if s.errs[i] != nil {
+			continue
+		}
+		smp, err := s.read(i, time.Now(), pids)
+		if err != nil {
+			return nil, fmt.Errorf("device %d: %w", i, err)
+		}
+		out = append(out, smp)
+	}
+	return out, nil
+}
+
 // Start samples in the background until Stop or ctx ends.
 func (s *Sampler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)

@@ -9,6 +9,9 @@ import (
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/frameworks/ollama"
+	"github.com/servegate/servegate/frameworks/sglang"
+	"github.com/servegate/servegate/frameworks/vllm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,8 +23,8 @@ var answers = map[string]map[string]string{
 		"/version":   `{"version":"0.15.1"}`,
 	},
 	"sglang": {
-		"/v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b"}]}`,
-		"/version":   `{"version":"0.5.8.post1"}`,
+		"/v1/models":       `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b"}]}`,
+		"/get_server_info": `{"model_path":"openai/gpt-oss-20b","tp_size":1,"version":"0.5.8.post1"}`,
 	},
 	"ollama": {
 		"/api/tags":    `{"models":[{"name":"gpt-oss:20b","model":"gpt-oss:20b","size":13780173734,"details":{"family":"gptoss","parameter_size":"20.9B","quantization_level":"MXFP4"}},{"name":"llama3.1:latest","model":"llama3.1:latest"}]}`,
@@ -47,8 +50,7 @@ func TestEachFrameworkServesItsPreset(t *testing.T) {
 	want := map[string]string{"vllm": "0.15.1", "sglang": "0.5.8.post1", "ollama": "0.16.2"}
 	for fw, version := range want {
 		t.Run(fw, func(t *testing.T) {
-			spec, err := frameworks.Lookup(fw)
-			require.NoError(t, err)
+			spec := specs[fw]
 			url := serve(t, fw)
 			require.NoError(t, CheckModel(context.Background(), spec, url, spec.Model(preset)))
 			v, err := Version(context.Background(), spec, url)
@@ -64,28 +66,24 @@ func TestMissingModelSaysHowToGetIt(t *testing.T) {
 		{"vllm", "meta-llama/Llama-3.1-8B-Instruct", "vllm serve"},
 	}
 	for _, tc := range tests {
-		spec, _ := frameworks.Lookup(tc.fw)
+		spec := specs[tc.fw]
 		err := CheckModel(context.Background(), spec, serve(t, tc.fw), tc.model)
 		require.ErrorIs(t, err, ErrModelNotServed)
 		assert.Contains(t, err.Error(), tc.hint)
 	}
-	spec, _ := frameworks.Lookup("ollama")
-	assert.NoError(t, CheckModel(context.Background(), spec, serve(t, "ollama"), "llama3.1"), "an untagged name means :latest")
+	assert.NoError(t, CheckModel(context.Background(), ollama.Spec, serve(t, "ollama"), "llama3.1"), "an untagged name means :latest")
 }
 
 func TestUnreachableServerIsNamed(t *testing.T) {
-	spec, _ := frameworks.Lookup("sglang")
-	err := CheckModel(context.Background(), spec, "http://127.0.0.1:1", "m")
+	err := CheckModel(context.Background(), sglang.Spec, "http://127.0.0.1:1", "m")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is the server running")
-	_, err = frameworks.Lookup("tgi-x")
-	assert.ErrorContains(t, err, "choose one of ollama, openai, sglang, vllm")
 }
 
 func TestLaunchDefaultsFollowTheOriginalGuide(t *testing.T) {
-	v, _ := frameworks.Lookup("vllm")
 	assert.Equal(t, []string{"vllm", "serve", "openai/gpt-oss-20b", "--host", "127.0.0.1", "--port", "8000", "--tensor-parallel-size", "1",
-		"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}, v.Launch("openai/gpt-oss-20b", "127.0.0.1", 8000))
-	o, _ := frameworks.Lookup("ollama")
-	assert.Equal(t, []string{"OLLAMA_HOST=127.0.0.1:11434"}, o.LaunchEnv("127.0.0.1", 11434))
+		"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}, vllm.Spec.Launch("openai/gpt-oss-20b", "127.0.0.1", 8000))
+	assert.Equal(t, []string{"OLLAMA_HOST=127.0.0.1:11434", "OLLAMA_KEEP_ALIVE=-1"}, ollama.Spec.LaunchEnv("127.0.0.1", 11434))
 }
+
+var specs = map[string]frameworks.Spec{"vllm": vllm.Spec, "sglang": sglang.Spec, "ollama": ollama.Spec}

@@ -22,24 +22,51 @@ type Builder func(words, pads int) []stream.Message
 const maxPads = 32
 
 // Fit returns the messages build makes that count exactly target tokens, found by a binary
-// search over filler words and then single-character pads. When target cannot be met
-// exactly (a tokenizer that merges pads) it returns the closest count below it and an error
-// naming both.
+// search over filler words and then single-token pads. When target cannot be met exactly
+// (a tokenizer that merges pads) it returns the closest count below it and an error naming
+// both.
 func Fit(count Counter, build Builder, target int) ([]stream.Message, int, error) {
+	msgs, n, _, err := FitFrom(count, build, target, 0)
+	return msgs, n, err
+}
+
+// FitFrom is Fit with the search starting at hint filler words (0: no hint), galloping
+// out from it; it also returns the filler words of the result. A close hint (from a
+// calibrated estimate) makes a costly exact counter, such as a round trip to the server's
+// tokenizer, cost a handful of calls.
+func FitFrom(count Counter, build Builder, target, hint int) ([]stream.Message, int, int, error) {
 	base := count(build(0, 0))
 	if base > target {
-		return build(0, 0), base, fmt.Errorf("prompt: the fixed part alone is %d tokens, above the target %d", base, target)
+		return build(0, 0), base, 0, fmt.Errorf("prompt: the fixed part alone is %d tokens, above the target %d", base, target)
 	}
+	fits := func(words int) bool { return words == 0 || count(build(words, 0)) <= target }
+	// Find lo < hi with fits(lo) and !fits(hi).
 	lo, hi := 0, 1
-	for count(build(hi, 0)) <= target {
-		lo, hi = hi, hi*2
-		if hi > 1<<22 {
-			return nil, 0, fmt.Errorf("prompt: filler does not grow the token count toward %d", target)
+	switch {
+	case hint > 0 && fits(hint):
+		lo, hi = hint, hint+1
+		for step := 1; fits(hi); step *= 2 {
+			lo, hi = hi, hint+2*step
+			if hi > 1<<22 {
+				return nil, 0, 0, fmt.Errorf("prompt: filler does not grow the token count toward %d", target)
+			}
+		}
+	case hint > 0:
+		lo, hi = hint-1, hint
+		for step := 1; !fits(lo); step *= 2 {
+			lo, hi = max(hint-2*step, 0), lo
+		}
+	default:
+		for fits(hi) {
+			lo, hi = hi, hi*2
+			if hi > 1<<22 {
+				return nil, 0, 0, fmt.Errorf("prompt: filler does not grow the token count toward %d", target)
+			}
 		}
 	}
-	for hi-lo > 1 { // invariant: count(lo) <= target < count(hi)
+	for hi-lo > 1 {
 		mid := (lo + hi) / 2
-		if count(build(mid, 0)) <= target {
+		if fits(mid) {
 			lo = mid
 		} else {
 			hi = mid
@@ -55,13 +82,14 @@ func Fit(count Counter, build Builder, target int) ([]stream.Message, int, error
 		best, bestN = m, n
 	}
 	if bestN != target {
-		return best, bestN, fmt.Errorf("prompt: reached %d tokens, not the target %d", bestN, target)
+		return best, bestN, lo, fmt.Errorf("prompt: reached %d tokens, not the target %d", bestN, target)
 	}
-	return best, bestN, nil
+	return best, bestN, lo, nil
 }
 
 // Filler returns n filler words starting at word offset, cycling through the fixture, with
-// pads single periods appended.
+// pads " x" appended: one token each in the BPE and SentencePiece vocabularies servegate
+// has met (a space-led letter never merges with its neighbours, unlike runs of periods).
 func Filler(offset, n, pads int) string {
 	words := fillerWords
 	var b strings.Builder
@@ -71,7 +99,7 @@ func Filler(offset, n, pads int) string {
 		}
 		b.WriteString(words[(offset+i)%len(words)])
 	}
-	b.WriteString(strings.Repeat(".", pads))
+	b.WriteString(strings.Repeat(" x", pads))
 	return b.String()
 }
 

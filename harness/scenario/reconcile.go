@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -59,9 +62,95 @@ func (r *Runner) scrape(ctx context.Context) (counters, error) {
 	return c, nil
 }
 
+// find returns the first of names the scrape holds.
+func (c counters) find(names []string) (string, bool) {
+	for _, n := range names {
+		if _, ok := c[n]; ok {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// gauges samples the server's gauges while a point runs: their peaks say how full the
+// server was (running and waiting requests, KV-cache usage), which a scrape before and
+// after the point, both at idle, cannot.
+type gauges struct {
+	names frameworks.MetricNames
+	mu    sync.Mutex
+	peak  map[string]float64
+	sum   map[string]float64
+	n     map[string]int
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// watch scrapes every interval until the returned gauges are finished.
+func (r *Runner) watch(ctx context.Context, every time.Duration) *gauges {
+	g := &gauges{names: r.Target.Metrics, peak: map[string]float64{}, sum: map[string]float64{}, n: map[string]int{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(g.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if c, err := r.scrape(ctx); err == nil {
+					g.add(c)
+				}
+			case <-g.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return g
+}
+
+func (g *gauges) add(c counters) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for key, names := range map[string][]string{"kv": g.names.KVCacheUsage, "running": g.names.Running,
+		"waiting": g.names.Waiting, "hitrate": g.names.PrefixHitRate} {
+		if name, ok := c.find(names); ok {
+			v := c[name]
+			if _, seen := g.peak[key]; !seen || v > g.peak[key] {
+				g.peak[key] = v
+			}
+			g.sum[key] += v
+			g.n[key]++
+		}
+	}
+}
+
+// finish stops sampling and adds the peaks to values.
+func (g *gauges) finish(values map[string]float64) {
+	close(g.stop)
+	<-g.done
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v, ok := g.peak["kv"]; ok {
+		values["server_kv_cache_usage_peak_pct"] = 100 * v
+	}
+	if v, ok := g.peak["running"]; ok {
+		values["server_running_peak"] = v
+	}
+	if v, ok := g.peak["waiting"]; ok {
+		values["server_waiting_peak"] = v
+	}
+	if n := g.n["hitrate"]; n > 0 {
+		if _, counted := values["server_prefix_cache_hit_rate"]; !counted {
+			values["server_prefix_cache_hit_rate"] = g.sum["hitrate"] / float64(n)
+		}
+	}
+}
+
 // reconcile compares what the server says about its own work with what the client
 // measured: token totals must agree exactly; the difference in TTFT is the network and
-// client overhead. It adds metrics to values and returns warnings for disagreements.
+// client overhead. It adds the server's counter deltas to values (tokens, prefix-cache
+// hits, preemptions) and returns warnings for disagreements.
 func (r *Runner) reconcile(before, after counters, recs []stream.Record, values map[string]float64) []string {
 	var warns []string
 	var clientOut, clientIn, clientTTFTn int
@@ -80,26 +169,39 @@ func (r *Runner) reconcile(before, after counters, recs []stream.Record, values 
 			clientTTFTn++
 		}
 	}
-	prefix := r.Target.MetricsPrefix
-	delta := func(name string) (float64, bool) {
-		a, okA := after[prefix+name]
-		b, okB := before[prefix+name]
-		return a - b, okA && okB
+	names := r.Target.Metrics
+	delta := func(candidates []string, suffix string) (float64, bool) {
+		for _, n := range candidates {
+			a, okA := after[n+suffix]
+			b, okB := before[n+suffix]
+			if okA && okB {
+				return a - b, true
+			}
+		}
+		return 0, false
 	}
-	if gen, ok := delta("generation_tokens_total"); ok {
+	if gen, ok := delta(names.GenerationTokens, ""); ok {
 		values["server_generation_tokens"] = gen
 		if int(gen) != clientOut {
 			warns = append(warns, fmt.Sprintf("server /metrics counted %d generation tokens during the point; the client counted %d", int(gen), clientOut))
 		}
 	}
-	if prompt, ok := delta("prompt_tokens_total"); ok {
+	if prompt, ok := delta(names.PromptTokens, ""); ok {
 		values["server_prompt_tokens"] = prompt
 		if int(prompt) != clientIn {
 			warns = append(warns, fmt.Sprintf("server /metrics counted %d prompt tokens during the point; the client's requests report %d", int(prompt), clientIn))
 		}
 	}
-	sum, okS := delta("time_to_first_token_seconds_sum")
-	cnt, okC := delta("time_to_first_token_seconds_count")
+	if q, ok := delta(names.PrefixQueries, ""); ok && q > 0 {
+		if h, ok := delta(names.PrefixHits, ""); ok {
+			values["server_prefix_cache_hit_rate"] = h / q
+		}
+	}
+	if p, ok := delta(names.Preemptions, ""); ok {
+		values["server_preemptions"] = p
+	}
+	sum, okS := delta(names.TTFT, "_sum")
+	cnt, okC := delta(names.TTFT, "_count")
 	serverTTFT, serverN := 0.0, 0
 	if okS && okC && cnt > 0 {
 		serverTTFT, serverN = 1000*sum/cnt, int(cnt)

@@ -57,7 +57,7 @@ type job struct {
 
 // prompts builds n requests for point p of trial; prefix-sharing points share one system
 // prompt per trial.
-func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error) {
+func (r *Runner) prompts(ctx context.Context, p Point, trial, first, n int, tag string) ([]job, error) {
 	pairs, err := fixtures.Pairs()
 	if err != nil {
 		return nil, err
@@ -74,18 +74,18 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 			build := func(words, pads int) []stream.Message {
 				return []stream.Message{{Role: "user", Content: head + prompt.Filler(k*97, words, pads)}}
 			}
-			if msgs, _, err = prompt.Fit(r.Target.Count, build, p.InputTokens); err != nil {
+			if msgs, err = r.fit(ctx, build, p.InputTokens); err != nil {
 				return nil, fmt.Errorf("build %d-token prompt: %w", p.InputTokens, err)
 			}
 		case SharedPrefix:
 			if shared == nil {
-				if shared, err = r.systemPrompt(fmt.Sprintf("[session %s-t%d]\n", r.Nonce, trial), p.PrefixTokens); err != nil {
+				if shared, err = r.systemPrompt(ctx, fmt.Sprintf("[session %s-t%d]\n", r.Nonce, trial), p.PrefixTokens); err != nil {
 					return nil, err
 				}
 			}
 			msgs = []stream.Message{*shared, {Role: "user", Content: fmt.Sprintf("Question %d: %s", k, pair.English)}}
 		case UnsharedPrefix:
-			sys, err := r.systemPrompt(fmt.Sprintf("[session %s]\n", id), p.PrefixTokens)
+			sys, err := r.systemPrompt(ctx, fmt.Sprintf("[session %s]\n", id), p.PrefixTokens)
 			if err != nil {
 				return nil, err
 			}
@@ -98,7 +98,8 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 			return nil, fmt.Errorf("point %s: unknown prompt kind %q", p.Name, p.Prompts)
 		}
 		out = append(out, job{
-			req:   stream.Request{ID: id, Messages: msgs, MaxTokens: p.OutputTokens, IgnoreEOS: r.Target.HoldsOutputLength},
+			req: stream.Request{ID: id, Messages: msgs, MaxTokens: p.OutputTokens, IgnoreEOS: r.Target.HoldsOutputLength,
+				NumCtx: r.Target.NumCtx},
 			chars: prompt.Chars(msgs),
 		})
 	}
@@ -107,15 +108,41 @@ func (r *Runner) prompts(p Point, trial, first, n int, tag string) ([]job, error
 
 // systemPrompt returns a system message of exactly tokens tokens: head (which makes it
 // shared or unique from its first token), the fixture system prompt, then filler.
-func (r *Runner) systemPrompt(head string, tokens int) (*stream.Message, error) {
+func (r *Runner) systemPrompt(ctx context.Context, head string, tokens int) (*stream.Message, error) {
 	build := func(words, pads int) []stream.Message {
 		return []stream.Message{{Role: "system", Content: head + fixtures.SystemPrompt() + "\n" + prompt.Filler(0, words, pads)}}
 	}
-	msgs, _, err := prompt.Fit(r.Target.Count, build, tokens)
+	msgs, err := r.fit(ctx, build, tokens)
 	if err != nil {
 		return nil, fmt.Errorf("build %d-token system prompt: %w", tokens, err)
 	}
 	return &msgs[0], nil
+}
+
+// fit builds messages of exactly target tokens: with the target's Count, then, where the
+// server offers a tokenizer, refitted against it from there (a few round trips).
+func (r *Runner) fit(ctx context.Context, build prompt.Builder, target int) ([]stream.Message, error) {
+	msgs, _, words, err := prompt.FitFrom(r.Target.Count, build, target, 0)
+	if r.Target.Tokenize == nil || (err != nil && words == 0) {
+		return msgs, err
+	}
+	var tokErr error
+	exact := func(m []stream.Message) int {
+		if tokErr != nil {
+			return math.MaxInt32
+		}
+		n, err := r.Target.Tokenize(ctx, m)
+		if err != nil {
+			tokErr = err
+			return math.MaxInt32
+		}
+		return n
+	}
+	msgs, _, _, err = prompt.FitFrom(exact, build, target, words)
+	if tokErr != nil {
+		return nil, fmt.Errorf("count prompt tokens with the server's tokenizer: %w", tokErr)
+	}
+	return msgs, err
 }
 
 func (r *Runner) client(concurrency int) *stream.Client {
@@ -125,6 +152,7 @@ func (r *Runner) client(concurrency int) *stream.Client {
 		Dialect:         r.Target.Dialect,
 		Model:           r.Target.Model,
 		ContinuousUsage: r.Target.ContinuousUsage,
+		KeepLoaded:      r.Target.KeepLoaded,
 	}
 }
 
@@ -180,7 +208,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			return Trial{}, fmt.Errorf("%s trial %d: %w", tag, trial, err)
 		}
 	}
-	jobs, err := r.prompts(p, trial, 0, p.Warmup+p.Requests, tag)
+	jobs, err := r.prompts(ctx, p, trial, 0, p.Warmup+p.Requests, tag)
 	if err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
@@ -227,6 +255,15 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if every == 0 {
 		every = 10 * time.Second
 	}
+	var watch *gauges
+	if before != nil {
+		every := r.Target.MetricsInterval
+		if every == 0 {
+			every = time.Second
+		}
+		watch = r.watch(ctx, every)
+		watch.add(before)
+	}
 	lagProbe := startProbe()
 	cpu0, wall0 := cpuTime(), time.Now()
 	go func() {
@@ -272,6 +309,8 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			return Trial{}, fmt.Errorf("%s: %w", tag, err)
 		}
 		warns = r.reconcile(before, after, recs, sum.Values)
+		watch.add(after)
+		watch.finish(sum.Values)
 	} else {
 		warns = r.reconcile(nil, nil, recs, sum.Values)
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/stream"
@@ -26,11 +28,23 @@ type Target struct {
 	// HealthPath answers GET cheaply; the runner uses it to open the connection pool
 	// before measuring, so no measured TTFT includes a TCP handshake.
 	HealthPath string
-	// MetricsPath is the server's Prometheus endpoint and MetricsPrefix the prefix of its
-	// metric names (vllm:, sglang:, sim:); empty when it has none.
-	MetricsPath, MetricsPrefix string
-	// Count counts prompt tokens as the server will.
+	// MetricsPath is the server's Prometheus endpoint and Metrics the names it gives the
+	// figures servegate reads; empty when it has none.
+	MetricsPath string
+	Metrics     frameworks.MetricNames
+	// MetricsInterval is how often the server's gauges are sampled while a point runs;
+	// 0 means every second.
+	MetricsInterval time.Duration
+	// Count counts prompt tokens as the server will, or estimates it closely (a
+	// calibration); it is called many times per prompt and must be cheap.
 	Count prompt.Counter
+	// Tokenize, when set, asks the server itself: prompts fitted with Count are checked
+	// with it and refitted until they are exact.
+	Tokenize func(ctx context.Context, msgs []stream.Message) (int, error)
+	// NumCtx is sent as Ollama's options.num_ctx on every request (0: not sent); KeepLoaded
+	// asks Ollama to keep the model loaded (keep_alive -1).
+	NumCtx     int
+	KeepLoaded bool
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
 	ResetCache func(ctx context.Context) error
 	// Version and Launch describe the server for provenance.
@@ -49,7 +63,7 @@ func SimTarget(srv *sim.Server, model string) Target {
 		HoldsOutputLength: true,
 		HealthPath:        "/health",
 		MetricsPath:       "/metrics",
-		MetricsPrefix:     "sim:",
+		Metrics:           SimMetrics,
 		Count:             SimCounter,
 		ResetCache: func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))
@@ -69,6 +83,15 @@ func SimTarget(srv *sim.Server, model string) Target {
 		Version: "sim-" + srv.Profile().Name,
 		Launch:  srv.Profile(),
 	}
+}
+
+// SimMetrics are the simulator's metric names (sim: and vLLM's suffixes).
+var SimMetrics = frameworks.MetricNames{
+	PromptTokens: []string{"sim:prompt_tokens_total"}, GenerationTokens: []string{"sim:generation_tokens_total"},
+	PrefixQueries: []string{"sim:prefix_cache_queries_total"}, PrefixHits: []string{"sim:prefix_cache_hits_total"},
+	Preemptions: []string{"sim:num_preemptions_total"}, TTFT: []string{"sim:time_to_first_token_seconds"},
+	KVCacheUsage: []string{"sim:kv_cache_usage_perc"}, Running: []string{"sim:num_requests_running"},
+	Waiting: []string{"sim:num_requests_waiting"},
 }
 
 // SimCounter counts prompt tokens with the simulator's tokenizer and chat template.

@@ -7,6 +7,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -218,4 +219,33 @@ func (p *Process) stop() error {
 		wait = min(wait*2, 500*time.Millisecond)
 	}
 	return nil
+}
+
+// PIDs lists the live processes of the server's process group (the server and every
+// process it started that stayed in its group), read from /proc; on systems without
+// /proc it is just the server.
+func (p *Process) PIDs() []int {
+	pgid := p.cmd.Process.Pid
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return []int{pgid}
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

@@ -124,6 +124,7 @@ func TestStopEscalatesToSIGKILLAndTakesTheGroup(t *testing.T) {
 	require.Len(t, m, 2, "the fake server started a child")
 	child, _ := strconv.Atoi(m[1])
 	require.True(t, alive(child))
+	assert.ElementsMatch(t, []int{p.PID(), child}, p.PIDs(), "the group is the server and its child: the processes whose GPU memory is the server's")
 	start := time.Now()
 	require.NoError(t, p.Close())
 	assert.GreaterOrEqual(t, time.Since(start), cfg.Grace, "SIGTERM was ignored, so SIGKILL after the grace period")

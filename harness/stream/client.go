@@ -46,6 +46,9 @@ type Client struct {
 	// ContinuousUsage asks for a usage block on every chunk (stream_options
 	// continuous_usage_stats, a vLLM extension) so per-chunk token counts are exact.
 	ContinuousUsage bool
+	// KeepLoaded asks Ollama to keep the model in memory after the request (keep_alive -1),
+	// so no measured request pays for loading it again.
+	KeepLoaded bool
 }
 
 // NewHTTPClient returns an HTTP client whose connection pool holds maxConns idle
@@ -99,7 +102,11 @@ type ollamaBody struct {
 	Messages []Message     `json:"messages"`
 	Stream   bool          `json:"stream"`
 	Options  ollamaOptions `json:"options"`
+	// KeepAlive is -1 (keep loaded) or absent (the server's default).
+	KeepAlive *int `json:"keep_alive,omitempty"`
 }
+
+var forever = -1
 
 // Body returns the JSON request body for req in the client's dialect.
 func (c *Client) Body(req Request) ([]byte, error) {
@@ -113,8 +120,12 @@ func (c *Client) Body(req Request) ([]byte, error) {
 		v = openAIBody{Model: c.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Stream: true,
 			StreamOptions: opts, IgnoreEOS: req.IgnoreEOS}
 	case Ollama:
-		v = ollamaBody{Model: c.Model, Messages: req.Messages, Stream: true,
+		b := ollamaBody{Model: c.Model, Messages: req.Messages, Stream: true,
 			Options: ollamaOptions{NumPredict: req.MaxTokens, NumCtx: req.NumCtx}}
+		if c.KeepLoaded {
+			b.KeepAlive = &forever
+		}
+		v = b
 	default:
 		return nil, fmt.Errorf("unknown dialect %q", c.Dialect)
 	}

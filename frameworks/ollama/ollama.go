@@ -1,0 +1,32 @@
+// Package ollama describes Ollama's server (ollama serve) and its native /api/chat for
+// servegate.
+package ollama
+
+import (
+	"strconv"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/models"
+)
+
+// Spec is Ollama. It has no Prometheus endpoint, tokenizer endpoint or cache reset; it
+// reports its own durations on every response. Its context window is the request option
+// num_ctx (2048 by default in the versions servegate has seen) and a longer prompt is
+// truncated without an error, so the suite always sets it. A change of num_ctx reloads the
+// model, so every request of a run carries the same value.
+var Spec = frameworks.Spec{
+	Name:          "ollama",
+	DefaultPort:   11434,
+	HealthPath:    "/api/version",
+	Dialect:       "ollama",
+	ModelsPath:    "/api/tags",
+	VersionPath:   "/api/version",
+	ContextOption: true,
+	Model:         func(p models.Preset) string { return p.Ollama },
+	Launch:        func(model, host string, port int) []string { return []string{"ollama", "serve"} },
+	// The model stays loaded between runs: OLLAMA_KEEP_ALIVE=-1 (requests also ask so).
+	LaunchEnv: func(host string, port int) []string {
+		return []string{"OLLAMA_HOST=" + host + ":" + strconv.Itoa(port), "OLLAMA_KEEP_ALIVE=-1"}
+	},
+	MissingModelHint: func(m string) string { return "run: ollama pull " + m },
+}

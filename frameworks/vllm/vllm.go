@@ -1,0 +1,45 @@
+// Package vllm describes vLLM's OpenAI-compatible server (vllm serve) for servegate.
+package vllm
+
+import (
+	"strconv"
+
+	"github.com/servegate/servegate/frameworks"
+)
+
+// Spec is vLLM as of 0.15, with the metric names of earlier V1 releases as fallbacks.
+var Spec = frameworks.Spec{
+	Name:         "vllm",
+	DefaultPort:  8000,
+	HealthPath:   "/health",
+	Dialect:      "openai",
+	ModelsPath:   "/v1/models",
+	VersionPath:  "/version",
+	TokenizePath: "/tokenize",
+	MetricsPath:  "/metrics",
+	Metrics: frameworks.MetricNames{
+		PromptTokens:     []string{"vllm:prompt_tokens_total"},
+		GenerationTokens: []string{"vllm:generation_tokens_total"},
+		PrefixQueries:    []string{"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"},
+		PrefixHits:       []string{"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"},
+		Preemptions:      []string{"vllm:num_preemptions_total"},
+		TTFT:             []string{"vllm:time_to_first_token_seconds"},
+		KVCacheUsage:     []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"},
+		Running:          []string{"vllm:num_requests_running"},
+		Waiting:          []string{"vllm:num_requests_waiting"},
+	},
+	// Registered only in the server's development mode.
+	ResetCachePath:    "/reset_prefix_cache",
+	ResetCacheHint:    "start vllm with VLLM_SERVER_DEV_MODE=1 to enable /reset_prefix_cache",
+	HoldsOutputLength: true,
+	ContinuousUsage:   true,
+	Model:             frameworks.HF,
+	Launch: func(model, host string, port int) []string {
+		return []string{"vllm", "serve", model, "--host", host, "--port", strconv.Itoa(port), "--tensor-parallel-size", "1",
+			"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}
+	},
+	LaunchEnv: func(host string, port int) []string { return []string{"VLLM_SERVER_DEV_MODE=1"} },
+	MissingModelHint: func(m string) string {
+		return "start vllm serve with " + m + " (or set --served-model-name to it)"
+	},
+}

@@ -1,0 +1,203 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/prompt"
+	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/stream"
+)
+
+// Calibration maps servegate's own count of a prompt's tokens (the simulator's tokenizer:
+// local, deterministic and cheap) to the server's, chat template included:
+// server ≈ Intercept + Slope × local, fitted by least squares over probe prompts of several
+// lengths. The scenarios' prompts are filler prose, like the probes, so the map holds
+// across lengths; the runner's 2% check on the server-reported prompt tokens of every
+// request confirms it, and servers with a tokenizer endpoint refit each prompt exactly.
+type Calibration struct {
+	Framework string `json:"framework"`
+	Model     string `json:"model"`
+	Version   string `json:"version"`
+	// Method is "tokenize" (the server's tokenizer endpoint) or "usage" (the prompt-token
+	// counts of one-token probe requests).
+	Method    string  `json:"method"`
+	Slope     float64 `json:"slope"`
+	Intercept float64 `json:"intercept"`
+	Probes    []Probe `json:"probes"`
+	// MaxError is the largest |fit - server| over the probes, in tokens.
+	MaxError float64 `json:"max_error_tokens"`
+	At       string  `json:"at"`
+}
+
+// Probe is one calibration prompt: its local and server token counts.
+type Probe struct {
+	Local  int `json:"local"`
+	Server int `json:"server"`
+}
+
+// Count estimates the server's count of msgs.
+func (c *Calibration) Count(msgs []stream.Message) int {
+	return int(math.Round(c.Intercept + c.Slope*float64(localCount(msgs))))
+}
+
+func localCount(msgs []stream.Message) int {
+	sm := make([]sim.Message, len(msgs))
+	for i, m := range msgs {
+		sm[i] = sim.Message{Role: m.Role, Content: m.Content}
+	}
+	return sim.PromptTokens(sm)
+}
+
+// probeWords are the filler lengths of the probes: short to long, so the fit sees the
+// template's fixed cost and the prose's cost per token.
+var probeWords = []int{16, 200, 800, 2400}
+
+func probeMessages(nonce string, k, words int) []stream.Message {
+	return []stream.Message{{Role: "user", Content: fmt.Sprintf("[calibration %s-%d] ", nonce, k) + prompt.Filler(k*97, words, 0)}}
+}
+
+// counter counts a prompt's tokens on the server.
+type counter func(ctx context.Context, msgs []stream.Message) (int, error)
+
+// tokenizer returns a counter that asks spec's tokenizer endpoint (vLLM's /tokenize with
+// chat messages: the template and the assistant header included, as a request counts).
+func tokenizer(spec frameworks.Spec, baseURL, model string) counter {
+	url := strings.TrimSuffix(baseURL, "/") + spec.TokenizePath
+	client := &http.Client{Timeout: time.Minute}
+	return func(ctx context.Context, msgs []stream.Message) (int, error) {
+		body, err := json.Marshal(map[string]any{"model": model, "messages": msgs, "add_generation_prompt": true})
+		if err != nil {
+			return 0, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("POST %s: %w", url, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			return 0, fmt.Errorf("POST %s: HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(msg)))
+		}
+		var out struct {
+			Count *int `json:"count"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Count == nil {
+			return 0, fmt.Errorf("POST %s: no token count in the answer (%v)", url, err)
+		}
+		return *out.Count, nil
+	}
+}
+
+// usageProbe returns a counter that sends a one-token request and reads the prompt tokens
+// the server reports (usage.prompt_tokens, or Ollama's prompt_eval_count).
+func usageProbe(c *stream.Client, numCtx int) counter {
+	return func(ctx context.Context, msgs []stream.Message) (int, error) {
+		var rec stream.Record
+		c.Stream(ctx, stream.Request{ID: "servegate-calibration", Messages: msgs, MaxTokens: 1, NumCtx: numCtx}, &rec)
+		if rec.Err != nil {
+			return 0, rec.Err
+		}
+		if rec.PromptTokens < 0 {
+			return 0, errors.New("the server reported no prompt token count (usage or prompt_eval_count)")
+		}
+		return rec.PromptTokens, nil
+	}
+}
+
+// calibrate fits a Calibration from probes counted by count.
+func calibrate(ctx context.Context, count counter, method, nonce string, maxTokens int) (*Calibration, error) {
+	c := &Calibration{Method: method, At: time.Now().UTC().Format(time.RFC3339)}
+	for k, words := range probeWords {
+		msgs := probeMessages(nonce, k, words)
+		local := localCount(msgs)
+		if len(c.Probes) >= 2 && local > maxTokens {
+			break
+		}
+		n, err := count(ctx, msgs)
+		if err != nil {
+			return nil, fmt.Errorf("calibration probe of %d tokens: %w", local, err)
+		}
+		c.Probes = append(c.Probes, Probe{Local: local, Server: n})
+	}
+	// Least squares over the probes.
+	var sx, sy, sxx, sxy float64
+	n := float64(len(c.Probes))
+	for _, p := range c.Probes {
+		x, y := float64(p.Local), float64(p.Server)
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	den := n*sxx - sx*sx
+	if n < 2 || den == 0 {
+		return nil, errors.New("calibration: the probes did not differ in length")
+	}
+	c.Slope = (n*sxy - sx*sy) / den
+	c.Intercept = (sy - c.Slope*sx) / n
+	if c.Slope <= 0 {
+		return nil, fmt.Errorf("calibration: the server's count does not grow with the prompt (%v)", c.Probes)
+	}
+	for _, p := range c.Probes {
+		c.MaxError = max(c.MaxError, math.Abs(c.Intercept+c.Slope*float64(p.Local)-float64(p.Server)))
+	}
+	return c, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// cachePath is where the calibration of framework, model and version is kept.
+func cachePath(dir, framework, model, version string) string {
+	if version == "" {
+		version = "unknown"
+	}
+	name := unsafeName.ReplaceAllString(framework+"_"+model+"_"+version, "-")
+	return filepath.Join(dir, "calibration", name+".json")
+}
+
+// loadCalibration returns the cached calibration, or nil.
+func loadCalibration(path string) *Calibration {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var c Calibration
+	if json.Unmarshal(b, &c) != nil || c.Slope <= 0 {
+		return nil
+	}
+	return &c
+}
+
+// defaultCacheDir is $SERVEGATE_CACHE_DIR, else servegate under the user's cache directory.
+func defaultCacheDir() string {
+	if d := os.Getenv("SERVEGATE_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "servegate")
+	}
+	return filepath.Join(os.TempDir(), "servegate-cache")
+}
+
+func saveCalibration(path string, c *Calibration) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return results.WriteFile(path, c)
+}

@@ -1,0 +1,173 @@
+package launch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings say how to bring one framework up: launch it (the default command of its Spec,
+// or Command), or attach to one already running at URL and start nothing. Every field is
+// optional. They come from a config file and are overridden by environment variables
+// (SERVEGATE_<FRAMEWORK>_<FIELD>) and flags, in that order.
+type Settings struct {
+	// URL attaches to a running server (http://host:port) instead of launching one.
+	URL string `json:"url,omitempty"`
+	// Command replaces the framework's launch command; {model}, {host} and {port} in it
+	// are replaced. ExtraArgs are appended to whichever command runs.
+	Command   []string `json:"command,omitempty"`
+	ExtraArgs []string `json:"extra_args,omitempty"`
+	// Env is added to the server's environment; Dir is its working directory.
+	Env map[string]string `json:"env,omitempty"`
+	Dir string            `json:"dir,omitempty"`
+	// Venv is the framework's own Python virtualenv (or any prefix with a bin/): its bin/
+	// leads PATH, and a command named without a path is taken from it.
+	Venv string `json:"venv,omitempty"`
+	// Host and Port are where a launched server listens (default 127.0.0.1 and the
+	// framework's port).
+	Host string `json:"host,omitempty"`
+	Port int    `json:"port,omitempty"`
+	// Model is the name the server serves the model under, when not the preset's.
+	Model string `json:"model,omitempty"`
+	// StartTimeout bounds model loading (default 15m); Grace is how long SIGTERM has
+	// before SIGKILL (default 30s).
+	StartTimeout Duration `json:"start_timeout,omitempty"`
+	Grace        Duration `json:"grace,omitempty"`
+	// NumCtx overrides the context window the suite sets where the API takes one (Ollama).
+	NumCtx int `json:"num_ctx,omitempty"`
+}
+
+// Duration is a time.Duration written as "90s" in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON reads "90s", "15m" and the like.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"90s\" or \"15m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// File is a servegate launch configuration file:
+//
+//	{"frameworks": {"vllm": {"venv": "/opt/venvs/vllm", "extra_args": ["--max-model-len", "32768"]},
+//	                "ollama": {"url": "http://127.0.0.1:11434"}}}
+type File struct {
+	Frameworks map[string]Settings `json:"frameworks"`
+}
+
+// LoadFile reads a configuration file; unknown fields and frameworks are errors, so a typo
+// does not silently launch the defaults.
+func LoadFile(path string) (File, error) {
+	var f File
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, fmt.Errorf("launch config: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("launch config %s: %w (see README, \"Launch configuration\")", path, err)
+	}
+	for name := range f.Frameworks {
+		if _, err := Lookup(name); err != nil {
+			return f, fmt.Errorf("launch config %s: %w", path, err)
+		}
+	}
+	return f, nil
+}
+
+// Merge returns s with every field that over sets replacing s's; Env maps are merged.
+func (s Settings) Merge(over Settings) Settings {
+	if over.URL != "" {
+		s.URL = over.URL
+	}
+	if len(over.Command) > 0 {
+		s.Command = over.Command
+	}
+	if len(over.ExtraArgs) > 0 {
+		s.ExtraArgs = over.ExtraArgs
+	}
+	if len(over.Env) > 0 {
+		env := map[string]string{}
+		for k, v := range s.Env {
+			env[k] = v
+		}
+		for k, v := range over.Env {
+			env[k] = v
+		}
+		s.Env = env
+	}
+	if over.Dir != "" {
+		s.Dir = over.Dir
+	}
+	if over.Venv != "" {
+		s.Venv = over.Venv
+	}
+	if over.Host != "" {
+		s.Host = over.Host
+	}
+	if over.Port != 0 {
+		s.Port = over.Port
+	}
+	if over.Model != "" {
+		s.Model = over.Model
+	}
+	if over.StartTimeout != 0 {
+		s.StartTimeout = over.StartTimeout
+	}
+	if over.Grace != 0 {
+		s.Grace = over.Grace
+	}
+	if over.NumCtx != 0 {
+		s.NumCtx = over.NumCtx
+	}
+	return s
+}
+
+// FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
+// _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
+// _START_TIMEOUT, _GRACE and _NUM_CTX.
+func FromEnv(framework string, getenv func(string) string) (Settings, error) {
+	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
+	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
+	s := Settings{URL: get("URL"), Command: strings.Fields(get("COMMAND")), ExtraArgs: strings.Fields(get("EXTRA_ARGS")),
+		Venv: get("VENV"), Dir: get("DIR"), Host: get("HOST"), Model: get("MODEL")}
+	var errs []error
+	num := func(k string, dst *int) {
+		if v := get(k); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s%s=%q: want a positive integer", prefix, k, v))
+			}
+			*dst = n
+		}
+	}
+	dur := func(k string, dst *Duration) {
+		if v := get(k); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s%s=%q: want a duration such as 20m", prefix, k, v))
+			}
+			*dst = Duration(d)
+		}
+	}
+	num("PORT", &s.Port)
+	num("NUM_CTX", &s.NumCtx)
+	dur("START_TIMEOUT", &s.StartTimeout)
+	dur("GRACE", &s.Grace)
+	return s, errors.Join(errs...)
+}

@@ -1,0 +1,383 @@
+// Package launch brings a serving framework up as a scenario target: it launches the
+// framework (its default command or a configured one, in its own virtualenv, with its log
+// beside the results) or attaches to one already running, checks it serves the model,
+// reads its version, calibrates prompt lengths against its tokenizer, sets what the
+// framework needs for a fair run (Ollama's context window, the model kept loaded, the
+// prefix-cache reset between trials) and, on stop, waits until its GPU memory is free
+// before the next framework starts.
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/frameworks/ollama"
+	"github.com/servegate/servegate/frameworks/openai"
+	"github.com/servegate/servegate/frameworks/sglang"
+	"github.com/servegate/servegate/frameworks/vllm"
+	"github.com/servegate/servegate/harness/gpu"
+	"github.com/servegate/servegate/harness/probe"
+	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/server"
+	"github.com/servegate/servegate/harness/stream"
+)
+
+var specs = map[string]frameworks.Spec{
+	vllm.Spec.Name: vllm.Spec, sglang.Spec.Name: sglang.Spec, ollama.Spec.Name: ollama.Spec, openai.Spec.Name: openai.Spec,
+}
+
+// Lookup returns the named framework or an error listing the known ones.
+func Lookup(name string) (frameworks.Spec, error) {
+	if s, ok := specs[name]; ok {
+		return s, nil
+	}
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return frameworks.Spec{}, fmt.Errorf("unknown framework %q: choose one of %s", name, strings.Join(names, ", "))
+}
+
+// Options configure Start.
+type Options struct {
+	Settings Settings
+	Preset   models.Preset
+	// LogPath receives a launched server's output (the suite puts it beside the results).
+	LogPath string
+	// ContextTokens is the longest prompt plus output the run will send; where the context
+	// window is a request option (Ollama) the run sets it to this, rounded up.
+	ContextTokens int
+	// CacheDir keeps token calibrations between runs; "" is $SERVEGATE_CACHE_DIR or the
+	// user's cache directory.
+	CacheDir string
+	// GPU, when set, counts the server's processes' memory and, on Stop, waits until the
+	// memory is released. ReleaseTimeout bounds that wait (default 2 minutes).
+	GPU            *gpu.Sampler
+	ReleaseTimeout time.Duration
+	// Nonce makes calibration probes unique to this run.
+	Nonce string
+	// Logf prints progress; nil is silent.
+	Logf func(format string, args ...any)
+}
+
+// Info records how the server was brought up, for the results' provenance.
+type Info struct {
+	Attached bool     `json:"attached"`
+	URL      string   `json:"url"`
+	Command  []string `json:"command,omitempty"`
+	// Env lists the environment added to the server's, with secrets masked.
+	Env     []string `json:"env,omitempty"`
+	Dir     string   `json:"dir,omitempty"`
+	Venv    string   `json:"venv,omitempty"`
+	LogPath string   `json:"log_path,omitempty"`
+	PID     int      `json:"pid,omitempty"`
+	// ReadySeconds is how long the server took to answer its health check.
+	ReadySeconds float64 `json:"ready_seconds,omitempty"`
+	NumCtx       int     `json:"num_ctx,omitempty"`
+	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not.
+	PrefixCacheReset string       `json:"prefix_cache_reset"`
+	Calibration      *Calibration `json:"token_calibration,omitempty"`
+	// FixedOutputLength is false where the API cannot force max_tokens (no ignore_eos):
+	// output lengths are then checked per request and flagged.
+	FixedOutputLength bool `json:"fixed_output_length"`
+}
+
+// Server is a framework brought up for the suite.
+type Server struct {
+	Spec   frameworks.Spec
+	Target scenario.Target
+	Info   Info
+	// Process is the launched server; nil when attached.
+	Process *server.Process
+
+	opt      Options
+	baseline []gpu.Sample
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// Start brings spec's framework up as opt says and returns it ready to measure.
+func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, error) {
+	set := opt.Settings
+	model := set.Model
+	if model == "" {
+		model = spec.Model(opt.Preset)
+	}
+	s := &Server{Spec: spec, opt: opt}
+	s.Info.FixedOutputLength = spec.HoldsOutputLength
+	if set.URL != "" {
+		s.Info.Attached, s.Info.URL = true, strings.TrimSuffix(set.URL, "/")
+		if err := checkHealth(ctx, spec, s.Info.URL); err != nil {
+			return nil, err
+		}
+		opt.logf("%s: attached to %s (nothing launched; it is not stopped afterwards)", spec.Name, s.Info.URL)
+	} else if err := s.launch(ctx, model); err != nil {
+		return nil, err
+	}
+	if err := s.prepare(ctx, model); err != nil {
+		return nil, errors.Join(err, s.Stop())
+	}
+	return s, nil
+}
+
+func checkHealth(ctx context.Context, spec frameworks.Spec, base string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+spec.HealthPath, nil)
+	if err != nil {
+		return fmt.Errorf("attach to %s at %s: %w", spec.Name, base, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("attach to %s: no server answers at %s: %w (start it, or remove the url setting to let servegate launch it)", spec.Name, base, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("attach to %s: %s%s answers HTTP %d; is this a %s server, and has it finished loading?", spec.Name, base, spec.HealthPath, resp.StatusCode, spec.Name)
+	}
+	return nil
+}
+
+// command resolves the launch command line and environment.
+func (s *Server) command(model, host string, port int) ([]string, []string, error) {
+	set, spec := s.opt.Settings, s.Spec
+	cmd := slices.Clone(set.Command)
+	if len(cmd) == 0 {
+		if spec.Launch == nil {
+			return nil, nil, fmt.Errorf("start %s: it has no launch command; set url to attach to a running server, or command to launch one", spec.Name)
+		}
+		cmd = spec.Launch(model, host, port)
+	} else {
+		r := strings.NewReplacer("{model}", model, "{host}", host, "{port}", strconv.Itoa(port))
+		for i := range cmd {
+			cmd[i] = r.Replace(cmd[i])
+		}
+	}
+	cmd = append(cmd, set.ExtraArgs...)
+	var env []string
+	if spec.LaunchEnv != nil {
+		env = spec.LaunchEnv(host, port)
+	}
+	keys := make([]string, 0, len(set.Env))
+	for k := range set.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+set.Env[k])
+	}
+	if set.Venv != "" {
+		bin := filepath.Join(set.Venv, "bin")
+		if _, err := os.Stat(bin); err != nil {
+			return nil, nil, fmt.Errorf("start %s: venv %s: %w (set venv to the framework's virtualenv, the directory holding bin/)", spec.Name, set.Venv, err)
+		}
+		if !strings.Contains(cmd[0], "/") {
+			if _, err := os.Stat(filepath.Join(bin, cmd[0])); err == nil {
+				cmd[0] = filepath.Join(bin, cmd[0])
+			}
+		}
+		env = append(env, "VIRTUAL_ENV="+set.Venv, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	return cmd, env, nil
+}
+
+func (s *Server) launch(ctx context.Context, model string) error {
+	set, spec := s.opt.Settings, s.Spec
+	host, port := set.Host, set.Port
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == 0 {
+		port = spec.DefaultPort
+	}
+	cmd, env, err := s.command(model, host, port)
+	if err != nil {
+		return err
+	}
+	if s.opt.GPU != nil {
+		if s.baseline, err = s.opt.GPU.Read(); err != nil {
+			s.opt.logf("%s: cannot read GPU memory before launch (%v); its release will not be checked", spec.Name, err)
+		}
+	}
+	logPath := s.opt.LogPath
+	if logPath == "" {
+		logPath = filepath.Join(os.TempDir(), "servegate-"+spec.Name+".log")
+	}
+	s.opt.logf("%s: launching %s (log: %s)", spec.Name, strings.Join(cmd, " "), logPath)
+	start := time.Now()
+	p, err := server.Start(ctx, server.Config{Name: spec.Name, Command: cmd, Env: env, Dir: set.Dir, Host: host, Port: port,
+		HealthPath: spec.HealthPath, LogPath: logPath, StartTimeout: time.Duration(set.StartTimeout), Grace: time.Duration(set.Grace)})
+	if err != nil {
+		return err
+	}
+	s.Process = p
+	if s.opt.GPU != nil {
+		s.opt.GPU.PIDs = p.PIDs
+	}
+	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+netJoin(host, port), cmd, redact(env), set.Dir, set.Venv
+	s.Info.LogPath, s.Info.PID, s.Info.ReadySeconds = logPath, p.PID(), time.Since(start).Seconds()
+	s.opt.logf("%s: healthy after %.1f s (pid %d)", spec.Name, s.Info.ReadySeconds, p.PID())
+	return nil
+}
+
+func netJoin(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+var secretKey = []string{"TOKEN", "KEY", "SECRET", "PASSWORD"}
+
+// redact masks the values of variables that look like credentials (HF_TOKEN).
+func redact(env []string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		out[i] = kv
+		for _, s := range secretKey {
+			if strings.Contains(strings.ToUpper(k), s) {
+				out[i] = k + "=***"
+			}
+		}
+	}
+	return out
+}
+
+// prepare checks the served model and builds the target.
+func (s *Server) prepare(ctx context.Context, model string) error {
+	spec, base := s.Spec, s.Info.URL
+	if err := probe.CheckModel(ctx, spec, base, model); err != nil {
+		return fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	version, err := probe.Version(ctx, spec, base)
+	if err != nil {
+		s.opt.logf("%s: %v (recorded as unknown)", spec.Name, err)
+	}
+	t := scenario.Target{
+		Framework: spec.Name, Model: model, BaseURL: base, Dialect: stream.Dialect(spec.Dialect),
+		ContinuousUsage: spec.ContinuousUsage, HoldsOutputLength: spec.HoldsOutputLength, HealthPath: spec.HealthPath,
+		MetricsPath: spec.MetricsPath, Metrics: spec.Metrics, Version: version,
+	}
+	if spec.ContextOption {
+		t.NumCtx = s.opt.Settings.NumCtx
+		if t.NumCtx == 0 {
+			t.NumCtx = contextWindow(s.opt.ContextTokens)
+		}
+		t.KeepLoaded = true
+		s.Info.NumCtx = t.NumCtx
+		if err := loadModel(ctx, base, model, t.NumCtx, time.Duration(s.opt.Settings.StartTimeout)); err != nil {
+			return fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		s.opt.logf("%s: %s loaded with num_ctx %d, kept loaded", spec.Name, model, t.NumCtx)
+	}
+	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, spec, base)
+	if t.MetricsPath != "" {
+		if _, err := scrapeOnce(ctx, base+t.MetricsPath); err != nil {
+			s.opt.logf("%s: no server metrics (%v); the results will lack the server's own figures", spec.Name, err)
+			t.MetricsPath = ""
+		}
+	}
+	cal, tok, err := s.calibration(ctx, spec, base, model, version, t.NumCtx)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	t.Count, t.Tokenize, s.Info.Calibration = cal.Count, tok, cal
+	t.Launch = s.Info
+	s.Target = t
+	return nil
+}
+
+// contextWindow is the Ollama num_ctx that holds the run's longest request: with room for
+// the chat template, rounded up to a multiple of 1024.
+func contextWindow(tokens int) int {
+	n := max(tokens, 2048) + 256
+	return (n + 1023) / 1024 * 1024
+}
+
+// calibration returns the cached calibration for this server, or makes one, and the exact
+// counter where the server has a tokenizer.
+func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, model, version string, numCtx int) (*Calibration, func(context.Context, []stream.Message) (int, error), error) {
+	dir := s.opt.CacheDir
+	if dir == "" {
+		dir = defaultCacheDir()
+	}
+	var tok counter
+	if spec.TokenizePath != "" {
+		tok = tokenizer(spec, base, model)
+		if _, err := tok(ctx, probeMessages("check", 0, 1)); err != nil {
+			s.opt.logf("%s: tokenizer endpoint unusable (%v); calibrating from usage counts", spec.Name, err)
+			tok = nil
+		}
+	}
+	path := cachePath(dir, spec.Name, model, version)
+	if c := loadCalibration(path); c != nil && version != "" {
+		s.opt.logf("%s: token calibration from %s (slope %.3f, intercept %.1f)", spec.Name, path, c.Slope, c.Intercept)
+		return c, tok, nil
+	}
+	count, method := tok, "tokenize"
+	if count == nil {
+		client := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Model: model,
+			KeepLoaded: spec.ContextOption}
+		count, method = usageProbe(client, numCtx), "usage"
+	}
+	limit := 1 << 30
+	if numCtx > 0 {
+		limit = numCtx - 64
+	}
+	c, err := calibrate(ctx, count, method, s.opt.Nonce, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Framework, c.Model, c.Version = spec.Name, model, version
+	s.opt.logf("%s: calibrated prompt tokens by %s: server = %.1f + %.3f x local (worst probe off by %.1f tokens)", spec.Name, method, c.Intercept, c.Slope, c.MaxError)
+	if err := saveCalibration(path, c); err != nil {
+		s.opt.logf("%s: calibration not cached: %v", spec.Name, err)
+	}
+	var exact func(context.Context, []stream.Message) (int, error)
+	if tok != nil {
+		exact = tok
+	}
+	return c, exact, nil
+}
+
+// Stop stops a launched server (SIGTERM to its group, grace, SIGKILL, port freed) and waits
+// until the GPU memory it held is released, so the next framework starts on an empty GPU.
+// An attached server is left running.
+func (s *Server) Stop() error {
+	if s.Process == nil {
+		return nil
+	}
+	err := s.Process.Close()
+	if s.opt.GPU != nil {
+		s.opt.GPU.PIDs = nil
+		if s.baseline != nil {
+			timeout := s.opt.ReleaseTimeout
+			if timeout == 0 {
+				timeout = 2 * time.Minute
+			}
+			if rerr := waitReleased(s.opt.GPU, s.baseline, timeout); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("stop %s: %w", s.Spec.Name, rerr))
+			} else {
+				s.opt.logf("%s: stopped; GPU memory back to its level before launch", s.Spec.Name)
+			}
+		}
+	}
+	return err
+}

@@ -1,0 +1,377 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/gpu"
+	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var fakeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fakeframework")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fakeBin = filepath.Join(dir, "fakeframework")
+	if out, err := exec.Command("go", "build", "-o", fakeBin, "./testdata/fakeframework").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var preset = models.Preset{Name: "tiny", HF: "org/tiny-model", Ollama: "tiny:1b"}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// fakeOptions launch the fake of framework through the configuration path a user takes:
+// a command with placeholders, a port and environment in Settings.
+func fakeOptions(t *testing.T, framework string, args ...string) Options {
+	cmd := append([]string{fakeBin, "-framework", framework, "-port", "{port}", "-model", "{model}"}, args...)
+	return Options{
+		Settings: Settings{Command: cmd, Port: freePort(t), StartTimeout: Duration(20 * time.Second), Grace: Duration(2 * time.Second),
+			Env: map[string]string{"HF_TOKEN": "hf_secret"}},
+		Preset: preset, LogPath: filepath.Join(t.TempDir(), framework+"_server.log"), ContextTokens: 3016,
+		CacheDir: t.TempDir(), Nonce: "test", Logf: t.Logf,
+	}
+}
+
+func portFree(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
+	if err != nil {
+		return true
+	}
+	c.Close()
+	return false
+}
+
+func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
+	sc := scenario.Scenario{Name: "long", ResultName: "long"}
+	point := scenario.Point{Name: "in3000", Concurrency: 4, InputTokens: 3000, OutputTokens: 16, Requests: 8, Warmup: 1, Prompts: scenario.Plain}
+	tests := []struct {
+		framework string
+		env       map[string]string
+		// wants
+		model, reset string
+		exact        bool // the server has a tokenizer: prompts are refitted exactly
+		numCtx       int
+		serverFigs   []string
+	}{
+		{framework: "vllm", env: map[string]string{"VLLM_SERVER_DEV_MODE": "1"}, model: "org/tiny-model", reset: "between trials", exact: true,
+			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_avg_ttft_ms"}},
+		{framework: "sglang", model: "org/tiny-model", reset: "between trials",
+			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_waiting_peak"}},
+		{framework: "ollama", model: "tiny:1b", reset: "not offered", numCtx: 4096, serverFigs: []string{"server_avg_ttft_ms"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.framework, func(t *testing.T) {
+			spec, err := Lookup(tc.framework)
+			require.NoError(t, err)
+			opt := fakeOptions(t, tc.framework)
+			for k, v := range tc.env {
+				opt.Settings.Env[k] = v
+			}
+			if tc.framework == "ollama" { // Ollama takes its address from OLLAMA_HOST, set by its Spec
+				opt.Settings.Command = []string{fakeBin, "-framework", "ollama", "-model", "{model}"}
+			}
+			srv, err := Start(context.Background(), spec, opt)
+			require.NoError(t, err)
+			port := opt.Settings.Port
+			assert.False(t, portFree(port))
+			assert.Equal(t, tc.model, srv.Target.Model)
+			assert.Contains(t, srv.Info.PrefixCacheReset, tc.reset)
+			assert.Equal(t, tc.exact, srv.Target.Tokenize != nil)
+			assert.Equal(t, tc.numCtx, srv.Target.NumCtx)
+			assert.Equal(t, tc.numCtx > 0, srv.Target.KeepLoaded)
+			assert.Contains(t, srv.Info.Env, "HF_TOKEN=***", "secrets are masked in the provenance")
+			require.NotNil(t, srv.Info.Calibration)
+			assert.InDelta(t, 1.0, srv.Info.Calibration.Slope, 0.01, "the fake counts as servegate does")
+			assert.Less(t, srv.Info.Calibration.MaxError, 1.0)
+			assert.NotEmpty(t, srv.Target.Version)
+
+			r := &scenario.Runner{Target: srv.Target, Trials: 2, Nonce: "adapter-" + tc.framework, Logf: t.Logf}
+			res, err := r.RunPoint(context.Background(), sc, point)
+			require.NoError(t, err)
+			assert.Empty(t, res.Warnings, "prompt tokens within 2%%, output length held, server and client agree")
+			assert.Equal(t, 100.0, res.Metrics["success_rate"])
+			for _, s := range res.Requests {
+				assert.Equal(t, 3000, s.InputTokens, "the server saw the whole prompt")
+			}
+			for _, k := range tc.serverFigs {
+				assert.Contains(t, res.Metrics, k)
+			}
+
+			require.NoError(t, srv.Stop())
+			assert.True(t, portFree(port), "the port is free after stop")
+			log, err := os.ReadFile(opt.LogPath)
+			require.NoError(t, err)
+			assert.Contains(t, string(log), "INFO fake "+tc.framework)
+		})
+	}
+}
+
+func TestOllamaSilentTruncationIsCaught(t *testing.T) {
+	opt := fakeOptions(t, "ollama")
+	opt.Settings.Command = []string{fakeBin, "-framework", "ollama", "-model", "{model}"}
+	srv, err := Start(context.Background(), mustLookup(t, "ollama"), opt)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.Stop()) })
+	target := srv.Target
+	target.NumCtx = 0 // as a client that does not set num_ctx: Ollama's default window
+	r := &scenario.Runner{Target: target, Trials: 1, Nonce: "trunc"}
+	res, err := r.RunPoint(context.Background(), scenario.Scenario{Name: "long", ResultName: "long"},
+		scenario.Point{Name: "in3000", Concurrency: 2, InputTokens: 3000, OutputTokens: 8, Requests: 2, Prompts: scenario.Plain})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Warnings)
+	assert.Contains(t, res.Warnings[0], "differ from the target 3000 by more than 2% (seen 2048..2048): prompts were truncated")
+}
+
+func mustLookup(t *testing.T, name string) frameworks.Spec {
+	spec, err := Lookup(name)
+	require.NoError(t, err)
+	return spec
+}
+
+func TestStartUpFaultsAreReportedClearly(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		setup func(t *testing.T, opt *Options)
+		want  []string // substrings of the error; none means it starts
+	}{
+		{name: "slow start", args: []string{"-delay", "700ms"}},
+		{name: "health flaps", args: []string{"-flaps", "3"}},
+		{name: "crash while loading", args: []string{"-crash", "3"}, want: []string{"exited (exit code 3) before it became healthy", "CUDA out of memory"}},
+		{name: "never healthy", args: []string{"-delay", "1h"}, setup: func(t *testing.T, opt *Options) { opt.Settings.StartTimeout = Duration(time.Second) },
+			want: []string{"not healthy", "after 1s", "INFO fake vllm loading"}},
+		{name: "port taken", setup: func(t *testing.T, opt *Options) {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(opt.Settings.Port))
+			require.NoError(t, err)
+			t.Cleanup(func() { ln.Close() })
+		}, want: []string{"port already in use", "configure another port"}},
+		{name: "model not served", setup: func(t *testing.T, opt *Options) { opt.Settings.Model = "org/other" },
+			want: []string{"model not served", "vllm serve with org/other"}},
+		{name: "venv without bin", setup: func(t *testing.T, opt *Options) { opt.Settings.Venv = t.TempDir() },
+			want: []string{"venv", "the directory holding bin/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := fakeOptions(t, "vllm", tc.args...)
+			if tc.name == "model not served" {
+				opt.Settings.Command = []string{fakeBin, "-framework", "vllm", "-port", "{port}", "-model", "org/tiny-model"}
+			}
+			if tc.setup != nil {
+				tc.setup(t, &opt)
+			}
+			srv, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
+			if len(tc.want) == 0 {
+				require.NoError(t, err)
+				require.NoError(t, srv.Stop())
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			if tc.name != "port taken" {
+				assert.True(t, portFree(opt.Settings.Port), "a failed start leaves nothing listening")
+			}
+		})
+	}
+}
+
+func TestAttachStartsAndStopsNothing(t *testing.T) {
+	p, err := sim.LookupProfile("batching")
+	require.NoError(t, err)
+	running, err := sim.Start(sim.Config{Profile: p, Models: []string{"org/tiny-model"}, Mimic: "sglang"})
+	require.NoError(t, err)
+	t.Cleanup(func() { running.Close() })
+
+	opt := Options{Settings: Settings{URL: running.URL + "/"}, Preset: preset, CacheDir: t.TempDir(), Logf: t.Logf}
+	srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
+	require.NoError(t, err)
+	assert.Nil(t, srv.Process)
+	assert.True(t, srv.Info.Attached)
+	assert.Equal(t, running.URL, srv.Target.BaseURL)
+	require.NoError(t, srv.Stop())
+	require.NoError(t, checkHealth(context.Background(), srv.Spec, running.URL), "an attached server keeps running")
+
+	opt.Settings.URL = "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	_, err = Start(context.Background(), mustLookup(t, "sglang"), opt)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no server answers")
+	assert.Contains(t, err.Error(), "remove the url setting")
+}
+
+func TestVLLMWithoutDevModeCannotResetItsCache(t *testing.T) {
+	opt := fakeOptions(t, "vllm")
+	srv, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.Stop()) })
+	// The Spec's own launch environment sets VLLM_SERVER_DEV_MODE=1.
+	assert.Contains(t, srv.Info.PrefixCacheReset, "between trials")
+
+	opt = fakeOptions(t, "vllm")
+	opt.Settings.Env["VLLM_SERVER_DEV_MODE"] = "0"
+	srv2, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv2.Stop()) })
+	assert.Nil(t, srv2.Target.ResetCache)
+	assert.Contains(t, srv2.Info.PrefixCacheReset, "VLLM_SERVER_DEV_MODE=1")
+}
+
+func TestCalibrationIsCachedPerFrameworkModelAndVersion(t *testing.T) {
+	opt := fakeOptions(t, "sglang")
+	var lines []string
+	opt.Logf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+	srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
+	require.NoError(t, err)
+	require.NoError(t, srv.Stop())
+	assert.Equal(t, "usage", srv.Info.Calibration.Method, "SGLang has no chat tokenizer endpoint: probe requests")
+	path := cachePath(opt.CacheDir, "sglang", "org/tiny-model", srv.Target.Version)
+	assert.FileExists(t, path)
+
+	lines = nil
+	opt.Settings.Port = freePort(t)
+	srv, err = Start(context.Background(), mustLookup(t, "sglang"), opt)
+	require.NoError(t, err)
+	require.NoError(t, srv.Stop())
+	assert.Contains(t, strings.Join(lines, "\n"), "token calibration from "+path)
+}
+
+func TestCalibrationFitsAnotherTokenizer(t *testing.T) {
+	// A server whose tokenizer counts 1.3 tokens per local token plus a 7-token template.
+	count := func(ctx context.Context, msgs []stream.Message) (int, error) {
+		return 7 + int(1.3*float64(localCount(msgs))), nil
+	}
+	c, err := calibrate(context.Background(), count, "tokenize", "n", 1<<30)
+	require.NoError(t, err)
+	assert.InDelta(t, 1.3, c.Slope, 0.01)
+	assert.InDelta(t, 7, c.Intercept, 2)
+	msgs := probeMessages("x", 9, 5000)
+	want, _ := count(context.Background(), msgs)
+	assert.InDelta(t, want, c.Count(msgs), 0.005*float64(want), "within half a percent well beyond the probes")
+
+	flat := func(ctx context.Context, msgs []stream.Message) (int, error) { return 10, nil }
+	_, err = calibrate(context.Background(), flat, "usage", "n", 1<<30)
+	assert.ErrorContains(t, err, "does not grow")
+}
+
+func TestSettingsPrecedenceAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "servegate.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"frameworks": {"vllm": {"venv": "/opt/vllm", "port": 8100,
+		"extra_args": ["--max-model-len", "32768"], "env": {"A": "1"}, "start_timeout": "20m"}}}`), 0o644))
+	f, err := LoadFile(path)
+	require.NoError(t, err)
+	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1"}
+	over, err := FromEnv("vllm", func(k string) string { return env[k] })
+	require.NoError(t, err)
+	s := f.Frameworks["vllm"].Merge(over).Merge(Settings{Env: map[string]string{"B": "2"}})
+	assert.Equal(t, "/opt/vllm", s.Venv)
+	assert.Equal(t, 8200, s.Port, "env beats the file")
+	assert.Equal(t, []string{"--enforce-eager", "--seed", "1"}, s.ExtraArgs)
+	assert.Equal(t, map[string]string{"A": "1", "B": "2"}, s.Env)
+	assert.Equal(t, Duration(20*time.Minute), s.StartTimeout)
+
+	bad := []struct{ body, want string }{
+		{`{"frameworks": {"vllm": {"venv_dir": "/x"}}}`, `unknown field "venv_dir"`},
+		{`{"frameworks": {"tgi": {}}}`, `unknown framework "tgi": choose one of ollama, openai, sglang, vllm`},
+		{`{"frameworks": {"vllm": {"start_timeout": 20}}}`, `a duration is a string`},
+	}
+	for _, b := range bad {
+		require.NoError(t, os.WriteFile(path, []byte(b.body), 0o644))
+		_, err := LoadFile(path)
+		assert.ErrorContains(t, err, b.want)
+	}
+	_, err = FromEnv("ollama", func(k string) string {
+		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon"}[k]
+	})
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_NUM_CTX=\"big\": want a positive integer")
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_START_TIMEOUT=\"soon\"")
+}
+
+func TestCommandFromVenvAndPlaceholders(t *testing.T) {
+	venv := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(venv, "bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(venv, "bin", "vllm"), []byte("#!/bin/sh\n"), 0o755))
+	s := &Server{Spec: mustLookup(t, "vllm"), opt: Options{Settings: Settings{Venv: venv, ExtraArgs: []string{"--max-model-len", "8192"}}}}
+	cmd, env, err := s.command("org/m", "127.0.0.1", 8001)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(venv, "bin", "vllm"), cmd[0])
+	assert.Equal(t, []string{"serve", "org/m", "--host", "127.0.0.1", "--port", "8001"}, cmd[1:7])
+	assert.Equal(t, []string{"--max-model-len", "8192"}, cmd[len(cmd)-2:])
+	assert.Contains(t, env, "VIRTUAL_ENV="+venv)
+	assert.Contains(t, env, "VLLM_SERVER_DEV_MODE=1")
+
+	s.opt.Settings = Settings{Command: []string{"python3", "-m", "sglang.launch_server", "--model-path", "{model}", "--port", "{port}"}}
+	cmd, _, err = s.command("org/m", "127.0.0.1", 30001)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"python3", "-m", "sglang.launch_server", "--model-path", "org/m", "--port", "30001"}, cmd)
+
+	s = &Server{Spec: mustLookup(t, "openai")}
+	_, _, err = s.command("m", "127.0.0.1", 8000)
+	assert.ErrorContains(t, err, "set url to attach")
+}
+
+func TestLookupNamesTheChoices(t *testing.T) {
+	_, err := Lookup("tgi-x")
+	assert.ErrorContains(t, err, "choose one of ollama, openai, sglang, vllm")
+}
+
+func TestContextWindowHoldsTheLongestRequest(t *testing.T) {
+	for in, want := range map[int]int{0: 3072, 3016: 4096, 32768 + 256: 33792, 65536 + 512: 66560} {
+		assert.Equal(t, want, contextWindow(in), "for %d tokens", in)
+		assert.GreaterOrEqual(t, contextWindow(in), in+256)
+	}
+}
+
+// memory is a GPU whose used memory falls by step MiB per read.
+type memory struct {
+	used, step float64
+	reads      int
+}
+
+func (m *memory) Read() ([]gpu.Sample, error) {
+	m.reads++
+	m.used = max(m.used-m.step, 1000)
+	return []gpu.Sample{{Device: 0, MemoryUsedMB: m.used}}, nil
+}
+
+func TestStopWaitsForTheGPUMemoryToBeReleased(t *testing.T) {
+	base := []gpu.Sample{{Device: 0, MemoryUsedMB: 1000}}
+	m := &memory{used: 70000, step: 30000}
+	require.NoError(t, waitReleased(m, base, 10*time.Second))
+	assert.GreaterOrEqual(t, m.reads, 3)
+
+	stuck := &memory{used: 70000}
+	err := waitReleased(stuck, base, 300*time.Millisecond)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "device 0 holds 70000 MiB (1000 before launch)")
+}

@@ -1,0 +1,105 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/servegate/servegate/frameworks"
+)
+
+func post(ctx context.Context, url string, body any, timeout time.Duration) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var r io.Reader = strings.NewReader("")
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, r)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("POST %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2<<10))
+	return resp.StatusCode, strings.TrimSpace(string(msg)), nil
+}
+
+// resetter returns the function that empties spec's prefix cache, after trying it once,
+// and a line for the provenance: "between trials", or why not.
+func resetter(ctx context.Context, spec frameworks.Spec, base string) (func(context.Context) error, string) {
+	if spec.ResetCachePath == "" {
+		return nil, "not offered by " + spec.Name
+	}
+	url := base + spec.ResetCachePath
+	reset := func(ctx context.Context) error {
+		code, msg, err := post(ctx, url, nil, time.Minute)
+		if err != nil {
+			return fmt.Errorf("reset %s prefix cache: %w", spec.Name, err)
+		}
+		if code/100 != 2 {
+			return fmt.Errorf("reset %s prefix cache: POST %s: HTTP %d: %s (%s)", spec.Name, url, code, msg, spec.ResetCacheHint)
+		}
+		return nil
+	}
+	code, msg, err := post(ctx, url, nil, time.Minute)
+	switch {
+	case err != nil:
+		return nil, "unavailable: " + err.Error()
+	case code/100 == 2:
+		return reset, "between trials (POST " + spec.ResetCachePath + ")"
+	default:
+		return nil, fmt.Sprintf("unavailable: POST %s answered HTTP %d %s; %s", spec.ResetCachePath, code, msg, spec.ResetCacheHint)
+	}
+}
+
+// scrapeOnce checks the metrics endpoint answers.
+func scrapeOnce(ctx context.Context, url string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, _ := io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return int(n), nil
+}
+
+// loadModel asks Ollama to load model with the run's context window and keep it loaded
+// (a generate request without a prompt), so the first measured request does not pay for
+// loading it, and no request reloads it with another num_ctx.
+func loadModel(ctx context.Context, base, model string, numCtx int, timeout time.Duration) error {
+	if timeout == 0 {
+		timeout = 15 * time.Minute
+	}
+	code, msg, err := post(ctx, base+"/api/generate", map[string]any{"model": model, "keep_alive": -1,
+		"options": map[string]any{"num_ctx": numCtx}}, timeout)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", model, err)
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("load %s with num_ctx %d: HTTP %d: %s", model, numCtx, code, msg)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+// Command fakeframework stands in for vLLM, SGLang or Ollama in servegate's adapter tests:
+// the embedded simulator answering on that framework's paths and with its metric names
+// (sim.Config.Mimic), started the way the framework starts: on -port, or for Ollama on
+// $OLLAMA_HOST; vLLM's cache reset only with VLLM_SERVER_DEV_MODE=1. Flags add the
+// start-up faults real servers show: a slow load, a crash while loading, health that
+// flaps. Built by the tests and by CI's tagged run; never shipped.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/servegate/servegate/frameworks/sim"
+)
+
+func main() {
+	framework := flag.String("framework", "vllm", "framework to mimic: vllm, sglang, ollama")
+	port := flag.Int("port", 0, "listen port (Ollama reads OLLAMA_HOST instead)")
+	model := flag.String("model", "sim-model", "served model names, comma-separated")
+	profile := flag.String("profile", "batching", "simulator profile")
+	delay := flag.Duration("delay", 0, "time spent 'loading the model' before listening")
+	crash := flag.Int("crash", 0, "exit with this code while loading")
+	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
+	flag.Parse()
+	fmt.Printf("INFO fake %s loading %s\n", *framework, *model)
+	if *crash != 0 {
+		fmt.Println("ERROR torch.OutOfMemoryError: CUDA out of memory while loading weights")
+		os.Exit(*crash)
+	}
+	<-time.After(*delay) // stands for model loading
+	p, err := sim.LookupProfile(*profile)
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(2)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", *port)
+	if *framework == "ollama" {
+		addr = os.Getenv("OLLAMA_HOST")
+		if addr == "" {
+			addr = "127.0.0.1:11434"
+		}
+	}
+	health := map[string]bool{"/health": true, "/api/version": true}
+	var calls atomic.Int64
+	cfg := sim.Config{Profile: p, Models: strings.Split(*model, ","), Addr: addr, Mimic: *framework,
+		NoCacheReset: *framework == "vllm" && os.Getenv("VLLM_SERVER_DEV_MODE") != "1",
+		Middleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if health[r.URL.Path] && calls.Add(1) <= int64(*flaps) {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}}
+	if *framework == "openai" {
+		cfg.Mimic = ""
+	}
+	srv, err := sim.Start(cfg)
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Printf("INFO serving on %s\n", srv.URL)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
+	fmt.Println("INFO shutting down")
+	_ = srv.Close()
+}
