@@ -10,19 +10,38 @@ PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean
+.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
 	$(GO) test ./benchmarks -run '$(SCENARIOS)' -count=1 -v -timeout 60m \
 		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -profile=$(PROFILE)
 
-## test: vet and every test (the scenarios run at quick scale against the simulator)
+## test: vet (untagged and tagged builds), every test (the scenarios at quick scale against
+##       the simulator), then the framework-tagged suite against fake frameworks
 test: vet
 	$(GO) test ./... -count=1 -timeout 15m
+	$(MAKE) --no-print-directory frameworks-fake
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags=gpu,vllm,sglang,ollama ./...
+	$(GO) vet -tags=openai ./benchmarks
+
+## frameworks-fake: `go test -tags=vllm,sglang,ollama ./benchmarks` end to end with no GPU:
+##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that
+##   answers on that framework's paths, metric names and start-up (harness/launch/testdata)
+FAKE_DIR := $(shell mktemp -d -u /tmp/servegate-fake.XXXXXX)
+frameworks-fake:
+	mkdir -p $(FAKE_DIR)
+	$(GO) build -o $(FAKE_DIR)/fakeframework ./harness/launch/testdata/fakeframework
+	SERVEGATE_VLLM_COMMAND="$(FAKE_DIR)/fakeframework -framework vllm -port {port} -model {model}" \
+	SERVEGATE_SGLANG_COMMAND="$(FAKE_DIR)/fakeframework -framework sglang -port {port} -model {model}" \
+	SERVEGATE_OLLAMA_COMMAND="$(FAKE_DIR)/fakeframework -framework ollama -model {model}" \
+	SERVEGATE_VLLM_PORT=18000 SERVEGATE_SGLANG_PORT=38000 SERVEGATE_OLLAMA_PORT=21434 \
+	SERVEGATE_CACHE_DIR=$(FAKE_DIR)/cache \
+	$(GO) test -tags=vllm,sglang,ollama ./benchmarks -run '$(SCENARIOS)' -count=1 -timeout 10m -args -scale=quick -out=$(FAKE_DIR)/results
+	rm -rf $(FAKE_DIR)
 
 ## ci-bench: scenarios and hypothesis gates under gotestsum: JUnit XML and the go test JSON
 ##           event stream beside the results. TAGS=gpu,vllm for a framework (empty: simulator).

@@ -3,7 +3,6 @@ package benchmarks
 import (
 	"context"
 
-	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/scenario"
 )
 
@@ -11,8 +10,9 @@ import (
 // one each.
 type targetSpec struct {
 	name string
-	// start brings the target up for preset and returns it with a function that stops it.
-	start func(ctx context.Context, preset models.Preset) (scenario.Target, func() error, error)
+	// start brings the target up for the suite and returns it with a function that stops
+	// it.
+	start func(ctx context.Context, s *suite) (scenario.Target, func() error, error)
 	// exact is true when the target must serve every request in full (the simulator): any
 	// failure or fairness warning then fails the test.
 	exact bool

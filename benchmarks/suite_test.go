@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,7 +127,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	t.Helper()
 	s.once.Do(func() {
 		start := time.Now()
-		s.target, s.stop, s.err = s.spec.start(s.ctx, s.preset)
+		s.target, s.stop, s.err = s.spec.start(s.ctx, s)
 		if s.err != nil {
 			s.err = fmt.Errorf("start %s: %w", s.spec.name, s.err)
 			return
@@ -206,6 +207,12 @@ func runScenario(t *testing.T, name string) {
 				for _, w := range res.Warnings {
 					t.Errorf("%s/%s: %s", name, p.Name, w)
 				}
+			} else {
+				// A real framework's disagreements are findings, recorded in the results and
+				// the report; say them here too.
+				for _, w := range res.Warnings {
+					t.Logf("WARNING %s/%s on %s: %s", name, p.Name, current.spec.name, w)
+				}
 			}
 		})
 	}
@@ -246,6 +253,10 @@ func TestMain(m *testing.M) {
 		if len(registered) == 0 {
 			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang and ollama adapters register with their tags")
 		}
+		// Frameworks run one after another, in SPEC order; each is stopped (and its GPU
+		// memory released) before the next starts.
+		order := map[string]int{"sim": 0, "vllm": 1, "sglang": 2, "ollama": 3, "openai": 4}
+		sort.SliceStable(registered, func(i, j int) bool { return order[registered[i].name] < order[registered[j].name] })
 		for _, spec := range registered {
 			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce)}
 			if c := m.Run(); c != 0 {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 
-	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
 )
@@ -18,7 +17,8 @@ func init() {
 	register(targetSpec{name: "sim", exact: true, start: startSim})
 }
 
-func startSim(ctx context.Context, preset models.Preset) (scenario.Target, func() error, error) {
+func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, error) {
+	preset := s.preset
 	p, err := sim.LookupProfile(*simProfile)
 	if err != nil {
 		return scenario.Target{}, nil, err

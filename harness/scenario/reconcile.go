@@ -74,7 +74,8 @@ func (c counters) find(names []string) (string, bool) {
 
 // gauges samples the server's gauges while a point runs: their peaks say how full the
 // server was (running and waiting requests, KV-cache usage), which a scrape before and
-// after the point, both at idle, cannot.
+// after the point, both at idle, cannot. A point shorter than the interval has no sample
+// and reports no peaks rather than idle zeros.
 type gauges struct {
 	names frameworks.MetricNames
 	mu    sync.Mutex

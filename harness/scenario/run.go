@@ -262,7 +262,6 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			every = time.Second
 		}
 		watch = r.watch(ctx, every)
-		watch.add(before)
 	}
 	lagProbe := startProbe()
 	cpu0, wall0 := cpuTime(), time.Now()
@@ -309,7 +308,6 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			return Trial{}, fmt.Errorf("%s: %w", tag, err)
 		}
 		warns = r.reconcile(before, after, recs, sum.Values)
-		watch.add(after)
 		watch.finish(sum.Values)
 	} else {
 		warns = r.reconcile(nil, nil, recs, sum.Values)

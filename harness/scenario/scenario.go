@@ -148,3 +148,16 @@ func Select(list string, scale Scale) ([]Scenario, error) {
 	}
 	return out, nil
 }
+
+// MaxContext is the most tokens any request of the suite at scale holds, prompt and
+// output: what a server's context window must fit (Ollama's num_ctx).
+func MaxContext(scale Scale) int {
+	most := 0
+	for _, sc := range Suite(scale) {
+		for _, p := range sc.Points {
+			in := max(p.InputTokens, p.PrefixTokens+128) // a question follows the prefix
+			most = max(most, in+p.OutputTokens)
+		}
+	}
+	return most
+}

@@ -232,3 +232,15 @@ func TestPromptsAreRefittedWithTheServersTokenizer(t *testing.T) {
 		Point{Name: "p", Concurrency: 1, InputTokens: 500, OutputTokens: 4, Requests: 1, Prompts: Plain})
 	assert.ErrorContains(t, err, "count prompt tokens with the server's tokenizer: HTTP 500")
 }
+
+func TestMaxContextCoversEveryPoint(t *testing.T) {
+	for _, scale := range []Scale{Quick, Full} {
+		most := MaxContext(scale)
+		for _, sc := range Suite(scale) {
+			for _, p := range sc.Points {
+				assert.GreaterOrEqual(t, most, p.InputTokens+p.OutputTokens, "%s/%s", sc.Name, p.Name)
+				assert.GreaterOrEqual(t, most, p.PrefixTokens+p.OutputTokens, "%s/%s", sc.Name, p.Name)
+			}
+		}
+	}
+}
