@@ -115,7 +115,9 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			assert.Less(t, srv.Info.Calibration.MaxError, 1.0)
 			assert.NotEmpty(t, srv.Target.Version)
 
-			r := &scenario.Runner{Target: srv.Target, Trials: 2, Nonce: "adapter-" + tc.framework, Logf: t.Logf}
+			target := srv.Target
+			target.MetricsInterval = 20 * time.Millisecond // the point is short: sample often
+			r := &scenario.Runner{Target: target, Trials: 2, Nonce: "adapter-" + tc.framework, Logf: t.Logf}
 			res, err := r.RunPoint(context.Background(), sc, point)
 			require.NoError(t, err)
 			assert.Empty(t, res.Warnings, "prompt tokens within 2%%, output length held, server and client agree")
@@ -125,6 +127,10 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			}
 			for _, k := range tc.serverFigs {
 				assert.Contains(t, res.Metrics, k)
+			}
+			if v, ok := res.Metrics["server_running_peak"]; ok {
+				assert.InDelta(t, 2.5, v, 1.5, "the server ran up to the point's 4 requests at once")
+				assert.Greater(t, res.Metrics["server_kv_cache_usage_peak_pct"], 0.0)
 			}
 
 			require.NoError(t, srv.Stop())
