@@ -46,19 +46,46 @@ var checkColumns = []column{
 	{"sched lag p99", "client_sched_lag_p99_ms", 2},
 }
 
+// serverColumns are what the server said about itself during each point (its Prometheus
+// metrics): present only for servers that expose them (vLLM, SGLang).
+var serverColumns = []column{
+	{"prefix hit %", "server_prefix_cache_hit_rate", 1},
+	{"KV peak %", "server_kv_cache_usage_peak_pct", 0},
+	{"running peak", "server_running_peak", 0},
+	{"waiting peak", "server_waiting_peak", 0},
+	{"preemptions", "server_preemptions", 0},
+	{"server gen tokens", "server_generation_tokens", 0},
+}
+
 // checkRows are the measurement-check rows of one scenario.
-func checkRows(runs []*Run, scenario string) [][]string {
+func checkRows(runs []*Run, scenario string) [][]string { return metricRows(runs, scenario, checkColumns, false) }
+
+// serverRows are the server-figure rows of one scenario; points with none are left out.
+func serverRows(runs []*Run, scenario string) [][]string { return metricRows(runs, scenario, serverColumns, true) }
+
+// fractions are metrics stored as 0..1 and shown in percent.
+var fractions = map[string]bool{"server_prefix_cache_hit_rate": true}
+
+func metricRows(runs []*Run, scenario string, cols []column, skipEmpty bool) [][]string {
 	var out [][]string
 	for _, r := range runs {
 		for _, p := range r.points(scenario) {
 			rw := []string{p.Point, r.Label}
-			for _, c := range checkColumns {
+			found := false
+			for _, c := range cols {
 				v, ok := p.Metrics[c.Metric]
 				if !ok {
 					rw = append(rw, "-")
 					continue
 				}
+				found = true
+				if fractions[c.Metric] {
+					v *= 100
+				}
 				rw = append(rw, fmt.Sprintf("%.*f", c.Prec, v))
+			}
+			if skipEmpty && !found {
+				continue
 			}
 			out = append(out, rw)
 		}
@@ -66,9 +93,11 @@ func checkRows(runs []*Run, scenario string) [][]string {
 	return out
 }
 
-func checkHeader() []string {
+func checkHeader() []string { return header(checkColumns) }
+
+func header(cols []column) []string {
 	h := []string{"point", "framework"}
-	for _, c := range checkColumns {
+	for _, c := range cols {
 		h = append(h, c.Title)
 	}
 	return h
@@ -300,6 +329,19 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 	for _, sc := range scenarios(runs) {
 		fmt.Fprintf(w, "\n### %s\n\n", sc)
 		markdownTable(w, checkHeader(), checkRows(runs, sc))
+	}
+	first := true
+	for _, sc := range scenarios(runs) {
+		rs := serverRows(runs, sc)
+		if len(rs) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintf(w, "\n## What the servers reported\n\nFrom each server's Prometheus /metrics: prefix-cache hit rate over the point, peaks of KV-cache usage and of running and waiting requests sampled while it ran, preemptions, and generated tokens (which must equal the client's count).\n")
+			first = false
+		}
+		fmt.Fprintf(w, "\n### %s\n\n", sc)
+		markdownTable(w, header(serverColumns), rs)
 	}
 	invalid, warns := attention(runs)
 	fmt.Fprintf(w, "\n## Before trusting these numbers\n\n")
