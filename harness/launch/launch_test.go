@@ -122,6 +122,7 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, res.Warnings, "prompt tokens within 2%%, output length held, server and client agree")
 			assert.Equal(t, 100.0, res.Metrics["success_rate"])
+			assert.Equal(t, tc.framework != "ollama", res.OutputLengthForced, "Ollama cannot force max_tokens")
 			for _, s := range res.Requests {
 				assert.Equal(t, 3000, s.InputTokens, "the server saw the whole prompt")
 			}

@@ -42,8 +42,12 @@ type Point struct {
 	RequestRate  float64 `json:"request_rate,omitempty"`
 	InputTokens  int     `json:"input_tokens"`
 	OutputTokens int     `json:"output_tokens"`
-	NumRequests  int     `json:"num_requests"`
-	Warmup       int     `json:"warmup_requests"`
+	// OutputLengthForced says the request asked the server to generate exactly
+	// OutputTokens (ignore_eos); false where the API cannot (Ollama), so output lengths
+	// may differ across frameworks and latencies are not comparable one to one.
+	OutputLengthForced bool `json:"output_length_forced"`
+	NumRequests        int  `json:"num_requests"`
+	Warmup             int  `json:"warmup_requests"`
 	// Prompts names how the prompts were made (plain, shared_prefix, ...); PrefixTokens is
 	// the shared system prompt's length where there is one.
 	Prompts      string `json:"prompts"`

@@ -328,7 +328,7 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 	out := results.Point{
 		Scenario: sc.ResultName, Point: p.Name, Framework: r.Target.Framework,
 		Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
-		OutputTokens: p.OutputTokens, NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
+		OutputTokens: p.OutputTokens, OutputLengthForced: r.Target.HoldsOutputLength, NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
 		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens,
 		ITLBasis: metrics.ITLExact, Errors: map[string]int{},
 	}
