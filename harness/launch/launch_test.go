@@ -18,6 +18,7 @@ import (
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/cpulock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,7 +36,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}
-	code := m.Run()
+	// The adapter tests run three fake servers under load: not beside the timing tests.
+	code := cpulock.Run(m.Run)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -105,7 +105,7 @@ func TestFidelityAgainstSimTruth(t *testing.T) {
 			// reasoning tokens (~56 ms). The p99 goal (1 ms) is BenchmarkManyStreams's figure;
 			// under contention p99 here ranged 2-20 ms.
 			assert.Less(t, absP(ttft, 50), 5.0, "TTFT p50 deviation (ms)")
-			assert.Less(t, absP(ttft, 90), 10.0, "TTFT p90 deviation (ms)")
+			assert.Less(t, absP(ttft, 90), 15.0, "TTFT p90 deviation (ms)")
 			assert.Less(t, absP(itl, 50), 1.0, "ITL p50 deviation (ms)")
 			assert.Less(t, absP(itl, 90), 3.0, "ITL p90 deviation (ms)")
 			if name == "batching-chunked" {
