@@ -94,7 +94,7 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 			absent: []string{"options", "keep_alive"}},
 		{framework: "sglang", transcript: "sglang_gpt-oss_reasoning.sse",
 			answers: map[string]string{"GET /health": ``, "GET /get_server_info": `{"model_path":"openai/gpt-oss-20b","tp_size":1,"version":"0.5.8"}`,
-				"GET /v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b","max_model_len":131072}]}`,
+				"GET /v1/models":    `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b","max_model_len":131072}]}`,
 				"POST /flush_cache": `Cache flushed.`},
 			output: 9, reasoning: 4, chunks: 9, prompt: 87, source: stream.FromEvents,
 			request: map[string]any{"ignore_eos": true, "stream": true, "stream_options": map[string]any{"include_usage": true}},
