@@ -23,6 +23,9 @@ type Preset struct {
 var presets = map[string]Preset{
 	"gpt-oss-20b": {Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true},
 	"llama3.1-8b": {Name: "llama3.1-8b", HF: "meta-llama/Llama-3.1-8B-Instruct", Ollama: "llama3.1:8b"},
+	// tiny is the random 2-layer llama servegate generates (fixtures/tinyllama,
+	// cmd/servegate-tinymodel) to run a real Ollama on CPU in CI.
+	"tiny": {Name: "tiny", HF: "servegate/tiny-random-llama", Ollama: "servegate-tiny"},
 }
 
 // DefaultPreset is used when none is named.
