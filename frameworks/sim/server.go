@@ -386,9 +386,10 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	ids := promptIDs(req.Messages, nil)
-	if d == ollama {
+	// Ollama truncates to its context window on both APIs; only the native one can raise it.
+	if d == ollama || s.cfg.Mimic == "ollama" {
 		window := s.cfg.OllamaContext
-		if req.Options != nil && req.Options.NumCtx != nil && *req.Options.NumCtx > 0 {
+		if d == ollama && req.Options != nil && req.Options.NumCtx != nil && *req.Options.NumCtx > 0 {
 			window = *req.Options.NumCtx
 		}
 		if window > 0 && len(ids) > window {
