@@ -3,10 +3,12 @@
 package benchmarks
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
@@ -72,4 +74,34 @@ func TestOllamaContextWindow(t *testing.T) {
 		}
 		assert.True(t, truncated(warns), "the suite flags the truncation")
 	})
+}
+
+// TestOllamaParallelism compares two runs of the concurrent scenario against Ollama,
+// one with OLLAMA_NUM_PARALLEL=1 and one with =4 (the result files named by
+// SERVEGATE_OLLAMA_NP1 and SERVEGATE_OLLAMA_NP4; ci/ollama-cpu.sh makes them): with four
+// slots the server must scale with concurrency, with one it must not. This is H1's
+// question asked of one framework under two settings.
+func TestOllamaParallelism(t *testing.T) {
+	np1, np4 := os.Getenv("SERVEGATE_OLLAMA_NP1"), os.Getenv("SERVEGATE_OLLAMA_NP4")
+	if np1 == "" || np4 == "" {
+		t.Skip("set SERVEGATE_OLLAMA_NP1 and SERVEGATE_OLLAMA_NP4 to the two runs' result files (ci/ollama-cpu.sh)")
+	}
+	scaling := func(path string) (float64, float64) {
+		f, err := results.Read(path)
+		require.NoError(t, err)
+		tput := map[string]float64{}
+		for _, p := range f.Results {
+			if p.Scenario == "concurrent" {
+				tput[p.Point] = p.Metrics["output_token_throughput"]
+			}
+		}
+		require.Positive(t, tput["c1"], "%s has concurrent/c1", path)
+		require.Positive(t, tput["c8"], "%s has concurrent/c8", path)
+		return tput["c8"] / tput["c1"], tput["c8"]
+	}
+	s1, t1 := scaling(np1)
+	s4, t4 := scaling(np4)
+	t.Logf("output tok/s at c8 over c1: NUM_PARALLEL=1 %.2fx (%.0f tok/s), NUM_PARALLEL=4 %.2fx (%.0f tok/s)", s1, t1, s4, t4)
+	assert.Less(t, s1, 1.3, "one slot: requests queue, throughput stays flat")
+	assert.Greater(t, s4, 1.5*s1, "four slots: throughput grows with concurrency")
 }
