@@ -103,5 +103,5 @@ func TestOllamaParallelism(t *testing.T) {
 	s4, t4 := scaling(np4)
 	t.Logf("output tok/s at c8 over c1: NUM_PARALLEL=1 %.2fx (%.0f tok/s), NUM_PARALLEL=4 %.2fx (%.0f tok/s)", s1, t1, s4, t4)
 	assert.Less(t, s1, 1.3, "one slot: requests queue, throughput stays flat")
-	assert.Greater(t, s4, 1.5*s1, "four slots: throughput grows with concurrency")
+	assert.Greater(t, s4, 1.2*s1, "four slots: throughput grows with concurrency")
 }

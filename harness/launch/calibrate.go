@@ -64,10 +64,12 @@ func localCount(msgs []stream.Message) int {
 
 // probeWords are the filler lengths of the probes: short to long, so the fit sees the
 // template's fixed cost and the prose's cost per token.
-var probeWords = []int{16, 200, 800, 2400}
+var probeWords = []int{16, 60, 200, 400, 800, 2400}
 
+// probeMessages are shaped like the scenarios' prompts: an id, a question, then filler.
 func probeMessages(nonce string, k, words int) []stream.Message {
-	return []stream.Message{{Role: "user", Content: fmt.Sprintf("[calibration %s-%d] ", nonce, k) + prompt.Filler(k*97, words, 0)}}
+	head := fmt.Sprintf("[%s-calibration-t1-%d] What is the capital of France?\n\n", nonce, k)
+	return []stream.Message{{Role: "user", Content: head + prompt.Filler(k*97, words, 0)}}
 }
 
 // counter counts a prompt's tokens on the server.
@@ -129,12 +131,14 @@ func calibrate(ctx context.Context, count counter, method, nonce string, maxToke
 	for k, words := range probeWords {
 		msgs := probeMessages(nonce, k, words)
 		local := localCount(msgs)
-		if len(c.Probes) >= 2 && local > maxTokens {
-			break
-		}
 		n, err := count(ctx, msgs)
 		if err != nil {
 			return nil, fmt.Errorf("calibration probe of %d tokens: %w", local, err)
+		}
+		if n >= maxTokens {
+			// At or past the context window the server may have cut the probe (Ollama does,
+			// silently): its count says nothing about the prompt. Longer probes would not either.
+			break
 		}
 		c.Probes = append(c.Probes, Probe{Local: local, Server: n})
 	}
@@ -147,7 +151,7 @@ func calibrate(ctx context.Context, count counter, method, nonce string, maxToke
 	}
 	den := n*sxx - sx*sx
 	if n < 2 || den == 0 {
-		return nil, errors.New("calibration: the probes did not differ in length")
+		return nil, fmt.Errorf("calibration: fewer than two usable probes (%v) below the %d-token window", c.Probes, maxTokens)
 	}
 	c.Slope = (n*sxy - sx*sy) / den
 	c.Intercept = (sy - c.Slope*sx) / n

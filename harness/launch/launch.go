@@ -299,6 +299,9 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 		return fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	t.Count, t.Tokenize, s.Info.Calibration = cal.Count, tok, cal
+	if tok == nil {
+		t.CountTolerance = 0.01
+	}
 	t.Launch = s.Info
 	s.Target = t
 	return nil
@@ -339,7 +342,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	}
 	limit := 1 << 30
 	if numCtx > 0 {
-		limit = numCtx - 64
+		limit = numCtx * 95 / 100
 	}
 	c, err := calibrate(ctx, count, method, s.opt.Nonce, limit)
 	if err != nil {

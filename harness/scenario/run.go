@@ -70,9 +70,13 @@ func (r *Runner) prompts(ctx context.Context, p Point, trial, first, n int, tag 
 		var msgs []stream.Message
 		switch p.Prompts {
 		case Plain:
-			head := fmt.Sprintf("[%s] %s\n\n", id, pair.English)
+			// The id at the start makes every prompt unique from its first tokens, so no
+			// prefix cache serves it; the question and filler after it are the same for
+			// every request of the trial, so every prompt counts the same under any
+			// tokenizer and an estimated count lands all of them equally close.
+			head := fmt.Sprintf("[%s] %s\n\n", id, pairs[trial%len(pairs)].English)
 			build := func(words, pads int) []stream.Message {
-				return []stream.Message{{Role: "user", Content: head + prompt.Filler(k*97, words, pads)}}
+				return []stream.Message{{Role: "user", Content: head + prompt.Filler(trial*97, words, pads)}}
 			}
 			if msgs, err = r.fit(ctx, build, p.InputTokens); err != nil {
 				return nil, fmt.Errorf("build %d-token prompt: %w", p.InputTokens, err)
@@ -122,8 +126,14 @@ func (r *Runner) systemPrompt(ctx context.Context, head string, tokens int) (*st
 // fit builds messages of exactly target tokens: with the target's Count, then, where the
 // server offers a tokenizer, refitted against it from there (a few round trips).
 func (r *Runner) fit(ctx context.Context, build prompt.Builder, target int) ([]stream.Message, error) {
-	msgs, _, words, err := prompt.FitFrom(r.Target.Count, build, target, 0)
-	if r.Target.Tokenize == nil || (err != nil && words == 0) {
+	msgs, n, words, err := prompt.FitFrom(r.Target.Count, build, target, 0)
+	if r.Target.Tokenize == nil {
+		if err != nil && msgs != nil && math.Abs(float64(n-target)) <= r.Target.CountTolerance*float64(target) {
+			return msgs, nil // as close as the estimate resolves
+		}
+		return msgs, err
+	}
+	if err != nil && words == 0 {
 		return msgs, err
 	}
 	var tokErr error
@@ -227,6 +237,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
+	measured := jobs[p.Warmup:]
 	for i := 0; i < p.Warmup; i++ {
 		var rec stream.Record
 		w := jobs[i]
@@ -234,6 +245,20 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		send(ctx, w, &rec)
 		if rec.Err != nil {
 			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+		}
+		// Where prompt lengths are an estimate, the warm-up's server-reported count shows
+		// how far this point's prompts land from the target: refit the measured ones by
+		// that much (they share the warm-up's shape).
+		if off := rec.PromptTokens - p.InputTokens; i == p.Warmup-1 && r.Target.CountTolerance > 0 &&
+			p.Prompts == Plain && p.InputTokens > 0 && rec.PromptTokens > 0 && off != 0 {
+			q := p
+			q.InputTokens -= off
+			refit, err := r.prompts(ctx, q, trial, p.Warmup, p.Requests, tag)
+			if err != nil {
+				return Trial{}, fmt.Errorf("%s: refit prompts %d tokens shorter: %w", tag, off, err)
+			}
+			r.logf("  %s trial %d: the server counted %d prompt tokens for a %d-token warm-up; measured prompts refitted", tag, trial, rec.PromptTokens, p.InputTokens)
+			measured = refit
 		}
 	}
 	before, err := r.scrape(ctx)
@@ -243,7 +268,6 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	// Collect garbage less often while measuring: a collection in the middle of a burst of
 	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	measured := jobs[p.Warmup:]
 	recs := make([]stream.Record, len(measured))
 	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}
 	if p.RequestRate > 0 {

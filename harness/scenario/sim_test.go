@@ -244,3 +244,35 @@ func TestMaxContextCoversEveryPoint(t *testing.T) {
 		}
 	}
 }
+
+func TestAnEstimatedCountIsAcceptedWithinItsTolerance(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	target := SimTarget(srv, "sim-model")
+	// A calibration that moves in steps of 3 tokens cannot reach every count.
+	target.Count = func(msgs []stream.Message) int { return 3 * SimCounter(msgs) }
+	run := func(tol float64) error {
+		target.CountTolerance = tol
+		r := &Runner{Target: target, Nonce: "tol"}
+		_, err := r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
+			Point{Name: "p", Concurrency: 1, InputTokens: 1000, OutputTokens: 4, Requests: 1, Prompts: Plain})
+		return err
+	}
+	assert.ErrorContains(t, run(0), "not the target 1000")
+	assert.NoError(t, run(0.01))
+}
+
+func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	target := SimTarget(srv, "sim-model")
+	// A calibration that undercounts by 40 tokens: every prompt would come out 40 long.
+	target.Count = func(msgs []stream.Message) int { return SimCounter(msgs) - 40 }
+	target.CountTolerance = 0.01
+	r := &Runner{Target: target, Nonce: "warm", Logf: t.Logf}
+	res, err := r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
+		Point{Name: "p", Concurrency: 2, InputTokens: 1000, OutputTokens: 4, Requests: 4, Warmup: 1, Prompts: Plain})
+	require.NoError(t, err)
+	assert.Empty(t, res.Warnings)
+	for _, s := range res.Requests {
+		assert.Equal(t, 1000, s.InputTokens, "refitted after the warm-up reported %d", 1040)
+	}
+}

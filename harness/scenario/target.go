@@ -38,6 +38,12 @@ type Target struct {
 	// Count counts prompt tokens as the server will, or estimates it closely (a
 	// calibration); it is called many times per prompt and must be cheap.
 	Count prompt.Counter
+	// CountTolerance is how far (a fraction of the target) a prompt fitted with Count may
+	// land from its target when Count is an estimate and there is no Tokenize: a
+	// calibration maps our tokens to the server's in steps, so the exact count may be out
+	// of reach. 0 demands it exactly. The server-reported prompt tokens are checked
+	// against the target (2%) on every request either way.
+	CountTolerance float64
 	// Tokenize, when set, asks the server itself: prompts fitted with Count are checked
 	// with it and refitted until they are exact.
 	Tokenize func(ctx context.Context, msgs []stream.Message) (int, error)
