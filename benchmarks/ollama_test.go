@@ -78,30 +78,43 @@ func TestOllamaContextWindow(t *testing.T) {
 
 // TestOllamaParallelism compares two runs of the concurrent scenario against Ollama,
 // one with OLLAMA_NUM_PARALLEL=1 and one with =4 (the result files named by
-// SERVEGATE_OLLAMA_NP1 and SERVEGATE_OLLAMA_NP4; ci/ollama-cpu.sh makes them): with four
-// slots the server must scale with concurrency, with one it must not. This is H1's
-// question asked of one framework under two settings.
+// SERVEGATE_OLLAMA_NP1 and SERVEGATE_OLLAMA_NP4; ci/ollama-cpu.sh makes them). H1 asks
+// whether throughput grows with concurrency. What four slots must show on any machine is
+// that requests decode together: at concurrency 8 each token waits for the whole batch, so
+// the time between tokens grows with concurrency, while one slot decodes one request at a
+// time at the same pace whatever the load. Whether throughput grows too depends on the
+// hardware (on two CPU cores a batch of four decodes about four times slower: no gain), so
+// throughput and TTFT are reported, not asserted.
 func TestOllamaParallelism(t *testing.T) {
 	np1, np4 := os.Getenv("SERVEGATE_OLLAMA_NP1"), os.Getenv("SERVEGATE_OLLAMA_NP4")
 	if np1 == "" || np4 == "" {
 		t.Skip("set SERVEGATE_OLLAMA_NP1 and SERVEGATE_OLLAMA_NP4 to the two runs' result files (ci/ollama-cpu.sh)")
 	}
-	scaling := func(path string) (float64, float64) {
+	type figures struct{ tput1, tput8, ttft8, itl1, itl8 float64 }
+	read := func(path string) figures {
 		f, err := results.Read(path)
 		require.NoError(t, err)
-		tput := map[string]float64{}
+		var fig figures
 		for _, p := range f.Results {
-			if p.Scenario == "concurrent" {
-				tput[p.Point] = p.Metrics["output_token_throughput"]
+			switch {
+			case p.Scenario == "concurrent" && p.Point == "c1":
+				fig.tput1, fig.itl1 = p.Metrics["output_token_throughput"], p.Metrics["p50_itl_ms"]
+			case p.Scenario == "concurrent" && p.Point == "c8":
+				fig.tput8, fig.ttft8, fig.itl8 = p.Metrics["output_token_throughput"], p.Metrics["p50_ttft_ms"], p.Metrics["p50_itl_ms"]
 			}
 		}
-		require.Positive(t, tput["c1"], "%s has concurrent/c1", path)
-		require.Positive(t, tput["c8"], "%s has concurrent/c8", path)
-		return tput["c8"] / tput["c1"], tput["c8"]
+		require.Positive(t, fig.tput1, "%s has concurrent/c1", path)
+		require.Positive(t, fig.ttft8, "%s has concurrent/c8", path)
+		return fig
 	}
-	s1, t1 := scaling(np1)
-	s4, t4 := scaling(np4)
-	t.Logf("output tok/s at c8 over c1: NUM_PARALLEL=1 %.2fx (%.0f tok/s), NUM_PARALLEL=4 %.2fx (%.0f tok/s)", s1, t1, s4, t4)
-	assert.Less(t, s1, 1.3, "one slot: requests queue, throughput stays flat")
-	assert.Greater(t, s4, 1.2*s1, "four slots: throughput grows with concurrency")
+	a, b := read(np1), read(np4)
+	for _, r := range []struct {
+		name string
+		f    figures
+	}{{"NUM_PARALLEL=1", a}, {"NUM_PARALLEL=4", b}} {
+		t.Logf("%s: ITL p50 %.2f ms at c1, %.2f at c8; output %.0f tok/s at c1, %.0f at c8 (%.2fx); c8 TTFT p50 %.0f ms",
+			r.name, r.f.itl1, r.f.itl8, r.f.tput1, r.f.tput8, r.f.tput8/r.f.tput1, r.f.ttft8)
+	}
+	assert.Greater(t, b.itl8, 2*b.itl1, "four slots decode requests together")
+	assert.Less(t, a.itl8, 1.5*a.itl1, "one slot decodes one request at a time")
 }
