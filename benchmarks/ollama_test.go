@@ -115,6 +115,6 @@ func TestOllamaParallelism(t *testing.T) {
 		t.Logf("%s: ITL p50 %.2f ms at c1, %.2f at c8; output %.0f tok/s at c1, %.0f at c8 (%.2fx); c8 TTFT p50 %.0f ms",
 			r.name, r.f.itl1, r.f.itl8, r.f.tput1, r.f.tput8, r.f.tput8/r.f.tput1, r.f.ttft8)
 	}
-	assert.Greater(t, b.itl8, 2*b.itl1, "four slots decode requests together")
+	assert.Greater(t, b.itl8, 2*a.itl8, "at concurrency 8, four slots decode requests together: each token waits for the batch")
 	assert.Less(t, a.itl8, 1.5*a.itl1, "one slot decodes one request at a time")
 }
