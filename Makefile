@@ -10,7 +10,7 @@ PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake
+.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -52,6 +52,11 @@ ci-bench:
 	$(GO) tool gotestsum --format testname --junitfile $(OUT)/junit.xml --jsonfile $(OUT)/go-test-events.json -- \
 		$(if $(TAGS),-tags=$(TAGS)) ./benchmarks -run '$(SCENARIOS)|TestHypothesis' -count=1 -timeout 180m \
 		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT))
+
+## ollama-cpu: a real Ollama on CPU, no GPU or download: builds Ollama 0.6.5, creates
+##             servegate's tiny model, runs the ollama-tagged suite (results-ollama-cpu/)
+ollama-cpu:
+	bash ci/ollama-cpu.sh results-ollama-cpu
 
 ## lint: check the GitHub workflows
 lint:

@@ -14,11 +14,17 @@ bin=$cache/bin/ollama
 port=${SERVEGATE_OLLAMA_PORT:-21434}
 export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g -Wno-deprecated-declarations}"
 
+need=()
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ! -x "$bin" ]; then
-  # Headers Ollama's cgo build needs; newer tags do not build from the module proxy.
-  if ! dpkg -s nlohmann-json3-dev libstb-dev >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq nlohmann-json3-dev libstb-dev g++
-  fi
+  # Headers Ollama's cgo build needs (newer tags do not build from the module proxy).
+  dpkg -s nlohmann-json3-dev libstb-dev >/dev/null 2>&1 || need+=(nlohmann-json3-dev libstb-dev)
+  command -v g++ >/dev/null 2>&1 || need+=(g++)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need[@]}"
+fi
+if [ ! -x "$bin" ]; then
   echo "ollama-cpu: building ollama $version (about 2-4 minutes on 2 cores)"
   GOBIN=$cache/bin go install -ldflags "-X github.com/ollama/ollama/version.Version=$version" \
     "github.com/ollama/ollama@v$version"
