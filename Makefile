@@ -54,9 +54,10 @@ ci-bench:
 		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT))
 
 ## ollama-cpu: a real Ollama on CPU, no GPU or download: builds Ollama 0.6.5, creates
-##             servegate's tiny model, runs the ollama-tagged suite (results-ollama-cpu/)
+##             servegate's tiny model, runs the ollama-tagged suite
+##             (results/ollama/ollama_tiny_results.json; NUM_PARALLEL runs in results-ollama-parallel/)
 ollama-cpu:
-	bash ci/ollama-cpu.sh results-ollama-cpu
+	bash ci/ollama-cpu.sh results results-ollama-parallel
 
 ## lint: check the GitHub workflows
 lint:

@@ -4,10 +4,14 @@
 # private model store, then runs the ollama-tagged suite at quick scale against it: the
 # suite launches `ollama serve`, waits for health, measures, stops it and checks the port
 # is free. Then the concurrent scenario under OLLAMA_NUM_PARALLEL=1 and =4.
-# Usage: ci/ollama-cpu.sh [OUT]   (default results-ollama-cpu; env SERVEGATE_OLLAMA_CACHE)
+# Usage: ci/ollama-cpu.sh [OUT [PARALLEL_OUT]]
+#   OUT gets OUT/ollama/ollama_tiny_results.json and the server log (default results);
+#   PARALLEL_OUT the two NUM_PARALLEL runs (default results-ollama-parallel).
+#   env: SERVEGATE_OLLAMA_CACHE (where the built binary is kept), SERVEGATE_OLLAMA_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(realpath -m "${1:-results-ollama-cpu}")
+out=$(realpath -m "${1:-results}")
+par=$(realpath -m "${2:-results-ollama-parallel}")
 version=0.6.5
 cache=${SERVEGATE_OLLAMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/servegate/ollama-$version}
 bin=$cache/bin/ollama
@@ -60,9 +64,9 @@ suite() { # OUT, then go test args
 suite "$out" -run 'Test(Single|Concurrent|LongContext|PrefixCache|Korean|OllamaContextWindow)$'
 # H1's question on one framework: one slot against four.
 for np in 1 4; do
-  OLLAMA_NUM_PARALLEL=$np suite "$out/np$np" -run 'TestConcurrent$'
+  OLLAMA_NUM_PARALLEL=$np suite "$par/np$np" -run 'TestConcurrent$'
 done
-SERVEGATE_OLLAMA_NP1=$out/np1/ollama/ollama_tiny_results.json \
-SERVEGATE_OLLAMA_NP4=$out/np4/ollama/ollama_tiny_results.json \
+SERVEGATE_OLLAMA_NP1=$par/np1/ollama/ollama_tiny_results.json \
+SERVEGATE_OLLAMA_NP4=$par/np4/ollama/ollama_tiny_results.json \
   suite "$out" -run 'TestOllamaParallelism$'
-echo "ollama-cpu: results in $out/ollama (server log beside them)"
+echo "ollama-cpu: results in $out/ollama (server log beside them); NUM_PARALLEL runs in $par"
