@@ -34,6 +34,9 @@ type Spec struct {
 	ResetCachePath string
 	// ResetCacheHint says how to enable the reset endpoint when the server refuses it.
 	ResetCacheHint string
+	// ResetByReload says the only way to empty its prompt cache is to unload and reload
+	// the model (Ollama, whose kept slot caches also slow every later prefill).
+	ResetByReload bool
 	// HoldsOutputLength says the API honours ignore_eos; ContinuousUsage that it streams
 	// usage on every chunk when asked.
 	HoldsOutputLength, ContinuousUsage bool

@@ -13,7 +13,12 @@ import (
 // reports its own durations on every response. Its context window is the request option
 // num_ctx (2048 by default in the versions servegate has seen) and a longer prompt is
 // truncated without an error, so the suite always sets it. A change of num_ctx reloads the
-// model, so every request of a run carries the same value.
+// model, so every request of a run carries the same value. It has no cache reset: the
+// suite unloads and reloads the model between trials, because the prompts its slots keep
+// cached make every later prefill slower (llama.cpp attends over every occupied cache
+// cell: a 1,000-token prefill took 0.3 s on a fresh server and 5 s after four 4,000-token
+// prompts had run in parallel, in servegate's CPU run), which would make each scenario's
+// numbers depend on the ones before it.
 var Spec = frameworks.Spec{
 	Name:          "ollama",
 	DefaultPort:   11434,
@@ -22,6 +27,7 @@ var Spec = frameworks.Spec{
 	ModelsPath:    "/api/tags",
 	VersionPath:   "/api/version",
 	ContextOption: true,
+	ResetByReload: true,
 	Model:         func(p models.Preset) string { return p.Ollama },
 	Launch:        func(model, host string, port int) []string { return []string{"ollama", "serve"} },
 	// The model stays loaded between runs: OLLAMA_KEEP_ALIVE=-1 (requests also ask so).

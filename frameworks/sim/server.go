@@ -275,12 +275,14 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		h, h, n, h, float64(st.ttftNanos.Load())/1e9, h, n)
 }
 
-// load answers Ollama's /api/generate without a prompt, which loads a model and keeps it:
-// the simulator has nothing to load.
+// load answers Ollama's /api/generate without a prompt, which loads a model and keeps it
+// (or, with keep_alive 0, unloads it): the simulator has nothing to load, but unloading
+// empties its prefix cache as Ollama's does.
 func (s *Server) load(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Model  string `json:"model"`
-		Prompt string `json:"prompt"`
+		Model     string `json:"model"`
+		Prompt    string `json:"prompt"`
+		KeepAlive *int   `json:"keep_alive"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		fail(w, ollama, http.StatusBadRequest, "request body is not valid JSON: "+err.Error())
@@ -294,8 +296,14 @@ func (s *Server) load(w http.ResponseWriter, r *http.Request) {
 		fail(w, ollama, http.StatusBadRequest, "the simulator answers /api/generate only to load a model (no prompt)")
 		return
 	}
+	reason := "load"
+	if req.KeepAlive != nil && *req.KeepAlive == 0 {
+		// Unloading drops the model's prompt cache with it.
+		s.eng.resetCache(r.Context())
+		reason = "unload"
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": req.Model, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
-		"response": "", "done": true, "done_reason": "load"})
+		"response": "", "done": true, "done_reason": reason})
 }
 
 func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {

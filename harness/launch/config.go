@@ -39,6 +39,10 @@ type Settings struct {
 	Grace        Duration `json:"grace,omitempty"`
 	// NumCtx overrides the context window the suite sets where the API takes one (Ollama).
 	NumCtx int `json:"num_ctx,omitempty"`
+	// KeepCache skips the reload that empties Ollama's prompt cache between trials (the
+	// model then stays loaded for the whole run, and each trial sees what the earlier ones
+	// left cached).
+	KeepCache bool `json:"keep_cache,omitempty"`
 }
 
 // Duration is a time.Duration written as "90s" in JSON.
@@ -135,12 +139,15 @@ func (s Settings) Merge(over Settings) Settings {
 	if over.NumCtx != 0 {
 		s.NumCtx = over.NumCtx
 	}
+	if over.KeepCache {
+		s.KeepCache = true
+	}
 	return s
 }
 
 // FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
 // _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
-// _START_TIMEOUT, _GRACE and _NUM_CTX.
+// _START_TIMEOUT, _GRACE, _NUM_CTX and _KEEP_CACHE (1 or true).
 func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
 	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
@@ -164,6 +171,13 @@ func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 			}
 			*dst = Duration(d)
 		}
+	}
+	switch strings.ToLower(get("KEEP_CACHE")) {
+	case "", "0", "false":
+	case "1", "true":
+		s.KeepCache = true
+	default:
+		errs = append(errs, fmt.Errorf("%sKEEP_CACHE=%q: want 1 or 0", prefix, get("KEEP_CACHE")))
 	}
 	num("PORT", &s.Port)
 	num("NUM_CTX", &s.NumCtx)

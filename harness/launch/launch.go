@@ -288,6 +288,20 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 		s.opt.logf("%s: %s loaded with num_ctx %d, kept loaded", spec.Name, model, t.NumCtx)
 	}
 	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, spec, base)
+	if spec.ResetByReload {
+		if s.opt.Settings.KeepCache {
+			s.Info.PrefixCacheReset = "kept between trials (keep_cache)"
+		} else {
+			timeout, numCtx := time.Duration(s.opt.Settings.StartTimeout), t.NumCtx
+			t.ResetCache = func(ctx context.Context) error {
+				if err := unloadModel(ctx, base, model); err != nil {
+					return err
+				}
+				return loadModel(ctx, base, model, numCtx, timeout)
+			}
+			s.Info.PrefixCacheReset = "between trials: the model is unloaded and reloaded (no cache-reset endpoint)"
+		}
+	}
 	if t.MetricsPath != "" {
 		if _, err := scrapeOnce(ctx, base+t.MetricsPath); err != nil {
 			s.opt.logf("%s: no server metrics (%v); the results will lack the server's own figures", spec.Name, err)

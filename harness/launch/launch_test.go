@@ -89,7 +89,7 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_avg_ttft_ms"}},
 		{framework: "sglang", model: "org/tiny-model", reset: "between trials",
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_waiting_peak"}},
-		{framework: "ollama", model: "tiny:1b", reset: "not offered", numCtx: 4096, serverFigs: []string{"server_avg_ttft_ms"}},
+		{framework: "ollama", model: "tiny:1b", reset: "unloaded and reloaded", numCtx: 4096, serverFigs: []string{"server_avg_ttft_ms"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.framework, func(t *testing.T) {
@@ -331,8 +331,12 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 		assert.ErrorContains(t, err, b.want)
 	}
 	_, err = FromEnv("ollama", func(k string) string {
-		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon"}[k]
+		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon", "SERVEGATE_OLLAMA_KEEP_CACHE": "maybe"}[k]
 	})
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_KEEP_CACHE=\"maybe\": want 1 or 0")
+	keep, err := FromEnv("ollama", func(k string) string { return map[string]string{"SERVEGATE_OLLAMA_KEEP_CACHE": "true"}[k] })
+	require.NoError(t, err)
+	assert.True(t, keep.KeepCache)
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_NUM_CTX=\"big\": want a positive integer")
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_START_TIMEOUT=\"soon\"")
 }

@@ -103,3 +103,15 @@ func loadModel(ctx context.Context, base, model string, numCtx int, timeout time
 	}
 	return nil
 }
+
+// unloadModel asks Ollama to unload model now (keep_alive 0), emptying its prompt cache.
+func unloadModel(ctx context.Context, base, model string) error {
+	code, msg, err := post(ctx, base+"/api/generate", map[string]any{"model": model, "keep_alive": 0}, time.Minute)
+	if err != nil {
+		return fmt.Errorf("unload %s: %w", model, err)
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("unload %s: HTTP %d: %s", model, code, msg)
+	}
+	return nil
+}
