@@ -334,11 +334,11 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon", "SERVEGATE_OLLAMA_KEEP_CACHE": "maybe"}[k]
 	})
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_KEEP_CACHE=\"maybe\": want 1 or 0")
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_NUM_CTX=\"big\": want a positive integer")
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_START_TIMEOUT=\"soon\"")
 	keep, err := FromEnv("ollama", func(k string) string { return map[string]string{"SERVEGATE_OLLAMA_KEEP_CACHE": "true"}[k] })
 	require.NoError(t, err)
 	assert.True(t, keep.KeepCache)
-	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_NUM_CTX=\"big\": want a positive integer")
-	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_START_TIMEOUT=\"soon\"")
 }
 
 func TestCommandFromVenvAndPlaceholders(t *testing.T) {
