@@ -330,7 +330,7 @@ func contextWindow(tokens int) int {
 
 // calibration returns the cached calibration for this server, or makes one, and the exact
 // counter where the server has a tokenizer.
-func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, model, version string, numCtx int) (*Calibration, func(context.Context, []stream.Message) (int, error), error) {
+func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, model, version string, numCtx int) (*Calibration, counter, error) {
 	dir := s.opt.CacheDir
 	if dir == "" {
 		dir = defaultCacheDir()
@@ -367,11 +367,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	if err := saveCalibration(path, c); err != nil {
 		s.opt.logf("%s: calibration not cached: %v", spec.Name, err)
 	}
-	var exact func(context.Context, []stream.Message) (int, error)
-	if tok != nil {
-		exact = tok
-	}
-	return c, exact, nil
+	return c, tok, nil
 }
 
 // Stop stops a launched server (SIGTERM to its group, grace, SIGKILL, port freed) and waits
