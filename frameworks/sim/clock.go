@@ -45,6 +45,7 @@ type MonoTruth struct {
 // MonoEmit is Emit on CLOCK_MONOTONIC.
 type MonoEmit struct {
 	At     int64 `json:"at_ns"`
+	Done   int64 `json:"done_ns,omitempty"`
 	Tokens int   `json:"tokens"`
 }
 
@@ -70,7 +71,7 @@ func (t RequestTruth) Mono() MonoTruth {
 		m.Generated = append(m.Generated, SystemMonotonic(g))
 	}
 	for _, e := range t.Emitted {
-		m.Emitted = append(m.Emitted, MonoEmit{At: SystemMonotonic(e.At), Tokens: e.Tokens})
+		m.Emitted = append(m.Emitted, MonoEmit{At: SystemMonotonic(e.At), Done: monoOrZero(e.Done), Tokens: e.Tokens})
 	}
 	return m
 }
@@ -83,7 +84,7 @@ func (m MonoTruth) Local() RequestTruth {
 		t.Generated = append(t.Generated, FromSystemMonotonic(g))
 	}
 	for _, e := range m.Emitted {
-		t.Emitted = append(t.Emitted, Emit{At: FromSystemMonotonic(e.At), Tokens: e.Tokens})
+		t.Emitted = append(t.Emitted, Emit{At: FromSystemMonotonic(e.At), Done: timeOrZero(e.Done), Tokens: e.Tokens})
 	}
 	return t
 }

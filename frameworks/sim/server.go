@@ -503,9 +503,10 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 		if sent > 0 {
 			// One write can carry several events; each is recorded at the write's time.
+			done := time.Now()
 			per := sent / events
 			for e := 0; e < events; e++ {
-				j.truth.Emitted = append(j.truth.Emitted, Emit{At: at, Tokens: per})
+				j.truth.Emitted = append(j.truth.Emitted, Emit{At: at, Done: done, Tokens: per})
 			}
 			if extra := sent - per*events; extra > 0 {
 				j.truth.Emitted[len(j.truth.Emitted)-1].Tokens += extra

@@ -7,11 +7,14 @@ import (
 	"time"
 )
 
-// Emit is one write of a stream: when the simulator handed the bytes to the connection and
-// how many output tokens they carried.
+// Emit is one write of a stream: when the simulator handed the bytes to the connection,
+// when that write returned, and how many output tokens they carried. The bytes became
+// readable somewhere between At and Done; under load (a thousand goroutines writing on
+// one core) the two can be milliseconds apart, and that is the simulator's own
+// uncertainty, not the client's lag.
 type Emit struct {
-	At     time.Time
-	Tokens int
+	At, Done time.Time
+	Tokens   int
 }
 
 // RequestTruth is what the simulator knows about one request: when it arrived, when each
