@@ -58,10 +58,14 @@ var serverColumns = []column{
 }
 
 // checkRows are the measurement-check rows of one scenario.
-func checkRows(runs []*Run, scenario string) [][]string { return metricRows(runs, scenario, checkColumns, false) }
+func checkRows(runs []*Run, scenario string) [][]string {
+	return metricRows(runs, scenario, checkColumns, false)
+}
 
 // serverRows are the server-figure rows of one scenario; points with none are left out.
-func serverRows(runs []*Run, scenario string) [][]string { return metricRows(runs, scenario, serverColumns, true) }
+func serverRows(runs []*Run, scenario string) [][]string {
+	return metricRows(runs, scenario, serverColumns, true)
+}
 
 // fractions are metrics stored as 0..1 and shown in percent.
 var fractions = map[string]bool{"server_prefix_cache_hit_rate": true}

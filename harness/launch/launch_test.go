@@ -288,7 +288,9 @@ func TestCalibrationFitsAnotherTokenizer(t *testing.T) {
 	assert.InDelta(t, want, c.Count(msgs), 0.005*float64(want), "within half a percent well beyond the probes")
 
 	// A server that cuts prompts at a 2048-token window: probes at the window are dropped.
-	capped := func(ctx context.Context, msgs []stream.Message) (int, error) { return min(4*localCount(msgs)+20, 2048), nil }
+	capped := func(ctx context.Context, msgs []stream.Message) (int, error) {
+		return min(4*localCount(msgs)+20, 2048), nil
+	}
 	c, err = calibrate(context.Background(), capped, "usage", "n", 2000)
 	require.NoError(t, err)
 	assert.InDelta(t, 4, c.Slope, 0.01)
