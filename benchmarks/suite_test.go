@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -116,6 +117,8 @@ type suite struct {
 	err    error
 	target scenario.Target
 	stop   func() error
+	// alive, when set, says whether a launched server still runs (nil while it does).
+	alive  func() error
 	writer *results.Writer
 	nonce  string
 }
@@ -183,11 +186,24 @@ func runScenario(t *testing.T, name string) {
 	runner, writer := current.up(t)
 	for _, p := range sc.Points {
 		t.Run(p.Name, func(t *testing.T) {
+			if current.alive != nil {
+				if err := current.alive(); err != nil {
+					t.Fatal(err) // the points already measured are on disk
+				}
+			}
 			runner := *runner
 			runner.Logf = t.Logf
 			res, err := runner.RunPoint(current.ctx, sc, p)
 			if err != nil {
+				if current.alive != nil {
+					err = errors.Join(err, current.alive())
+				}
 				t.Fatalf("%s/%s on %s: %v", name, p.Name, current.spec.name, err)
+			}
+			if current.alive != nil {
+				if err := current.alive(); err != nil {
+					t.Errorf("%s/%s: %v", name, p.Name, err)
+				}
 			}
 			if err := writer.Add(res); err != nil {
 				t.Fatalf("write results: %v", err)

@@ -77,5 +77,6 @@ func startFramework(ctx context.Context, s *suite, spec frameworks.Spec) (scenar
 	if err != nil {
 		return scenario.Target{}, nil, err
 	}
+	s.alive = srv.Err
 	return srv.Target, srv.Stop, nil
 }

@@ -40,6 +40,13 @@ func measure(t *testing.T, profile string, tweak func(*sim.Profile), sc string, 
 	for _, pt := range pts {
 		res, err := r.RunPoint(context.Background(), s, pt)
 		require.NoError(t, err)
+		// A point the client could not drive (a busy CI machine) measured the client, not
+		// the engine: measure it again, as a user would, rather than read a verdict off it.
+		for retry := 0; res.Invalid != "" && retry < 2; retry++ {
+			t.Logf("%s/%s invalid (%s): measuring again", sc, pt.Name, res.Invalid)
+			res, err = r.RunPoint(context.Background(), s, pt)
+			require.NoError(t, err)
+		}
 		out = append(out, res)
 	}
 	return out

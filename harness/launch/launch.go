@@ -370,6 +370,15 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	return c, tok, nil
 }
 
+// Err is nil while the server can serve: an attached server is assumed to; a launched one
+// that has exited says how.
+func (s *Server) Err() error {
+	if s.Process == nil {
+		return nil
+	}
+	return s.Process.Err()
+}
+
 // Stop stops a launched server (SIGTERM to its group, grace, SIGKILL, port freed) and waits
 // until the GPU memory it held is released, so the next framework starts on an empty GPU.
 // An attached server is left running.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -400,4 +401,18 @@ func TestStopWaitsForTheGPUMemoryToBeReleased(t *testing.T) {
 	err := waitReleased(stuck, base, 300*time.Millisecond)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "device 0 holds 70000 MiB (1000 before launch)")
+}
+
+func TestAServerThatDiesMidRunIsNamed(t *testing.T) {
+	opt := fakeOptions(t, "sglang")
+	srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
+	require.NoError(t, err)
+	require.NoError(t, srv.Err())
+	require.NoError(t, syscall.Kill(srv.Process.PID(), syscall.SIGKILL))
+	<-srv.Process.Exited()
+	err = srv.Err()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sglang exited (killed by signal 9, killed) while serving")
+	assert.Contains(t, err.Error(), "INFO fake sglang loading")
+	assert.NoError(t, srv.Stop(), "stopping a dead server still frees its port")
 }

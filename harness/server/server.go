@@ -113,6 +113,18 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 // PID is the server's process id (and process group id).
 func (p *Process) PID() int { return p.cmd.Process.Pid }
 
+// Err is nil while the server runs; once it has exited on its own it says how, with the
+// last lines of its log (a server that dies mid-run is named, not discovered one failed
+// request at a time).
+func (p *Process) Err() error {
+	select {
+	case <-p.exited:
+		return fmt.Errorf("%s exited (%s) while serving; last lines of %s:\n%s", p.cfg.Name, exitStatus(p.waitErr), p.cfg.LogPath, p.Tail(20))
+	default:
+		return nil
+	}
+}
+
 // Exited is closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
@@ -157,7 +169,7 @@ func exitStatus(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by " + ws.Signal().String()
+			return fmt.Sprintf("killed by signal %d, %s", int(ws.Signal()), ws.Signal())
 		}
 		return fmt.Sprintf("exit code %d", ee.ExitCode())
 	}
