@@ -177,7 +177,7 @@ func sourceCommit() string {
 // it finishes.
 func runScenario(t *testing.T, name string) {
 	if current == nil {
-		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang or ollama")
+		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang, ollama or openai")
 	}
 	sc, err := scenario.Lookup(name, current.scale)
 	if err != nil {
@@ -267,7 +267,7 @@ func TestMain(m *testing.M) {
 			defer sampler.Close()
 		}
 		if len(registered) == 0 {
-			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang and ollama adapters register with their tags")
+			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang, ollama and openai adapters register with their tags")
 		}
 		// Frameworks run one after another, in SPEC order; each is stopped (and its GPU
 		// memory released) before the next starts.

@@ -1,4 +1,4 @@
-//go:build !vllm && !sglang && !ollama
+//go:build !vllm && !sglang && !ollama && !openai
 
 package benchmarks
 
