@@ -237,7 +237,10 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
-	measured := jobs[p.Warmup:]
+	// Where prompt lengths are an estimate, each warm-up's server-reported count shows how
+	// far this point's prompts land from the target: the requests after it (they share its
+	// shape) are refitted by that much, one correction step per warm-up.
+	fitTo := p.InputTokens
 	for i := 0; i < p.Warmup; i++ {
 		var rec stream.Record
 		w := jobs[i]
@@ -246,21 +249,20 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		if rec.Err != nil {
 			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
 		}
-		// Where prompt lengths are an estimate, the warm-up's server-reported count shows
-		// how far this point's prompts land from the target: refit the measured ones by
-		// that much (they share the warm-up's shape).
-		if off := rec.PromptTokens - p.InputTokens; i == p.Warmup-1 && r.Target.CountTolerance > 0 &&
-			p.Prompts == Plain && p.InputTokens > 0 && rec.PromptTokens > 0 && off != 0 {
+		if off := rec.PromptTokens - p.InputTokens; r.Target.CountTolerance > 0 && p.Prompts == Plain &&
+			p.InputTokens > 0 && rec.PromptTokens > 0 && off != 0 {
 			q := p
-			q.InputTokens -= off
-			refit, err := r.prompts(ctx, q, trial, p.Warmup, p.Requests, tag)
+			fitTo -= off
+			q.InputTokens = fitTo
+			refit, err := r.prompts(ctx, q, trial, i+1, len(jobs)-i-1, tag)
 			if err != nil {
-				return Trial{}, fmt.Errorf("%s: refit prompts %d tokens shorter: %w", tag, off, err)
+				return Trial{}, fmt.Errorf("%s: refit prompts to %d estimated tokens: %w", tag, fitTo, err)
 			}
-			r.logf("  %s trial %d: the server counted %d prompt tokens for a %d-token warm-up; measured prompts refitted", tag, trial, rec.PromptTokens, p.InputTokens)
-			measured = refit
+			r.logf("  %s trial %d: the server counted %d prompt tokens for a %d-token warm-up; later prompts refitted", tag, trial, rec.PromptTokens, p.InputTokens)
+			copy(jobs[i+1:], refit)
 		}
 	}
+	measured := jobs[p.Warmup:]
 	before, err := r.scrape(ctx)
 	if err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)

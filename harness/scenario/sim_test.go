@@ -275,4 +275,15 @@ func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
 	for _, s := range res.Requests {
 		assert.Equal(t, 1000, s.InputTokens, "refitted after the warm-up reported %d", 1040)
 	}
+
+	// A calibration 10% off in slope: each warm-up is one correction step.
+	target.Count = func(msgs []stream.Message) int { return SimCounter(msgs) * 9 / 10 }
+	r = &Runner{Target: target, Nonce: "warm2", Logf: t.Logf}
+	res, err = r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
+		Point{Name: "p", Concurrency: 2, InputTokens: 1000, OutputTokens: 4, Requests: 4, Warmup: 2, Prompts: Plain})
+	require.NoError(t, err)
+	assert.Empty(t, res.Warnings)
+	for _, s := range res.Requests {
+		assert.InDelta(t, 1000, s.InputTokens, 3, "two warm-ups, two steps: from 1111 to within a few tokens")
+	}
 }
