@@ -63,6 +63,9 @@ pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem}
 <details><summary>measurement checks</summary><table><tr>{{range $i, $h := $.CheckHeader}}<th{{if lt $i 2}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
 {{range .Checks}}<tr>{{range $i, $c := .}}<td{{if lt $i 2}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
 {{end}}</table></details>
+{{if .Server}}<details><summary>what the servers reported (/metrics)</summary><table><tr>{{range $i, $h := $.ServerHeader}}<th{{if lt $i 2}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range .Server}}<tr>{{range $i, $c := .}}<td{{if lt $i 2}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
+{{end}}</table></details>{{end}}
 {{range .Charts}}<figure><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>{{end}}
 {{end}}
 {{if .Other}}<h2>GPU and other charts</h2>{{range .Other}}<figure><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>{{end}}{{end}}
@@ -85,10 +88,10 @@ type htmlChart struct {
 }
 
 type htmlScenario struct {
-	Name   string
-	Rows   []htmlRow
-	Checks [][]string
-	Charts []htmlChart
+	Name           string
+	Rows           []htmlRow
+	Checks, Server [][]string
+	Charts         []htmlChart
 }
 
 // chartScenario says under which scenario a chart is shown.
@@ -109,6 +112,7 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		Invalid, Warnings, Problems []string
 		Findings                    []finding
 		Header, CheckHeader         []string
+		ServerHeader                []string
 		Scenarios                   []htmlScenario
 		Other                       []htmlChart
 		Verdicts                    []Verdict
@@ -116,7 +120,8 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		Compared                    int
 		ChangeHeader                []string
 		Changes                     [][]string
-	}{Verdicts: verdicts, Compared: len(changes), ChangeHeader: changeHeader, Header: comparisonHeader(), CheckHeader: checkHeader()}
+	}{Verdicts: verdicts, Compared: len(changes), ChangeHeader: changeHeader, Header: comparisonHeader(), CheckHeader: checkHeader(),
+		ServerHeader: header(serverColumns)}
 	for _, r := range runs {
 		c := colorOf(r)
 		cfg, _ := json.MarshalIndent(map[string]any{"server_config": r.ServerConfig, "provenance": r.Provenance, "gpu_info": r.GPUInfo}, "", "  ")
@@ -144,7 +149,7 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 	}
 	placed := map[string]bool{}
 	for _, sc := range scenarios(runs) {
-		hs := htmlScenario{Name: sc, Checks: checkRows(runs, sc)}
+		hs := htmlScenario{Name: sc, Checks: checkRows(runs, sc), Server: serverRows(runs, sc)}
 		for _, rw := range rows(runs, sc) {
 			hs.Rows = append(hs.Rows, htmlRow{Invalid: rw.Invalid, Cells: rw.strings()})
 		}
