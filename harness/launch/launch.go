@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -230,17 +231,10 @@ func (s *Server) launch(ctx context.Context, model string) error {
 	if s.opt.GPU != nil {
 		s.opt.GPU.PIDs = p.PIDs
 	}
-	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+netJoin(host, port), cmd, redact(env), set.Dir, set.Venv
+	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+net.JoinHostPort(host, strconv.Itoa(port)), cmd, redact(env), set.Dir, set.Venv
 	s.Info.LogPath, s.Info.PID, s.Info.ReadySeconds = logPath, p.PID(), time.Since(start).Seconds()
 	s.opt.logf("%s: healthy after %.1f s (pid %d)", spec.Name, s.Info.ReadySeconds, p.PID())
 	return nil
-}
-
-func netJoin(host string, port int) string {
-	if strings.Contains(host, ":") {
-		return "[" + host + "]:" + strconv.Itoa(port)
-	}
-	return host + ":" + strconv.Itoa(port)
 }
 
 var secretKey = []string{"TOKEN", "KEY", "SECRET", "PASSWORD"}
