@@ -81,21 +81,18 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Profile.TokensPerChunk < 1 {
 		cfg.Profile.TokensPerChunk = 1
 	}
+	if cfg.Mimic != "" && !slices.Contains(Mimics, cfg.Mimic) {
+		return nil, fmt.Errorf("start sim: cannot mimic %q: choose one of %s", cfg.Mimic, strings.Join(Mimics, ", "))
+	}
+	if cfg.Mimic == "ollama" && cfg.OllamaContext == 0 {
+		cfg.OllamaContext = 2048
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("start sim: listen on %s: %w", cfg.Addr, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{URL: "http://" + ln.Addr().String(), cfg: cfg, eng: newEngine(cfg.Profile), ln: ln, cancel: cancel}
-	if cfg.Mimic != "" && !slices.Contains(Mimics, cfg.Mimic) {
-		ln.Close()
-		cancel()
-		return nil, fmt.Errorf("start sim: cannot mimic %q: choose one of %s", cfg.Mimic, strings.Join(Mimics, ", "))
-	}
-	if cfg.Mimic == "ollama" && cfg.OllamaContext == 0 {
-		cfg.OllamaContext = 2048
-		s.cfg.OllamaContext = 2048
-	}
 	reset := func(w http.ResponseWriter, r *http.Request) {
 		if cfg.NoCacheReset {
 			http.NotFound(w, r)

@@ -79,6 +79,8 @@ func TestProfiles(t *testing.T) {
 	bad := Profiles()["batching"]
 	bad.MaxBatch = 0
 	assert.Error(t, bad.validate())
+	_, err = Start(Config{Profile: Profiles()["batching"], Mimic: "tgi"})
+	assert.ErrorContains(t, err, `cannot mimic "tgi": choose one of vllm, sglang, ollama`)
 }
 
 func TestAppendJSONString(t *testing.T) {
