@@ -138,19 +138,12 @@ func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, err
 }
 
 func checkHealth(ctx context.Context, spec frameworks.Spec, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+spec.HealthPath, nil)
-	if err != nil {
-		return fmt.Errorf("attach to %s at %s: %w", spec.Name, base, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	code, err := getStatus(ctx, base+spec.HealthPath)
 	if err != nil {
 		return fmt.Errorf("attach to %s: no server answers at %s: %w (start it, or remove the url setting to let servegate launch it)", spec.Name, base, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("attach to %s: %s%s answers HTTP %d; is this a %s server, and has it finished loading?", spec.Name, base, spec.HealthPath, resp.StatusCode, spec.Name)
+	if code != http.StatusOK {
+		return fmt.Errorf("attach to %s: %s%s answers HTTP %d; is this a %s server, and has it finished loading?", spec.Name, base, spec.HealthPath, code, spec.Name)
 	}
 	return nil
 }
@@ -297,8 +290,8 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 		}
 	}
 	if t.MetricsPath != "" {
-		if _, err := scrapeOnce(ctx, base+t.MetricsPath); err != nil {
-			s.opt.logf("%s: no server metrics (%v); the results will lack the server's own figures", spec.Name, err)
+		if code, err := getStatus(ctx, base+t.MetricsPath); err != nil || code != http.StatusOK {
+			s.opt.logf("%s: no server metrics at %s (HTTP %d, %v); the results will lack the server's own figures", spec.Name, t.MetricsPath, code, err)
 			t.MetricsPath = ""
 		}
 	}
