@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/servegate/servegate/internal/cpulock"
 	"net"
 	"net/http"
 	"os"
@@ -79,7 +80,8 @@ func TestMain(m *testing.M) {
 		blastServer(tokens)
 		return
 	}
-	os.Exit(m.Run())
+	// Fuzz seeds, parsers and client tests load the CPU: not beside the timing tests.
+	os.Exit(cpulock.Run(m.Run))
 }
 
 // blastServer answers every chat request with tokens events, one write and flush per

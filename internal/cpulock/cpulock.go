@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -33,7 +35,12 @@ func Lock() (func(), error) {
 
 // Run runs a test binary's tests while holding the lock: call it from TestMain as
 // os.Exit(cpulock.Run(m.Run)).
+// A fuzz worker is a child of a test binary that already holds the lock: it runs without
+// taking it again (it would wait for its own parent).
 func Run(run func() int) int {
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return strings.HasPrefix(a, "-test.fuzzworker") }) {
+		return run()
+	}
 	unlock, err := Lock()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
