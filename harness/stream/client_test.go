@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/servegate/servegate/internal/sockstamp"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,5 +130,92 @@ func TestClientErrors(t *testing.T) {
 			}
 			assert.False(t, rec.OK())
 		})
+	}
+}
+
+// lateConn is a stamped connection whose reader comes late on purpose: each read waits
+// until the server has written its next piece, then a further delay, as a client busy
+// with a thousand other streams would, and lets the server write the next piece only
+// once it has read this one.
+type lateConn struct {
+	*sockstamp.Conn
+	delay    time.Duration
+	written  <-chan struct{} // one per server write; closed when the handler ends
+	consumed chan<- struct{}
+}
+
+func (c *lateConn) Read(p []byte) (int, error) {
+	<-c.written
+	<-time.After(c.delay)
+	n, err := c.Conn.Read(p)
+	select {
+	case c.consumed <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// A client that reads every event late still dates it by its arrival, and says how late
+// it was; the send is dated when the request went to the socket.
+func TestClientDatesEventsByArrival(t *testing.T) {
+	const events, delay = 4, 15 * time.Millisecond
+	written := make(chan struct{}, events+2)
+	consumed := make(chan struct{}, 1)
+	type window struct{ before, after time.Time }
+	var writes []window
+	var handlerStart time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlerStart = time.Now()
+		defer close(written)
+		rc := http.NewResponseController(w)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		require.NoError(t, rc.Flush())
+		written <- struct{}{}
+		for i := 0; i < events; i++ {
+			select {
+			case <-consumed: // one piece per read, so each read's stamp is its own
+			case <-r.Context().Done():
+				return
+			}
+			before := time.Now()
+			_, _ = io.WriteString(w, `data: {"choices":[{"delta":{"content":"a"}}]}`+"\n\n")
+			require.NoError(t, rc.Flush())
+			writes = append(writes, window{before, time.Now()})
+			written <- struct{}{}
+		}
+		<-consumed
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	dialer := &net.Dialer{}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &lateConn{Conn: sockstamp.Wrap(c).(*sockstamp.Conn), delay: delay, written: written, consumed: consumed}, nil
+	}}}
+	c := &Client{HTTP: hc, BaseURL: srv.URL, Dialect: OpenAI, Model: "m"}
+	var rec Record
+	c.Stream(context.Background(), Request{Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: events}, &rec)
+	require.NoError(t, rec.Err)
+	require.Len(t, rec.Chunks, events)
+	require.Len(t, writes, events)
+	assert.False(t, rec.Sent.After(handlerStart), "sent after the server had the request")
+	for i, ch := range rec.Chunks {
+		arrived := rec.Sent.Add(ch.Offset)
+		if runtime.GOOS != "linux" || !rec.KernelStamps {
+			// Dated when read: the delay shows in the measurement.
+			assert.False(t, arrived.Before(writes[i].after.Add(delay)), "event %d", i)
+			continue
+		}
+		assert.GreaterOrEqual(t, ch.Lag, delay, "event %d was read late", i)
+		const slack = 300 * time.Microsecond
+		assert.False(t, arrived.Before(writes[i].before.Add(-slack)), "event %d dated %v before its write", i, writes[i].before.Sub(arrived))
+		assert.False(t, arrived.After(writes[i].after.Add(slack)), "event %d dated %v after its write", i, arrived.Sub(writes[i].after))
+	}
+	if runtime.GOOS == "linux" {
+		assert.True(t, rec.KernelStamps, "Linux dates reads by the kernel's receive timestamps")
 	}
 }

@@ -34,8 +34,13 @@ const (
 
 // Chunk is one token-bearing event of a stream.
 type Chunk struct {
-	// Offset is the arrival time of the event's last byte, measured from Record.Sent.
+	// Offset is the arrival time of the event's last byte, measured from Record.Sent. With
+	// kernel receive timestamps (Record.KernelStamps) it is when the bytes reached this
+	// host's socket: a read that takes several events dates them all by the newest.
 	Offset time.Duration
+	// Lag is how long after arriving the event was read: the client's own delay, which
+	// kernel timestamps keep out of Offset. Zero where reads are dated when they return.
+	Lag time.Duration
 	// Tokens is how many output tokens the event carried (see Record.TokenSource).
 	Tokens int
 }
@@ -53,8 +58,14 @@ type ServerTiming struct {
 type Record struct {
 	// ID is the request id sent as X-Request-Id.
 	ID string
-	// Scheduled is when the load model wanted the request sent; Sent is when it was.
+	// Scheduled is when the load model wanted the request sent; Sent is when it was: when
+	// its first byte went to the socket, or, on a connection that cannot tell, just before
+	// the HTTP client was asked to send it. Time before that (connection set-up, the
+	// client's own scheduling) is queue, not latency.
 	Scheduled, Sent time.Time
+	// KernelStamps says every chunk is dated by the kernel's receive timestamp (Linux,
+	// connections from NewHTTPClient) rather than by when the client read it.
+	KernelStamps bool
 	// Chunks lists the token-bearing events in arrival order.
 	Chunks []Chunk
 	// End is when the stream finished ([DONE], done:true or end of body), from Sent.
