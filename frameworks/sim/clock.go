@@ -32,6 +32,7 @@ func FromSystemMonotonic(ns int64) time.Time { return anchorTime.Add(time.Durati
 // simulator serves at GET /sim/truth/{id}.
 type MonoTruth struct {
 	ID           string     `json:"id"`
+	Received     int64      `json:"received_ns,omitempty"`
 	Arrived      int64      `json:"arrived_ns"`
 	Admitted     int64      `json:"admitted_ns"`
 	PromptTokens int        `json:"prompt_tokens"`
@@ -65,7 +66,7 @@ func timeOrZero(ns int64) time.Time {
 
 // Mono converts t for another process.
 func (t RequestTruth) Mono() MonoTruth {
-	m := MonoTruth{ID: t.ID, Arrived: monoOrZero(t.Arrived), Admitted: monoOrZero(t.Admitted),
+	m := MonoTruth{ID: t.ID, Received: monoOrZero(t.Received), Arrived: monoOrZero(t.Arrived), Admitted: monoOrZero(t.Admitted),
 		PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, EarlyStop: t.EarlyStop, Finished: monoOrZero(t.Finished)}
 	for _, g := range t.Generated {
 		m.Generated = append(m.Generated, SystemMonotonic(g))
@@ -78,7 +79,7 @@ func (t RequestTruth) Mono() MonoTruth {
 
 // Local converts m back to a RequestTruth in this process's clock.
 func (m MonoTruth) Local() RequestTruth {
-	t := RequestTruth{ID: m.ID, Arrived: timeOrZero(m.Arrived), Admitted: timeOrZero(m.Admitted),
+	t := RequestTruth{ID: m.ID, Received: timeOrZero(m.Received), Arrived: timeOrZero(m.Arrived), Admitted: timeOrZero(m.Admitted),
 		PromptTokens: m.PromptTokens, CachedTokens: m.CachedTokens, EarlyStop: m.EarlyStop, Finished: timeOrZero(m.Finished)}
 	for _, g := range m.Generated {
 		t.Generated = append(t.Generated, FromSystemMonotonic(g))

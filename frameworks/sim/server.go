@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+
+	"github.com/servegate/servegate/internal/sockstamp"
 )
 
 // DefaultMaxTokens is the output length when a request sets none.
@@ -87,10 +89,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Mimic == "ollama" && cfg.OllamaContext == 0 {
 		cfg.OllamaContext = 2048
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	raw, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("start sim: listen on %s: %w", cfg.Addr, err)
 	}
+	ln := sockstamp.Listener{Listener: raw}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{URL: "http://" + ln.Addr().String(), cfg: cfg, eng: newEngine(cfg.Profile), ln: ln, cancel: cancel}
 	reset := func(w http.ResponseWriter, r *http.Request) {
@@ -126,11 +129,36 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Middleware != nil {
 		h = cfg.Middleware(mux)
 	}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: stampReceived(h), ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		}}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.eng.run(ctx) }()
 	go func() { defer s.wg.Done(); _ = s.srv.Serve(ln) }()
 	return s, nil
+}
+
+type (
+	connKey     struct{}
+	receivedKey struct{}
+)
+
+// stampReceived puts into each request's context when its first byte reached the
+// simulator's socket (the kernel's receive timestamp, see internal/sockstamp), and
+// afterwards forgets what the request's own reads stamped, so the next request on the
+// connection is dated by its own first byte. The handler may start much later than that
+// when a thousand requests arrive at once; the client's clock has been running since.
+func stampReceived(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*sockstamp.Conn); ok {
+			if t, ok := c.TakeFirst(); ok {
+				r = r.WithContext(context.WithValue(r.Context(), receivedKey{}, t))
+			}
+			defer c.TakeFirst()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Profile returns the profile the server runs.
@@ -351,6 +379,10 @@ func isKorean(msgs []Message) bool {
 
 func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Request, d dialect) {
 	arrived := time.Now()
+	received := arrived
+	if t, ok := r.Context().Value(receivedKey{}).(time.Time); ok && t.Before(arrived) {
+		received = t
+	}
 	var req chatRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		fail(w, d, http.StatusBadRequest, "request body is not valid JSON for "+d.path()+": "+err.Error())
@@ -420,7 +452,7 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		h.Write([]byte(m.Content))
 	}
 	rng := rand.New(rand.NewPCG(p.Seed, h.Sum64()))
-	entry := s.truth.start(id, arrived)
+	entry := s.truth.start(id, received, arrived)
 	defer close(entry.done)
 	j := &job{promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
 		korean: isKorean(req.Messages), rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}

@@ -22,7 +22,11 @@ type Emit struct {
 // its At; what a harness measures beyond that is client and network delay.
 type RequestTruth struct {
 	ID string
-	// Arrived is when the request's headers reached the handler.
+	// Received is when the request's first byte reached the simulator's socket: the
+	// kernel's receive timestamp on Linux, elsewhere when the server read it.
+	Received time.Time
+	// Arrived is when the request's headers reached the handler. Under load the server's
+	// own intake (accepting, reading, decoding a thousand requests) separates the two.
 	Arrived time.Time
 	// Admitted is when the scheduler took it into the running batch.
 	Admitted time.Time
@@ -39,12 +43,17 @@ type RequestTruth struct {
 	Finished time.Time
 }
 
-// TTFT is the true time to first token: arrival to the first token's write.
+// TTFT is the true time to first token as a client sees it: from when the request
+// reached the server (Received, else Arrived) to the first token's write.
 func (t *RequestTruth) TTFT() time.Duration {
 	if len(t.Emitted) == 0 {
 		return 0
 	}
-	return t.Emitted[0].At.Sub(t.Arrived)
+	from := t.Received
+	if from.IsZero() {
+		from = t.Arrived
+	}
+	return t.Emitted[0].At.Sub(from)
 }
 
 // OutputTokens is the number of tokens written.
@@ -67,8 +76,8 @@ type truthLog struct {
 	entries map[string]*truthEntry
 }
 
-func (l *truthLog) start(id string, arrived time.Time) *truthEntry {
-	e := &truthEntry{done: make(chan struct{}), t: RequestTruth{ID: id, Arrived: arrived}}
+func (l *truthLog) start(id string, received, arrived time.Time) *truthEntry {
+	e := &truthEntry{done: make(chan struct{}), t: RequestTruth{ID: id, Received: received, Arrived: arrived}}
 	l.mu.Lock()
 	if l.entries == nil {
 		l.entries = map[string]*truthEntry{}
