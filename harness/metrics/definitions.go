@@ -6,9 +6,11 @@ package metrics
 // interpolate linearly between closest ranks (numpy's default); std is the population
 // standard deviation of the sample.
 var Definitions = map[string]string{
-	"ttft_ms": "time to first token: from the request's send (just before the HTTP request is written) " +
+	"ttft_ms": "time to first token: from the request's send (when its first byte went to the socket) " +
 		"to the arrival of the first event carrying at least one output token, answer or reasoning " +
-		"(role-only and usage-only events do not count)",
+		"(role-only and usage-only events do not count); arrivals are the kernel's receive timestamps " +
+		"where the OS gives them (Linux), so the harness's own lateness in reading is not counted " +
+		"(see client_read_lag_p99_ms)",
 	"latency_ms": "end-to-end latency: from send to the arrival of the last event carrying an output token " +
 		"(a trailing usage event or [DONE] does not extend it)",
 	"itl_ms": "inter-token latency, per token: each gap between consecutive token-bearing events divided " +
@@ -21,7 +23,7 @@ var Definitions = map[string]string{
 	"ttft_incl_queue_ms": "ttft measured from the request's scheduled time rather than its send, so time " +
 		"waiting for a concurrency slot is included",
 	"latency_incl_queue_ms": "end-to-end latency measured from the scheduled time",
-	"queue_ms":              "time between a request's scheduled time and its send (client-side wait)",
+	"queue_ms":              "time between a request's scheduled time and its send (client-side wait, connection set-up included)",
 	"first_ttft_ms":         "ttft of the first measured request (for sequential points: the cold-cache request)",
 	"rest_avg_ttft_ms":      "mean ttft of all measured requests but the first (for sequential points: warm requests)",
 	"total_time_sec":        "measurement window: earliest scheduled time to the last token of any request; warm-up excluded",
@@ -62,5 +64,7 @@ var Definitions = map[string]string{
 	"client_sched_lag_p99_ms":        "p99 lateness of a 1 ms timer in the harness process while measuring: how late its goroutines ran; above 10 ms the point is invalid (client-bound)",
 	"client_send_lag_p99_ms":         "p99 of send minus scheduled time; in an uncapped open loop above 10 ms the point is invalid (client-bound)",
 	"client_max_in_flight":           "most requests the load generator had in flight; in a closed loop below the concurrency the point is invalid (client-bound)",
+	"client_read_lag_p99_ms":         "p99 over token events of how long after arriving at this host's socket the harness read them; arrival times come from the kernel's receive timestamps (client_kernel_stamped_pct), which keep this lag out of every latency, except that events read together are all dated by the newest",
+	"client_kernel_stamped_pct":      "percent of successful requests whose every token event is dated by the kernel's receive timestamp (Linux) rather than by when the harness read it",
 	"client_send_rate":               "achieved sends per second between the first and the last send; below 95% of an open loop's scheduled rate the point is invalid (client-bound)",
 }

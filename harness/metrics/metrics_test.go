@@ -78,6 +78,11 @@ func TestCompute(t *testing.T) {
 		},
 		{Sent: t0.Add(20 * ms), Err: errors.New("boom"), PromptTokens: -1, CompletionTokens: -1},
 	}
+	// The first request's events were dated by the kernel and read 0, 2 and 30 ms late.
+	recs[0].KernelStamps = true
+	for i, lag := range []time.Duration{0, 2 * ms, 30 * ms} {
+		recs[0].Chunks[i].Lag = lag
+	}
 	s := Compute(recs, SLO{TTFT: 150 * ms})
 	v := s.Values
 	want := map[string]float64{
@@ -98,6 +103,8 @@ func TestCompute(t *testing.T) {
 		"request_goodput": 1 / 0.31, "goodput_pct": 100.0 / 3,
 		"mean_concurrency": 0.55 / 0.31, "max_concurrency_observed": 2,
 		"first_ttft_ms": 100, "rest_avg_ttft_ms": 200,
+		// lags 0, 0, 0, 2, 30: rank 0.99*4 = 3.96 lies between 2 and 30
+		"client_read_lag_p99_ms": 2 + 0.96*28, "client_kernel_stamped_pct": 50,
 	}
 	for k, w := range want {
 		got, ok := v[k]

@@ -62,9 +62,9 @@ func put(v map[string]float64, name string, xs []float64) {
 func Compute(records []stream.Record, slo SLO) Summary {
 	v := map[string]float64{}
 	s := Summary{Values: v, ITLBasis: ITLExact, Errors: map[string]int{}}
-	var ttft, lat, itl, gaps, tpot, ttftQ, latQ, queue []float64
+	var ttft, lat, itl, gaps, tpot, ttftQ, latQ, queue, readLag []float64
 	var start, end time.Time
-	var inTok, outTok, outChars, promptChars, good, ok int
+	var inTok, outTok, outChars, promptChars, good, ok, stamped int
 	var busy time.Duration
 	type edge struct {
 		at time.Time
@@ -115,6 +115,12 @@ func Compute(records []stream.Record, slo SLO) Summary {
 			perTok = ms(l-t) / float64(out-1)
 			tpot = append(tpot, perTok)
 		}
+		for _, c := range r.Chunks {
+			readLag = append(readLag, ms(c.Lag))
+		}
+		if r.KernelStamps {
+			stamped++
+		}
 		chunkTok := r.ChunkTokens()
 		exact := r.TokenSource == stream.FromUsage || chunkTok == out
 		rate := 1.0
@@ -159,6 +165,11 @@ func Compute(records []stream.Record, slo SLO) Summary {
 			sum += x
 		}
 		v["rest_avg_ttft_ms"] = sum / float64(len(ttft)-1)
+	}
+	if ok > 0 {
+		slices.Sort(readLag)
+		v["client_read_lag_p99_ms"] = Percentile(readLag, 99)
+		v["client_kernel_stamped_pct"] = 100 * float64(stamped) / float64(ok)
 	}
 	v["successful_requests"] = float64(ok)
 	v["failed_requests"] = float64(n - ok)
