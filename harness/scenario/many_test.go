@@ -14,12 +14,16 @@ import (
 
 // BenchmarkManyStreams drives 1,000 concurrent streams against the simulator and reports
 // how far the harness's TTFT and inter-token gaps are from the simulator's recorded truth
-// (p99 of |harness - truth|), and how late the harness saw chunks after they were written.
-// Goal: both p99 deviations within 1 ms. Client and simulator share this machine's cores.
+// (p99 of |harness - truth|). Goal: both within 1 ms. Client and simulator share this
+// machine's two cores, so the client reads a decode step's 1,000 events milliseconds after
+// they arrive (client-read-lag); it dates them by the kernel's receive timestamps, which
+// is what keeps that lag out of the measurement. Where the kernel gives none (not Linux),
+// kernel-stamped-pct is 0 and the deviations include the lag.
 func BenchmarkManyStreams(b *testing.B) {
 	const streams = 1000
 	target, truthOf := startSimProcess(b, "-max-batch", "1024")
-	var ttftDev, itlDev, lag, window, beyond []float64
+	var ttftDev, itlDev, arrival, window, readLag, intake []float64
+	stamped, chunks := 0, 0
 	for i := 0; i < b.N; i++ {
 		tr := runOn(b, target, Point{Name: fmt.Sprintf("c1000-%d", i), Concurrency: streams, InputTokens: 256, OutputTokens: 32, Requests: streams, Prompts: Plain})
 		td, id := deviations(b, truthOf, tr.Records)
@@ -27,29 +31,37 @@ func BenchmarkManyStreams(b *testing.B) {
 		for _, rec := range tr.Records {
 			truth, err := truthOf(context.Background(), rec.ID)
 			require.NoError(b, err)
+			intake = append(intake, float64(truth.Arrived.Sub(truth.Received))/1e6)
 			for k, c := range rec.Chunks {
 				e := truth.Emitted[k]
-				seen := rec.Sent.Add(c.Offset)
-				lag = append(lag, float64(seen.Sub(e.At))/1e6)
+				arrival = append(arrival, float64(rec.Sent.Add(c.Offset).Sub(e.At))/1e6)
 				window = append(window, float64(e.Done.Sub(e.At))/1e6)
-				beyond = append(beyond, max(0, float64(seen.Sub(e.Done))/1e6))
+				readLag = append(readLag, float64(c.Lag)/1e6)
+				chunks++
+				if rec.KernelStamps {
+					stamped++
+				}
 			}
 		}
 		if m := tr.Load.MaxInFlight; m != streams {
 			b.Fatalf("held %d streams in flight, want %d", m, streams)
 		}
 	}
-	slices.Sort(lag)
-	slices.Sort(window)
-	slices.Sort(beyond)
-	// How long the simulator's own write took (the bytes became readable somewhere in it),
-	// and how late the client saw a chunk after that write had certainly returned.
-	b.ReportMetric(metrics.Percentile(window, 99), "sim-write-window-p99-ms")
-	b.ReportMetric(metrics.Percentile(beyond, 99), "lag-after-write-p99-ms")
+	for _, xs := range [][]float64{arrival, window, readLag, intake} {
+		slices.Sort(xs)
+	}
 	b.ReportMetric(absP99(ttftDev), "ttft-dev-p99-ms")
 	b.ReportMetric(absP99(itlDev), "itl-dev-p99-ms")
-	b.ReportMetric(metrics.Percentile(lag, 99), "read-lag-p99-ms")
-	b.ReportMetric(metrics.Percentile(lag, 50), "read-lag-p50-ms")
+	// How long the simulator's own write took (the bytes reached the client's socket
+	// somewhere in it), and how long after the write began the harness dated the chunk.
+	b.ReportMetric(metrics.Percentile(window, 99), "sim-write-window-p99-ms")
+	b.ReportMetric(metrics.Percentile(arrival, 99), "dated-after-write-p99-ms")
+	// How late the client read the chunks, and how long the simulator took to start
+	// handling a request after its first byte arrived: neither is in the measurement.
+	b.ReportMetric(metrics.Percentile(readLag, 50), "client-read-lag-p50-ms")
+	b.ReportMetric(metrics.Percentile(readLag, 99), "client-read-lag-p99-ms")
+	b.ReportMetric(metrics.Percentile(intake, 99), "sim-intake-p99-ms")
+	b.ReportMetric(100*float64(stamped)/float64(max(chunks, 1)), "kernel-stamped-pct")
 }
 
 // TestLongPromptsDoNotThrottleTheClient streams 64k-token prompts at concurrency 64 and
@@ -57,10 +69,10 @@ func BenchmarkManyStreams(b *testing.B) {
 // vLLM's own client reported a tenth of the true throughput at 50k-token prompts
 // (vllm-project/vllm#39963).
 //
-// The simulator's own TTFT starts when its handler begins, after its ingress (reading and
-// tokenizing 64 prompts of 256 KiB on the same two cores) has queued the request; the
-// client's TTFT rightly includes that wait. So the client is judged where its own work
-// shows: how late it saw each first token after the simulator wrote it.
+// The simulator's truth starts when a request's first byte reached it; its handler starts
+// later, after its ingress (reading and tokenizing 64 prompts of 256 KiB on the same two
+// cores) got to the request, and the client's TTFT rightly includes that wait. A throttled
+// client shows in how late it reads the first tokens and in the throughput.
 func TestLongPromptsDoNotThrottleTheClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 64 prompts of 64k tokens")
@@ -72,30 +84,35 @@ func TestLongPromptsDoNotThrottleTheClient(t *testing.T) {
 	ctx := context.Background()
 	var first, last time.Time
 	tokens := 0
-	var lag, harnessTTFT, truthTTFT []float64
+	var readLag, ttftDev, harnessTTFT, truthTTFT []float64
 	for _, rec := range tr.Records {
 		require.Equal(t, in, rec.PromptTokens)
 		truth, err := truthOf(ctx, rec.ID)
 		require.NoError(t, err)
-		if first.IsZero() || truth.Arrived.Before(first) {
-			first = truth.Arrived
+		if first.IsZero() || truth.Received.Before(first) {
+			first = truth.Received
 		}
 		if end := truth.Emitted[len(truth.Emitted)-1].At; end.After(last) {
 			last = end
 		}
 		tokens += truth.OutputTokens()
-		lag = append(lag, float64(rec.Sent.Add(rec.TTFT()).Sub(truth.Emitted[0].At))/1e6)
+		readLag = append(readLag, float64(rec.Chunks[0].Lag)/1e6)
+		ttftDev = append(ttftDev, float64(rec.TTFT()-truth.TTFT())/1e6)
 		harnessTTFT = append(harnessTTFT, float64(rec.TTFT())/1e6)
 		truthTTFT = append(truthTTFT, float64(truth.TTFT())/1e6)
 	}
-	slices.Sort(lag)
+	slices.Sort(readLag)
 	// 64 samples: p99 is the worst one, which a parallel package's burst can delay (31 ms
 	// seen once in six full runs while p50 stayed at 0.12 ms). A throttled client shows in
 	// the median and in the throughput, so bound those.
-	assert.Less(t, metrics.Percentile(lag, 50), 5.0, "first-token read lag p50 (ms)")
-	assert.Less(t, metrics.Percentile(lag, 90), 25.0, "first-token read lag p90 (ms)")
-	t.Logf("first-token read lag p50 %.2f ms p99 %.2f ms; TTFT p50 harness %.1f ms, simulator (from handler start) %.1f ms",
-		metrics.Percentile(lag, 50), metrics.Percentile(lag, 99), metrics.Describe(harnessTTFT).P50, metrics.Describe(truthTTFT).P50)
+	assert.Less(t, metrics.Percentile(readLag, 50), 5.0, "first-token read lag p50 (ms)")
+	assert.Less(t, metrics.Percentile(readLag, 90), 25.0, "first-token read lag p90 (ms)")
+	if tr.Records[0].KernelStamps {
+		assert.Less(t, absP(ttftDev, 50), 1.0, "|harness - truth| TTFT p50 (ms)")
+	}
+	t.Logf("first-token read lag p50 %.2f ms p99 %.2f ms; TTFT p50 harness %.1f ms, truth %.1f ms; |harness - truth| p50 %.2f ms p99 %.2f ms",
+		metrics.Percentile(readLag, 50), metrics.Percentile(readLag, 99), metrics.Describe(harnessTTFT).P50, metrics.Describe(truthTTFT).P50,
+		absP(ttftDev, 50), absP99(ttftDev))
 	trueThroughput := float64(tokens) / last.Sub(first).Seconds()
 	got := tr.Summary.Values["output_token_throughput"]
 	t.Logf("64k prompts at c64: measured %.0f tok/s, simulator truth %.0f tok/s; p50 TTFT %.1f ms",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -90,11 +91,25 @@ func absP(xs []float64, q float64) float64 {
 
 func absP99(xs []float64) float64 { return absP(xs, 99) }
 
+// kernelStamped reports whether every record's chunks are dated by kernel receive
+// timestamps (Linux).
+func kernelStamped(recs []stream.Record) bool {
+	for _, r := range recs {
+		if !r.KernelStamps {
+			return false
+		}
+	}
+	return true
+}
+
 func TestFidelityAgainstSimTruth(t *testing.T) {
 	for _, name := range []string{"batching", "batching-chunked", "reasoning"} {
 		t.Run(name, func(t *testing.T) {
 			target, truthOf := startSimProcess(t, "-profile", name)
 			tr := runOn(t, target, Point{Name: "c16", Concurrency: 16, InputTokens: 512, OutputTokens: 48, Requests: 48, Warmup: 1, Prompts: Plain})
+			if runtime.GOOS == "linux" {
+				require.True(t, kernelStamped(tr.Records), "Linux gives the client TCP receive timestamps")
+			}
 			ttft, itl := deviations(t, truthOf, tr.Records)
 			t.Logf("|harness - truth| ms: TTFT p50 %.2f p90 %.2f p99 %.2f; ITL p50 %.2f p90 %.2f p99 %.2f",
 				absP(ttft, 50), absP(ttft, 90), absP(ttft, 99), absP(itl, 50), absP(itl, 90), absP(itl, 99))
@@ -102,12 +117,18 @@ func TestFidelityAgainstSimTruth(t *testing.T) {
 			// (go test runs packages in parallel) leaves small, while a harness timing the
 			// wrong thing moves them by whole token intervals: stamping at the end of the stream
 			// shifts every gap by ~3.5 ms, watching only answer content shifts TTFT by 16
-			// reasoning tokens (~56 ms). The p99 goal (1 ms) is BenchmarkManyStreams's figure;
-			// under contention p99 here ranged 2-20 ms.
-			assert.Less(t, absP(ttft, 50), 5.0, "TTFT p50 deviation (ms)")
-			assert.Less(t, absP(ttft, 90), 15.0, "TTFT p90 deviation (ms)")
-			assert.Less(t, absP(itl, 50), 1.0, "ITL p50 deviation (ms)")
-			assert.Less(t, absP(itl, 90), 3.0, "ITL p90 deviation (ms)")
+			// reasoning tokens (~56 ms). With the kernel's receive timestamps the client's
+			// own lateness is out of the measurement and what is left is the simulator's
+			// write (p90 0.01-0.08 ms here); reads dated when they return (not Linux) carry
+			// the client's scheduling noise. The p99 goal (1 ms) is BenchmarkManyStreams's.
+			ttft50, ttft90, itl50, itl90 := 5.0, 15.0, 1.0, 3.0
+			if kernelStamped(tr.Records) {
+				ttft50, ttft90, itl50, itl90 = 0.5, 1.0, 0.25, 0.5
+			}
+			assert.Less(t, absP(ttft, 50), ttft50, "TTFT p50 deviation (ms)")
+			assert.Less(t, absP(ttft, 90), ttft90, "TTFT p90 deviation (ms)")
+			assert.Less(t, absP(itl, 50), itl50, "ITL p50 deviation (ms)")
+			assert.Less(t, absP(itl, 90), itl90, "ITL p90 deviation (ms)")
 			if name == "batching-chunked" {
 				assert.Equal(t, 4, tr.Records[0].Chunks[1].Tokens)
 				// Four tokens per event: per-token ITL is a quarter of the event gap.
