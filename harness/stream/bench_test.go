@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/servegate/servegate/internal/cpulock"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/servegate/servegate/internal/cpulock"
 )
 
 // vllmBody renders n token events as vLLM streams them with continuous usage stats.
