@@ -48,6 +48,7 @@ var (
 	flagPreset      = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
 	flagSeed        = flag.Uint64("seed", uint64(envInt("SERVEGATE_SEED", 1)), "seed of open-loop schedules (env SERVEGATE_SEED)")
 	flagGPUInterval = flag.Duration("gpu-interval", gpuIntervalDefault(), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
+	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
 
@@ -156,7 +157,8 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler}, s.writer
+	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
+		ClientProcs: *flagClientProcs}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry

@@ -66,5 +66,6 @@ var Definitions = map[string]string{
 	"client_max_in_flight":           "most requests the load generator had in flight; in a closed loop below the concurrency the point is invalid (client-bound)",
 	"client_read_lag_p99_ms":         "p99 over token events of how long after arriving at this host's socket the harness read them; arrival times come from the kernel's receive timestamps (client_kernel_stamped_pct), which keep this lag out of every latency, except that events read together are all dated by the newest",
 	"client_kernel_stamped_pct":      "percent of successful requests whose every token event is dated by the kernel's receive timestamp (Linux) rather than by when the harness read it",
+	"client_procs":                   "GOMAXPROCS while the point's requests ran (-client-procs): Ps beyond the cores keep one polling the network during bursts",
 	"client_send_rate":               "achieved sends per second between the first and the last send; below 95% of an open loop's scheduled rate the point is invalid (client-bound)",
 }

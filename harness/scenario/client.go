@@ -38,6 +38,8 @@ type ClientStats struct {
 	SendRate, TargetRate float64
 	// SendLagP99 is the p99 of send minus scheduled time.
 	SendLagP99 time.Duration
+	// Procs is GOMAXPROCS while the trial ran.
+	Procs int
 	// Invalid says why the point measured the client, not the server; empty when valid.
 	Invalid string
 }
@@ -97,9 +99,10 @@ func p99(ds []time.Duration) time.Duration {
 // judgeClient measures what the client achieved in a trial and decides whether the trial
 // measured the client instead of the server.
 func judgeClient(p Point, rep load.Report, recs []stream.Record, lags []time.Duration, cpu, wall time.Duration) ClientStats {
-	s := ClientStats{SchedLagP99: p99(lags), MaxInFlight: rep.MaxInFlight, Wanted: min(max(p.Concurrency, 1), len(recs))}
+	s := ClientStats{SchedLagP99: p99(lags), MaxInFlight: rep.MaxInFlight, Wanted: min(max(p.Concurrency, 1), len(recs)),
+		Procs: runtime.GOMAXPROCS(0)}
 	if wall > 0 {
-		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
+		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds() / float64(min(runtime.NumCPU(), s.Procs))
 	}
 	var sendLags []time.Duration
 	// The sends' span and the schedule's span are taken separately: goroutines do not start

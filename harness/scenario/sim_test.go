@@ -42,7 +42,13 @@ func runTrial(t testing.TB, srv *sim.Server, p Point) Trial {
 
 func runOn(t testing.TB, target Target, p Point) Trial {
 	t.Helper()
-	r := &Runner{Target: target, Nonce: strings.ReplaceAll(t.Name(), "/", "_")}
+	return runWith(t, &Runner{Target: target}, p)
+}
+
+// runWith runs one trial of p with r, named after the test, and fails on any error.
+func runWith(t testing.TB, r *Runner, p Point) Trial {
+	t.Helper()
+	r.Nonce = strings.ReplaceAll(t.Name(), "/", "_")
 	tr, err := r.RunTrial(context.Background(), Scenario{Name: "test", ResultName: "test"}, p, 1)
 	require.NoError(t, err)
 	for _, rec := range tr.Records {
@@ -307,4 +313,17 @@ func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
 	for _, s := range res.Requests {
 		assert.InDelta(t, 1000, s.InputTokens, 3, "two warm-ups, two steps: from 1111 to within a few tokens")
 	}
+}
+
+func TestClientProcsHoldWhileMeasuring(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	srv := startSim(t, profile(t, "batching"))
+	want := before + 3
+	tr := runWith(t, &Runner{Target: SimTarget(srv, testModel), ClientProcs: want},
+		Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
+	assert.Equal(t, float64(want), tr.Summary.Values["client_procs"])
+	assert.Equal(t, want, tr.Client.Procs)
+	assert.Equal(t, before, runtime.GOMAXPROCS(0), "restored after the trial")
+	tr = runTrial(t, srv, Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
+	assert.Equal(t, float64(before), tr.Summary.Values["client_procs"], "0 leaves the process's setting")
 }
