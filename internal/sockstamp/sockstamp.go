@@ -33,11 +33,10 @@ type Conn struct {
 	net.Conn
 	r reader
 	// Stamps are nanoseconds from base; 0 means none.
-	lastArrival atomic.Int64 // newest byte read so far
-	lastKernel  atomic.Bool  // ... dated by the kernel's stamp rather than the read's return
-	first       atomic.Int64 // first byte read since the last TakeFirst
-	writeArmed  atomic.Bool
-	wrote       atomic.Int64 // when the first write after ArmWrite began
+	last       atomic.Int64 // newest byte read so far, shifted left; the low bit: kernel-dated
+	first      atomic.Int64 // first byte read since the last TakeFirst
+	writeArmed atomic.Bool
+	wrote      atomic.Int64 // when the first write after ArmWrite began
 }
 
 // Wrap returns c as a *Conn when it is a TCP connection, and c itself otherwise.
@@ -68,8 +67,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if arr <= 0 {
 			arr = 1 // 0 means "none"; a stamp this close to base is off by a nanosecond at most
 		}
-		c.lastKernel.Store(kernel)
-		c.lastArrival.Store(arr)
+		packed := arr << 1
+		if kernel {
+			packed |= 1
+		}
+		c.last.Store(packed) // one word, so a reader never pairs one read's time with another's source
 		c.first.CompareAndSwap(0, arr)
 	}
 	return n, err
@@ -88,11 +90,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 // timestamps and for packets that came before the kernel turned them on); ok is false
 // before any read returned data.
 func (c *Conn) LastArrival() (arrived time.Time, kernel, ok bool) {
-	a := c.lastArrival.Load()
-	if a == 0 {
+	v := c.last.Load()
+	if v == 0 {
 		return time.Time{}, false, false
 	}
-	return at(a), c.lastKernel.Load(), true
+	return at(v >> 1), v&1 == 1, true
 }
 
 // TakeFirst returns when the first byte read since the previous TakeFirst arrived, and
