@@ -63,10 +63,11 @@ ollama-cpu:
 lint:
 	$(GO) tool actionlint
 
-## fuzz: a short run of each stream-format fuzz target
+## fuzz: a short run of each stream-format fuzz target and of the SSE fast path against fastjson
 fuzz:
 	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzSSE -fuzztime 30s
 	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzNDJSON -fuzztime 30s
+	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzChunkScanner -fuzztime 30s
 
 ## perf: the performance figures quoted in README (parse speed, client CPU, 1,000 streams)
 perf:

@@ -84,8 +84,9 @@ type sseDecoder struct {
 	event   []byte
 	done    bool
 	at      time.Time
-	lastOut int // running completion-token count from usage, for per-chunk deltas
-	text    []byte
+	lastOut int    // running completion-token count from usage, for per-chunk deltas
+	text    []byte // the slow path's text buffer
+	scan    chunkScanner
 	events  int    // data events dispatched
 	stray   []byte // the first line that is no SSE field, kept for the error message
 }
@@ -175,47 +176,22 @@ func (d *sseDecoder) dispatch() error {
 	if string(event) == "error" {
 		return fmt.Errorf("%w: error event: %s", ErrServer, excerpt(data))
 	}
-	v, err := d.parser.ParseBytes(data)
-	if err != nil {
-		return fmt.Errorf("%w: SSE data is not JSON (%v): %q", ErrMalformed, err, excerpt(data))
-	}
-	if v.Type() != fastjson.TypeObject {
-		return fmt.Errorf("%w: SSE data is not a JSON object: %q", ErrMalformed, excerpt(data))
-	}
-	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
-		return fmt.Errorf("%w: %s", ErrServer, serverMessage(e))
-	}
-	if string(v.GetStringBytes("object")) == "error" {
-		return fmt.Errorf("%w: %s", ErrServer, serverMessage(v))
+	f, ok := d.scan.scan(data)
+	if !ok {
+		var err error
+		if f, err = d.parse(data); err != nil {
+			return err
+		}
 	}
 	usageOut := -1
-	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
-		if p := u.Get("prompt_tokens"); p != nil {
-			d.rec.PromptTokens = p.GetInt()
-		}
-		if c := u.Get("completion_tokens"); c != nil {
-			usageOut = c.GetInt()
-			d.rec.CompletionTokens = usageOut
-		}
+	if f.hasPrompt {
+		d.rec.PromptTokens = f.promptTokens
 	}
-	choices := v.GetArray("choices")
-	text := d.text[:0]
-	reasoning := false
-	for _, ch := range choices {
-		delta := ch.Get("delta")
-		if delta == nil {
-			// Legacy completions stream the text on the choice itself.
-			text = append(text, ch.GetStringBytes("text")...)
-			continue
-		}
-		if r := delta.GetStringBytes("reasoning_content"); len(r) > 0 {
-			text, reasoning = append(text, r...), true
-		} else if r := delta.GetStringBytes("reasoning"); len(r) > 0 {
-			text, reasoning = append(text, r...), true
-		}
-		text = append(text, delta.GetStringBytes("content")...)
+	if f.hasCompletion {
+		usageOut = f.completionTokens
+		d.rec.CompletionTokens = usageOut
 	}
-	d.text = text
+	text, reasoning := f.text, f.reasoning
 	if len(text) == 0 {
 		return nil // role-only, finish-only or usage-only chunk: no token arrived
 	}
@@ -229,6 +205,49 @@ func (d *sseDecoder) dispatch() error {
 	}
 	addTokens(d.rec, d.at, tokens, text, reasoning)
 	return nil
+}
+
+// parse reads a chunk with fastjson: the path for whatever chunkScanner leaves, errors
+// included, and the reference it is fuzzed against.
+func (d *sseDecoder) parse(data []byte) (chunkFields, error) {
+	f := chunkFields{text: d.text[:0]}
+	v, err := d.parser.ParseBytes(data)
+	if err != nil {
+		return f, fmt.Errorf("%w: SSE data is not JSON (%v): %q", ErrMalformed, err, excerpt(data))
+	}
+	if v.Type() != fastjson.TypeObject {
+		return f, fmt.Errorf("%w: SSE data is not a JSON object: %q", ErrMalformed, excerpt(data))
+	}
+	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
+		return f, fmt.Errorf("%w: %s", ErrServer, serverMessage(e))
+	}
+	if string(v.GetStringBytes("object")) == "error" {
+		return f, fmt.Errorf("%w: %s", ErrServer, serverMessage(v))
+	}
+	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
+		if p := u.Get("prompt_tokens"); p != nil {
+			f.promptTokens, f.hasPrompt = p.GetInt(), true
+		}
+		if c := u.Get("completion_tokens"); c != nil {
+			f.completionTokens, f.hasCompletion = c.GetInt(), true
+		}
+	}
+	for _, ch := range v.GetArray("choices") {
+		delta := ch.Get("delta")
+		if delta == nil {
+			// Legacy completions stream the text on the choice itself.
+			f.text = append(f.text, ch.GetStringBytes("text")...)
+			continue
+		}
+		if r := delta.GetStringBytes("reasoning_content"); len(r) > 0 {
+			f.text, f.reasoning = append(f.text, r...), true
+		} else if r := delta.GetStringBytes("reasoning"); len(r) > 0 {
+			f.text, f.reasoning = append(f.text, r...), true
+		}
+		f.text = append(f.text, delta.GetStringBytes("content")...)
+	}
+	d.text = f.text
+	return f, nil
 }
 
 // ndjsonDecoder parses Ollama's newline-delimited JSON chat stream.
