@@ -119,6 +119,11 @@ func TestLongPromptsDoNotThrottleTheClient(t *testing.T) {
 	// the median and in the throughput, so bound those.
 	assert.Less(t, metrics.Percentile(readLag, 50), 5.0, "first-token read lag p50 (ms)")
 	assert.Less(t, metrics.Percentile(readLag, 90), 25.0, "first-token read lag p90 (ms)")
+	// The truth's side of the TTFT can be late, not the harness's: while the simulator is
+	// too busy to read, a 256 KiB upload fills its receive window and stalls (about 250 ms,
+	// a TCP persist timer), and the kernel merges the request's first packets with those
+	// that follow the stall, so its stamp of the "first byte" is the later one. The client
+	// rightly counts the stall in TTFT. A few of 64 requests show it, so bound the median.
 	if tr.Records[0].KernelStamps {
 		assert.Less(t, absP(ttftDev, 50), 1.0, "|harness - truth| TTFT p50 (ms)")
 	}
