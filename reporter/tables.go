@@ -34,7 +34,8 @@ var columns = []column{
 }
 
 // checkColumns show how far each number can be trusted: the wait hidden by a concurrency
-// limit, chunk gaps beside per-token ITL, the server's own TTFT and the client's load.
+// limit, chunk gaps beside per-token ITL, the server's own TTFT and the client's load and
+// how late it read (kept out of the latencies by kernel receive timestamps).
 var checkColumns = []column{
 	{"queue p99", "p99_queue_ms", 1},
 	{"E2E p99 from schedule", "p99_latency_incl_queue_ms", 0},
@@ -44,6 +45,7 @@ var checkColumns = []column{
 	{"TTFT overhead", "ttft_overhead_ms", 2},
 	{"client CPU %", "client_cpu_pct", 0},
 	{"sched lag p99", "client_sched_lag_p99_ms", 2},
+	{"read lag p99", "client_read_lag_p99_ms", 2},
 }
 
 // serverColumns are what the server said about itself during each point (its Prometheus
@@ -329,7 +331,7 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 	for _, f := range fs {
 		fmt.Fprintf(w, "- %s — %s\n", f.Scenario, f.Text)
 	}
-	fmt.Fprintf(w, "\n## Measurement checks\n\nTimes in ms. Queue and E2E from schedule show waits a concurrency limit hides; chunk gaps beside per-token ITL show multi-token events; the server's own TTFT and the overhead come from its /metrics or Ollama's durations; client CPU and scheduler lag show whether the client kept up.\n")
+	fmt.Fprintf(w, "\n## Measurement checks\n\nTimes in ms. Queue and E2E from schedule show waits a concurrency limit hides; chunk gaps beside per-token ITL show multi-token events; the server's own TTFT and the overhead come from its /metrics or Ollama's durations; client CPU and scheduler lag show whether the client kept up; read lag is how late it read token events, which kernel receive timestamps keep out of the latencies unless an event was still unread when the next arrived.\n")
 	for _, sc := range scenarios(runs) {
 		fmt.Fprintf(w, "\n### %s\n\n", sc)
 		markdownTable(w, checkHeader(), checkRows(runs, sc))
