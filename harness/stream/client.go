@@ -57,8 +57,9 @@ type Client struct {
 // NewHTTPClient returns an HTTP client whose connection pool holds maxConns idle
 // connections to one host, so a closed loop at that concurrency never waits for a
 // connection. Its connections date what they read by the kernel's receive timestamps
-// (see internal/sockstamp), so a busy client still records when tokens arrived. Reads go through a 64 KiB buffer, so a fast stream's queued events come in
-// few syscalls (client CPU per token 2.0-2.7 µs against 2.7-3.1 µs with the default 4 KiB);
+// (see internal/sockstamp), so a busy client still records when tokens arrived. Reads go
+// through a 64 KiB buffer, so a fast stream's queued events come in few syscalls (client
+// CPU per token 2.0-2.7 µs against 2.7-3.1 µs with the default 4 KiB, when measured);
 // writes keep the default 4 KiB: a long prompt passes through in pieces at no measurable
 // cost, while 256 KiB write buffers were 58% of the client's allocation at 1,000
 // connections.
