@@ -151,19 +151,26 @@ func (s *chunkScanner) usage() bool {
 }
 
 func (s *chunkScanner) choices() bool {
-	s.pos++ // '['
+	return s.items(func() bool {
+		if s.at('{') {
+			return s.choice()
+		}
+		return s.value(2)
+	})
+}
+
+// items walks the elements of an array whose '[' is next, calling elem with the scanner
+// positioned at each; elem must consume it.
+func (s *chunkScanner) items(elem func() bool) bool {
+	if !s.eat('[') {
+		return false
+	}
 	if s.eat(']') {
 		return true
 	}
 	for {
 		s.ws()
-		ok := false
-		if s.at('{') {
-			ok = s.choice()
-		} else {
-			ok = s.value(2)
-		}
-		if !ok {
+		if !elem() {
 			return false
 		}
 		if s.eat(',') {
@@ -256,20 +263,7 @@ func (s *chunkScanner) value(depth int) bool {
 	case c == '{':
 		return s.fields(func([]byte) bool { return s.value(depth + 1) })
 	case c == '[':
-		s.pos++
-		if s.eat(']') {
-			return true
-		}
-		for {
-			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			if s.eat(',') {
-				continue
-			}
-			return s.eat(']')
-		}
+		return s.items(func() bool { return s.value(depth + 1) })
 	case c == 't':
 		return s.literal("true")
 	case c == 'f':
@@ -368,22 +362,19 @@ func (s *chunkScanner) str() (span, bool) {
 	}
 	s.pos++
 	start, esc := s.pos, false
-	for s.pos < len(s.b) {
+	for {
 		for s.pos < len(s.b) && plainStringByte[s.b[s.pos]] {
 			s.pos++
 		}
 		if s.pos == len(s.b) {
-			break
+			return span{}, false
 		}
-		c := s.b[s.pos]
-		switch {
-		case c == '"':
+		switch s.b[s.pos] {
+		case '"':
 			raw := s.b[start:s.pos]
 			s.pos++
 			return span{raw: raw, esc: esc, set: true}, true
-		case c < 0x20:
-			return span{}, false
-		case c == '\\':
+		case '\\':
 			esc = true
 			if s.pos+1 >= len(s.b) {
 				return span{}, false
@@ -399,11 +390,10 @@ func (s *chunkScanner) str() (span, bool) {
 			default:
 				return span{}, false
 			}
-		default:
-			s.pos++
+		default: // a control character
+			return span{}, false
 		}
 	}
-	return span{}, false
 }
 
 // plainStringByte marks the bytes a string may hold as they are: not the quote, the
