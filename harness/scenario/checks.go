@@ -1,0 +1,59 @@
+package scenario
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/servegate/servegate/harness/stream"
+)
+
+// checks returns the fairness warnings for one trial's records.
+func (r *Runner) checks(p Point, trial int, recs []stream.Record) []string {
+	var warns []string
+	if p.InputTokens > 0 {
+		var off []int
+		for _, rec := range recs {
+			if rec.OK() && rec.PromptTokens >= 0 && math.Abs(float64(rec.PromptTokens-p.InputTokens)) > 0.02*float64(p.InputTokens) {
+				off = append(off, rec.PromptTokens)
+			}
+		}
+		if len(off) > 0 {
+			slices.Sort(off)
+			warns = append(warns, fmt.Sprintf("trial %d: %d requests' server-reported prompt tokens differ from the target %d by more than 2%% (seen %d..%d): prompts were truncated or counted differently",
+				trial, len(off), p.InputTokens, off[0], off[len(off)-1]))
+		}
+	}
+	short := map[int]int{}
+	for _, rec := range recs {
+		if rec.OK() && rec.OutputTokens() != p.OutputTokens {
+			short[rec.OutputTokens()]++
+		}
+	}
+	if len(short) > 0 {
+		lens := make([]int, 0, len(short))
+		for l := range short {
+			lens = append(lens, l)
+		}
+		sort.Ints(lens)
+		why := "the server stopped at EOS"
+		if !r.Target.HoldsOutputLength {
+			why = "this API cannot force a fixed output length"
+		}
+		warns = append(warns, fmt.Sprintf("trial %d: output length not held at %d tokens (%v seen): %s; compare throughput, not latency, across frameworks",
+			trial, p.OutputTokens, lens, why))
+	}
+	if n := len(recs); n > 0 {
+		failed := 0
+		for _, rec := range recs {
+			if !rec.OK() {
+				failed++
+			}
+		}
+		if failed > 0 {
+			warns = append(warns, fmt.Sprintf("trial %d: %d of %d requests failed", trial, failed, n))
+		}
+	}
+	return warns
+}

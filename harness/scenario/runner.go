@@ -1,0 +1,42 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/servegate/servegate/harness/gpu"
+	"github.com/servegate/servegate/harness/metrics"
+)
+
+// Runner runs scenario points against one target.
+type Runner struct {
+	Target Target
+	// Trials repeats each point; metrics are averaged and given 95% intervals.
+	Trials int
+	// SLO, if set, defines goodput.
+	SLO metrics.SLO
+	// RequestTimeout bounds one request; 0 means 10 minutes.
+	RequestTimeout time.Duration
+	// Nonce makes this run's prompts unique, so no cache survives from an earlier run.
+	Nonce string
+	// Seed drives open-loop schedules.
+	Seed uint64
+	// Logf prints progress; nil is silent.
+	Logf func(format string, args ...any)
+	// Progress is how often a long point reports how far it has got; 0 means 10 s.
+	Progress time.Duration
+	// GPU, when set, is sampling the GPUs; each trial's figures come from its samples.
+	GPU *gpu.Sampler
+	// ClientProcs, when above 0, is GOMAXPROCS while a trial's requests run. Go polls the
+	// network only when a P runs out of goroutines (or every 10 ms): with one P per core and
+	// a burst of runnable goroutines, such as a thousand requests starting together on two
+	// cores, streams already answered go unread until their next event arrives, and the
+	// kernel then dates both by the later one. Ps beyond the cores keep one polling, for
+	// about a third more client CPU per token. 0 leaves the process's setting.
+	ClientProcs int
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}

@@ -1,0 +1,215 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/servegate/servegate/harness/gpu"
+	"github.com/servegate/servegate/harness/load"
+	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/stream"
+)
+
+func (r *Runner) client(concurrency int) *stream.Client {
+	return &stream.Client{
+		HTTP:            stream.NewHTTPClient(max(concurrency, 1)),
+		BaseURL:         r.Target.BaseURL,
+		Dialect:         r.Target.Dialect,
+		Model:           r.Target.Model,
+		ContinuousUsage: r.Target.ContinuousUsage,
+		KeepLoaded:      r.Target.KeepLoaded,
+	}
+}
+
+// openConnections fills the client's pool with n connections by sending n concurrent
+// health requests, so the measured requests reuse them instead of dialling.
+func (r *Runner) openConnections(ctx context.Context, c *stream.Client, n int) error {
+	if r.Target.HealthPath == "" || n < 1 {
+		return nil
+	}
+	url := strings.TrimSuffix(r.Target.BaseURL, "/") + r.Target.HealthPath
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp, err := c.HTTP.Do(req)
+			if err != nil {
+				errs <- fmt.Errorf("open connections: GET %s: %w", url, err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			errs <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Trial is the outcome of one trial of a point.
+type Trial struct {
+	Records []stream.Record
+	Summary metrics.Summary
+	Load    load.Report
+	Client  ClientStats
+	// Warnings are disagreements between the server's account and the client's.
+	Warnings []string
+}
+
+// RunTrial runs one trial of point p: warm-up, then the measured requests.
+func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
+	tag := sc.Name + "-" + p.Name
+	if r.Target.ResetCache != nil {
+		if err := r.Target.ResetCache(ctx); err != nil {
+			return Trial{}, fmt.Errorf("%s trial %d: %w", tag, trial, err)
+		}
+	}
+	jobs, err := r.prompts(ctx, p, trial, 0, p.Warmup+p.Requests, tag)
+	if err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	c := r.client(p.Concurrency)
+	defer c.HTTP.CloseIdleConnections()
+	timeout := r.RequestTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	send := func(ctx context.Context, j job, rec *stream.Record) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		rec.PromptChars = j.chars
+		c.Stream(ctx, j.req, rec)
+	}
+	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	// Where prompt lengths are an estimate, each warm-up's server-reported count shows how
+	// far this point's prompts land from the target: the requests after it (they share its
+	// shape) are refitted by that much, one correction step per warm-up.
+	fitTo := p.InputTokens
+	for i := 0; i < p.Warmup; i++ {
+		var rec stream.Record
+		w := jobs[i]
+		w.req.MaxTokens = min(w.req.MaxTokens, 16)
+		send(ctx, w, &rec)
+		if rec.Err != nil {
+			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+		}
+		if off := rec.PromptTokens - p.InputTokens; r.Target.CountTolerance > 0 && p.Prompts == Plain &&
+			p.InputTokens > 0 && rec.PromptTokens > 0 && off != 0 {
+			q := p
+			fitTo -= off
+			q.InputTokens = fitTo
+			refit, err := r.prompts(ctx, q, trial, i+1, len(jobs)-i-1, tag)
+			if err != nil {
+				return Trial{}, fmt.Errorf("%s: refit prompts to %d estimated tokens: %w", tag, fitTo, err)
+			}
+			r.logf("  %s trial %d: the server counted %d prompt tokens for a %d-token warm-up; later prompts refitted", tag, trial, rec.PromptTokens, p.InputTokens)
+			copy(jobs[i+1:], refit)
+		}
+	}
+	measured := jobs[p.Warmup:]
+	before, err := r.scrape(ctx)
+	if err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	// Collect garbage less often while measuring: a collection in the middle of a burst of
+	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	recs := make([]stream.Record, len(measured))
+	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}
+	if p.RequestRate > 0 {
+		pattern = load.OpenLoop{Rate: p.RequestRate, MaxConcurrency: p.Concurrency, Seed: r.Seed + uint64(trial)}
+	}
+	var done atomic.Int64
+	stop := make(chan struct{})
+	every := r.Progress
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	var watch *gauges
+	if before != nil {
+		every := r.Target.MetricsInterval
+		if every == 0 {
+			every = time.Second
+		}
+		watch = r.watch(ctx, every)
+	}
+	if r.ClientProcs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.ClientProcs))
+	}
+	lagProbe := startProbe()
+	cpu0, wall0 := cpuTime(), time.Now()
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.logf("  %s trial %d: %d/%d requests done", tag, trial, done.Load(), len(recs))
+			case <-stop:
+				return
+			}
+		}
+	}()
+	rep := pattern.Run(ctx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
+		recs[i].Scheduled = scheduled
+		send(ctx, measured[i], &recs[i])
+		done.Add(1)
+	})
+	close(stop)
+	client := judgeClient(p, rep, recs, lagProbe.finish(), cpuTime()-cpu0, time.Since(wall0))
+	if err := ctx.Err(); err != nil {
+		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
+	}
+	sum := metrics.Compute(recs, r.SLO)
+	if r.GPU != nil {
+		f := gpu.Summarize(r.GPU.Samples(wall0, time.Now()), int(sum.Values["total_output_tokens"]))
+		if f.Samples > 0 {
+			sum.Values["gpu_memory_peak_mb"] = f.PeakMemoryMB
+			sum.Values["gpu_memory_mean_mb"] = f.MeanMemoryMB
+			sum.Values["gpu_utilization_mean_pct"] = f.MeanUtilPct
+			sum.Values["gpu_server_memory_peak_mb"] = f.PeakProcessMemoryMB
+			if f.EnergyJ > 0 {
+				sum.Values["gpu_energy_j"] = f.EnergyJ
+				sum.Values["gpu_joules_per_output_token"] = f.JoulesPerToken
+			}
+		}
+	}
+	var warns []string
+	if before != nil {
+		after, err := r.scrape(ctx)
+		if err != nil {
+			return Trial{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		warns = r.reconcile(before, after, recs, sum.Values)
+		watch.finish(sum.Values)
+	} else {
+		warns = r.reconcile(nil, nil, recs, sum.Values)
+	}
+	sum.Values["client_cpu_pct"] = client.CPUPercent
+	sum.Values["client_procs"] = float64(client.Procs)
+	sum.Values["client_sched_lag_p99_ms"] = float64(client.SchedLagP99) / 1e6
+	sum.Values["client_send_lag_p99_ms"] = float64(client.SendLagP99) / 1e6
+	sum.Values["client_max_in_flight"] = float64(client.MaxInFlight)
+	if client.SendRate > 0 {
+		sum.Values["client_send_rate"] = client.SendRate
+	}
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns}, nil
+}
