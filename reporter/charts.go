@@ -58,11 +58,11 @@ func (c Chart) Empty() bool { return len(c.lines) == 0 && len(c.bars) == 0 }
 
 // render draws the chart. Titles go into PNGs only: go-chart's SVG output rotates the
 // title with the y-axis name, so the HTML page captions its SVGs instead.
-func (c Chart) render(p chart.RendererProvider, withTitle bool) ([]byte, error) {
+func (c Chart) render(p chart.RendererProvider, titled bool) ([]byte, error) {
 	var buf bytes.Buffer
 	title := chart.Style{FontSize: 14}
 	name := c.Title
-	if !withTitle {
+	if !titled {
 		name = ""
 	}
 	if len(c.bars) > 0 {
@@ -209,8 +209,18 @@ func (c Chart) xTicks() []chart.Tick {
 // PNG renders the chart as PNG, titled.
 func (c Chart) PNG() ([]byte, error) { return c.render(chart.PNG, true) }
 
-// SVG renders the chart as SVG, untitled (see render).
-func (c Chart) SVG() ([]byte, error) { return c.render(chart.SVG, false) }
+// SVG renders the chart as SVG, untitled (see render), and checks that it holds nothing
+// but drawing (see checkSVG).
+func (c Chart) SVG() ([]byte, error) {
+	b, err := c.render(escapedSVG, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSVG(b); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", c.File, err)
+	}
+	return b, nil
+}
 
 // metricLine plots metric against x over a run's points of one scenario, with its band
 // when every point has one. Points marked invalid are left out. Fewer than two points

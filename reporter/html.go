@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/servegate/servegate/internal/secret"
 	"github.com/servegate/servegate/reporter/compare"
 )
 
@@ -124,7 +125,8 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		ServerHeader: header(serverColumns)}
 	for _, r := range runs {
 		c := colorOf(r)
-		cfg, _ := json.MarshalIndent(map[string]any{"server_config": r.ServerConfig, "provenance": r.Provenance, "gpu_info": r.GPUInfo}, "", "  ")
+		// Masked again here: result files written before servegate masked them all.
+		cfg, _ := json.MarshalIndent(secret.Value(map[string]any{"server_config": r.ServerConfig, "provenance": r.Provenance, "gpu_info": r.GPUInfo}), "", "  ")
 		prov := func(k string) string {
 			if v, ok := r.Provenance[k]; ok && v != nil {
 				return fmt.Sprint(v)
@@ -155,7 +157,7 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 		}
 		for _, name := range sortedKeys(svgs) {
 			if chartScenario[name] == sc {
-				// Rendered by go-chart from numbers and labels of our own, not user text.
+				// Passed checkSVG: drawing only, its text escaped.
 				hs.Charts = append(hs.Charts, htmlChart{titles[name], template.HTML(svgs[name])})
 				placed[name] = true
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+	"github.com/servegate/servegate/internal/terminal"
 	"github.com/servegate/servegate/reporter/compare"
 )
 
@@ -175,11 +176,28 @@ func rows(runs []*Run, scenario string) []row {
 
 func markdownTable(w io.Writer, header []string, body [][]string) {
 	t := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()), tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header(header)
+	t.Header(mdCells(header))
 	for _, b := range body {
-		_ = t.Append(b)
+		_ = t.Append(mdCells(b))
 	}
 	_ = t.Render()
+}
+
+// mdEscaper keeps text from a result file in its place in Markdown: a pipe does not end a table
+// cell, a newline does not end a row or a list item (and start a heading), and no HTML tag,
+// link or code span forms. summary.md becomes the CI job summary, which GitHub renders.
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "`", "\\`", "](", `\](`, "<", "&lt;", ">", "&gt;",
+	"\r\n", " ", "\n", " ", "\r", " ")
+
+// mdText is s fit for one line or one cell of Markdown; control characters are dropped.
+func mdText(s string) string { return mdEscaper.Replace(terminal.Text(s)) }
+
+func mdCells(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = mdText(c)
+	}
+	return out
 }
 
 func comparisonHeader() []string {
@@ -198,7 +216,7 @@ func (rw row) strings() []string {
 func Comparison(w io.Writer, runs []*Run) {
 	fmt.Fprintf(w, "# servegate comparison\n\nTimes in ms; ± is the half-width of the 95%% interval over trials.\n")
 	for _, sc := range scenarios(runs) {
-		fmt.Fprintf(w, "\n## %s\n\n", sc)
+		fmt.Fprintf(w, "\n## %s\n\n", mdText(sc))
 		var body [][]string
 		for _, rw := range rows(runs, sc) {
 			body = append(body, rw.strings())
@@ -321,7 +339,7 @@ func provenanceLine(r *Run) string {
 func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 	fmt.Fprintf(w, "# servegate analysis\n\n## Runs\n\n")
 	for _, r := range runs {
-		fmt.Fprintf(w, "- %s\n", provenanceLine(r))
+		fmt.Fprintf(w, "- %s\n", mdText(provenanceLine(r)))
 	}
 	fmt.Fprintf(w, "\n## Findings\n\n")
 	fs := findings(runs)
@@ -329,11 +347,11 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 		fmt.Fprintf(w, "Nothing to compare: one framework and no multi-point scenario.\n")
 	}
 	for _, f := range fs {
-		fmt.Fprintf(w, "- %s — %s\n", f.Scenario, f.Text)
+		fmt.Fprintf(w, "- %s — %s\n", mdText(f.Scenario), mdText(f.Text))
 	}
 	fmt.Fprintf(w, "\n## Measurement checks\n\nTimes in ms. Queue and E2E from schedule show waits a concurrency limit hides; chunk gaps beside per-token ITL show multi-token events; the server's own TTFT and the overhead come from its /metrics or Ollama's durations; client CPU and scheduler lag show whether the client kept up; read lag is how late it read token events, which kernel receive timestamps keep out of the latencies unless an event was still unread when the next arrived.\n")
 	for _, sc := range scenarios(runs) {
-		fmt.Fprintf(w, "\n### %s\n\n", sc)
+		fmt.Fprintf(w, "\n### %s\n\n", mdText(sc))
 		markdownTable(w, checkHeader(), checkRows(runs, sc))
 	}
 	first := true
@@ -346,7 +364,7 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 			fmt.Fprintf(w, "\n## What the servers reported\n\nFrom each server's Prometheus /metrics: prefix-cache hit rate over the point, peaks of KV-cache usage and of running and waiting requests sampled while it ran, preemptions, and generated tokens (which must equal the client's count).\n")
 			first = false
 		}
-		fmt.Fprintf(w, "\n### %s\n\n", sc)
+		fmt.Fprintf(w, "\n### %s\n\n", mdText(sc))
 		markdownTable(w, header(serverColumns), rs)
 	}
 	invalid, warns := attention(runs)
@@ -355,13 +373,13 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 		fmt.Fprintf(w, "No point was client-bound, no fairness check warned, every file loaded.\n")
 	}
 	for _, s := range invalid {
-		fmt.Fprintf(w, "- INVALID %s\n", s)
+		fmt.Fprintf(w, "- INVALID %s\n", mdText(s))
 	}
 	for _, s := range warns {
-		fmt.Fprintf(w, "- warning %s\n", s)
+		fmt.Fprintf(w, "- warning %s\n", mdText(s))
 	}
 	for _, p := range problems {
-		fmt.Fprintf(w, "- unreadable %s\n", p)
+		fmt.Fprintf(w, "- unreadable %s\n", mdText(p.String()))
 	}
 }
 
@@ -393,7 +411,7 @@ func Summary(w io.Writer, runs []*Run, problems []Problem) {
 	}
 	markdownTable(w, []string{"framework", "model", "points", "lowest success", "invalid", "warnings", "peak out tok/s"}, body)
 	for _, p := range problems {
-		fmt.Fprintf(w, "\n- unreadable %s", p)
+		fmt.Fprintf(w, "\n- unreadable %s", mdText(p.String()))
 	}
 	if len(problems) > 0 {
 		fmt.Fprintln(w)
