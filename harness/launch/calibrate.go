@@ -77,10 +77,11 @@ type counter func(ctx context.Context, msgs []stream.Message) (int, error)
 
 // tokenizer returns a counter that asks spec's tokenizer endpoint (vLLM's /tokenize with
 // chat messages: the template and the assistant header included, as a request counts).
-func tokenizer(spec frameworks.Spec, baseURL, model string) counter {
+func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string) counter {
 	url := strings.TrimSuffix(baseURL, "/") + spec.TokenizePath
-	client := &http.Client{Timeout: time.Minute}
 	return func(ctx context.Context, msgs []stream.Message) (int, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
 		body, err := json.Marshal(map[string]any{"model": model, "messages": msgs, "add_generation_prompt": true})
 		if err != nil {
 			return 0, err
@@ -97,7 +98,7 @@ func tokenizer(spec frameworks.Spec, baseURL, model string) counter {
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-			return 0, fmt.Errorf("POST %s: HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(msg)))
+			return 0, fmt.Errorf("POST %s: HTTP %d: %s", url, resp.StatusCode, stream.ServerText(msg))
 		}
 		var out struct {
 			Count *int `json:"count"`

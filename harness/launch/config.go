@@ -15,8 +15,12 @@ import (
 // optional. They come from a config file and are overridden by environment variables
 // (SERVEGATE_<FRAMEWORK>_<FIELD>) and flags, in that order.
 type Settings struct {
-	// URL attaches to a running server (http://host:port) instead of launching one.
+	// URL attaches to a running server (http://host:port) instead of launching one. A
+	// user and password in it (http://user:pass@host) are sent as basic authentication.
 	URL string `json:"url,omitempty"`
+	// APIKey is sent as "Authorization: Bearer KEY" on every request (the server's
+	// --api-key). It is never written: not in results, output or the report.
+	APIKey string `json:"api_key,omitempty"`
 	// Command replaces the framework's launch command; {model}, {host} and {port} in it
 	// are replaced. ExtraArgs are appended to whichever command runs.
 	Command   []string `json:"command,omitempty"`
@@ -99,6 +103,9 @@ func (s Settings) Merge(over Settings) Settings {
 	if over.URL != "" {
 		s.URL = over.URL
 	}
+	if over.APIKey != "" {
+		s.APIKey = over.APIKey
+	}
 	if len(over.Command) > 0 {
 		s.Command = over.Command
 	}
@@ -146,12 +153,12 @@ func (s Settings) Merge(over Settings) Settings {
 }
 
 // FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
-// _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
+// _API_KEY, _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
 // _START_TIMEOUT, _GRACE, _NUM_CTX and _KEEP_CACHE (1 or true).
 func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
 	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
-	s := Settings{URL: get("URL"), Command: strings.Fields(get("COMMAND")), ExtraArgs: strings.Fields(get("EXTRA_ARGS")),
+	s := Settings{URL: get("URL"), APIKey: get("API_KEY"), Command: strings.Fields(get("COMMAND")), ExtraArgs: strings.Fields(get("EXTRA_ARGS")),
 		Venv: get("VENV"), Dir: get("DIR"), Host: get("HOST"), Model: get("MODEL")}
 	var errs []error
 	num := func(k string, dst *int) {

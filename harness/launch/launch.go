@@ -9,10 +9,12 @@ package launch
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +34,7 @@ import (
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/server"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/secret"
 )
 
 var specs = map[string]frameworks.Spec{
@@ -105,6 +108,10 @@ type Server struct {
 
 	opt      Options
 	baseline []gpu.Sample
+	// auth is the Authorization header every request carries (see credentials); http sends
+	// the probes and operations with it.
+	auth string
+	http *http.Client
 }
 
 func (o Options) logf(format string, args ...any) {
@@ -122,9 +129,14 @@ func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, err
 	}
 	s := &Server{Spec: spec, opt: opt}
 	s.Info.FixedOutputLength = spec.HoldsOutputLength
+	base, auth, err := credentials(set)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	s.auth, s.http = auth, stream.Authorize(&http.Client{}, auth)
 	if set.URL != "" {
-		s.Info.Attached, s.Info.URL = true, strings.TrimSuffix(set.URL, "/")
-		if err := checkHealth(ctx, spec, s.Info.URL); err != nil {
+		s.Info.Attached, s.Info.URL = true, strings.TrimSuffix(base, "/")
+		if err := checkHealth(ctx, s.http, spec, s.Info.URL); err != nil {
 			return nil, err
 		}
 		opt.logf("%s: attached to %s (nothing launched; it is not stopped afterwards)", spec.Name, s.Info.URL)
@@ -137,8 +149,32 @@ func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, err
 	return s, nil
 }
 
-func checkHealth(ctx context.Context, spec frameworks.Spec, base string) error {
-	code, err := getStatus(ctx, base+spec.HealthPath)
+// credentials returns the attach URL without its userinfo and the Authorization header the
+// requests carry: "Bearer KEY" for an API key, else HTTP basic authentication with the
+// URL's user and password (as Go's client would send it), else none. Taking the password
+// out of the URL keeps it out of every message and file that names the URL.
+func credentials(set Settings) (base, auth string, err error) {
+	base = set.URL
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil {
+			return "", "", fmt.Errorf("url %s: %w", secret.URL(base), err)
+		}
+		if u.User != nil {
+			pass, _ := u.User.Password()
+			auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
+			u.User = nil
+			base = u.String()
+		}
+	}
+	if set.APIKey != "" {
+		auth = "Bearer " + set.APIKey
+	}
+	return base, auth, nil
+}
+
+func checkHealth(ctx context.Context, client *http.Client, spec frameworks.Spec, base string) error {
+	code, err := getStatus(ctx, client, base+spec.HealthPath)
 	if err != nil {
 		return fmt.Errorf("attach to %s: no server answers at %s: %w (start it, or remove the url setting to let servegate launch it)", spec.Name, base, err)
 	}
@@ -213,10 +249,10 @@ func (s *Server) launch(ctx context.Context, model string) error {
 	if logPath == "" {
 		logPath = filepath.Join(os.TempDir(), "servegate-"+spec.Name+".log")
 	}
-	s.opt.logf("%s: launching %s (log: %s)", spec.Name, strings.Join(cmd, " "), logPath)
+	s.opt.logf("%s: launching %s (log: %s)", spec.Name, strings.Join(secret.Args(cmd), " "), logPath)
 	start := time.Now()
 	p, err := server.Start(ctx, server.Config{Name: spec.Name, Command: cmd, Env: env, Dir: set.Dir, Host: host, Port: port,
-		HealthPath: spec.HealthPath, LogPath: logPath, StartTimeout: time.Duration(set.StartTimeout), Grace: time.Duration(set.Grace)})
+		HealthPath: spec.HealthPath, Authorization: s.auth, LogPath: logPath, StartTimeout: time.Duration(set.StartTimeout), Grace: time.Duration(set.Grace)})
 	if err != nil {
 		return err
 	}
@@ -224,41 +260,24 @@ func (s *Server) launch(ctx context.Context, model string) error {
 	if s.opt.GPU != nil {
 		s.opt.GPU.PIDs = p.PIDs
 	}
-	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+net.JoinHostPort(host, strconv.Itoa(port)), cmd, redact(env), set.Dir, set.Venv
+	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+net.JoinHostPort(host, strconv.Itoa(port)), secret.Args(cmd), secret.Env(env), set.Dir, set.Venv
 	s.Info.LogPath, s.Info.PID, s.Info.ReadySeconds = logPath, p.PID(), time.Since(start).Seconds()
 	s.opt.logf("%s: healthy after %.1f s (pid %d)", spec.Name, s.Info.ReadySeconds, p.PID())
 	return nil
 }
 
-var secretKey = []string{"TOKEN", "KEY", "SECRET", "PASSWORD"}
-
-// redact masks the values of variables that look like credentials (HF_TOKEN).
-func redact(env []string) []string {
-	out := make([]string, len(env))
-	for i, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		out[i] = kv
-		for _, s := range secretKey {
-			if strings.Contains(strings.ToUpper(k), s) {
-				out[i] = k + "=***"
-			}
-		}
-	}
-	return out
-}
-
 // prepare checks the served model and builds the target.
 func (s *Server) prepare(ctx context.Context, model string) error {
 	spec, base := s.Spec, s.Info.URL
-	if err := probe.CheckModel(ctx, spec, base, model); err != nil {
+	if err := probe.CheckModel(ctx, s.http, spec, base, model); err != nil {
 		return fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	version, err := probe.Version(ctx, spec, base)
+	version, err := probe.Version(ctx, s.http, spec, base)
 	if err != nil {
 		s.opt.logf("%s: %v (recorded as unknown)", spec.Name, err)
 	}
 	t := scenario.Target{
-		Framework: spec.Name, Model: model, BaseURL: base, Dialect: stream.Dialect(spec.Dialect),
+		Framework: spec.Name, Model: model, BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Authorization: s.auth,
 		ContinuousUsage: spec.ContinuousUsage, HoldsOutputLength: spec.HoldsOutputLength, HealthPath: spec.HealthPath,
 		MetricsPath: spec.MetricsPath, Metrics: spec.Metrics, Version: version,
 	}
@@ -269,28 +288,28 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 		}
 		t.KeepLoaded = true
 		s.Info.NumCtx = t.NumCtx
-		if err := loadModel(ctx, base, model, t.NumCtx, time.Duration(s.opt.Settings.StartTimeout)); err != nil {
+		if err := loadModel(ctx, s.http, base, model, t.NumCtx, time.Duration(s.opt.Settings.StartTimeout)); err != nil {
 			return fmt.Errorf("start %s: %w", spec.Name, err)
 		}
 		s.opt.logf("%s: %s loaded with num_ctx %d, kept loaded", spec.Name, model, t.NumCtx)
 	}
-	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, spec, base)
+	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, s.http, spec, base)
 	if spec.ResetByReload {
 		if s.opt.Settings.KeepCache {
 			s.Info.PrefixCacheReset = "kept between trials (keep_cache)"
 		} else {
 			timeout, numCtx := time.Duration(s.opt.Settings.StartTimeout), t.NumCtx
 			t.ResetCache = func(ctx context.Context) error {
-				if err := unloadModel(ctx, base, model); err != nil {
+				if err := unloadModel(ctx, s.http, base, model); err != nil {
 					return err
 				}
-				return loadModel(ctx, base, model, numCtx, timeout)
+				return loadModel(ctx, s.http, base, model, numCtx, timeout)
 			}
 			s.Info.PrefixCacheReset = "between trials: the model is unloaded and reloaded (no cache-reset endpoint)"
 		}
 	}
 	if t.MetricsPath != "" {
-		if code, err := getStatus(ctx, base+t.MetricsPath); err != nil || code != http.StatusOK {
+		if code, err := getStatus(ctx, s.http, base+t.MetricsPath); err != nil || code != http.StatusOK {
 			s.opt.logf("%s: no server metrics at %s (HTTP %d, %v); the results will lack the server's own figures", spec.Name, t.MetricsPath, code, err)
 			t.MetricsPath = ""
 		}
@@ -324,7 +343,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	}
 	var tok counter
 	if spec.TokenizePath != "" {
-		tok = tokenizer(spec, base, model)
+		tok = tokenizer(s.http, spec, base, model)
 		if _, err := tok(ctx, probeMessages("check", 0, 1)); err != nil {
 			s.opt.logf("%s: tokenizer endpoint unusable (%v); calibrating from usage counts", spec.Name, err)
 			tok = nil
@@ -337,7 +356,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	}
 	count, method := tok, "tokenize"
 	if count == nil {
-		client := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Model: model,
+		client := &stream.Client{HTTP: stream.Authorize(stream.NewHTTPClient(1), s.auth), BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Model: model,
 			KeepLoaded: spec.ContextOption}
 		count, method = usageProbe(client, numCtx), "usage"
 	}

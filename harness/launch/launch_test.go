@@ -2,8 +2,10 @@ package launch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +76,10 @@ func portFree(port int) bool {
 	return false
 }
 
+// Each fake demands an API key on every path (-api-key): a probe, scrape, tokenizer call,
+// cache reset or stream sent without it fails, and the assertions below see it.
 func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
+	const apiKey = "sk-adapter-test-9d3f"
 	sc := scenario.Scenario{Name: "long", ResultName: "long"}
 	point := scenario.Point{Name: "in3000", Concurrency: 4, InputTokens: 3000, OutputTokens: 16, Requests: 8, Warmup: 1, Prompts: scenario.Plain}
 	tests := []struct {
@@ -96,13 +101,16 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 		t.Run(tc.framework, func(t *testing.T) {
 			spec, err := Lookup(tc.framework)
 			require.NoError(t, err)
-			opt := fakeOptions(t, tc.framework)
+			opt := fakeOptions(t, tc.framework, "-api-key", apiKey)
 			for k, v := range tc.env {
 				opt.Settings.Env[k] = v
 			}
 			if tc.framework == "ollama" { // Ollama takes its address from OLLAMA_HOST, set by its Spec
-				opt.Settings.Command = []string{fakeBin, "-framework", "ollama", "-model", "{model}"}
+				opt.Settings.Command = []string{fakeBin, "-framework", "ollama", "-model", "{model}", "-api-key", apiKey}
 			}
+			opt.Settings.APIKey = apiKey
+			var said strings.Builder
+			opt.Logf = func(f string, a ...any) { fmt.Fprintf(&said, f+"\n", a...); t.Logf(f, a...) }
 			srv, err := Start(context.Background(), spec, opt)
 			require.NoError(t, err)
 			port := opt.Settings.Port
@@ -142,6 +150,12 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			log, err := os.ReadFile(opt.LogPath)
 			require.NoError(t, err)
 			assert.Contains(t, string(log), "INFO fake "+tc.framework)
+			assert.NotContains(t, string(log), "ERROR 401", "every request carried the API key")
+			info, err := json.Marshal(srv.Info)
+			require.NoError(t, err)
+			assert.NotContains(t, string(info), apiKey, "the key is in neither the provenance (it was on the command line)")
+			assert.NotContains(t, said.String(), apiKey, "nor the output")
+			assert.Contains(t, srv.Info.Command, "***")
 		})
 	}
 }
@@ -230,7 +244,7 @@ func TestAttachStartsAndStopsNothing(t *testing.T) {
 	assert.True(t, srv.Info.Attached)
 	assert.Equal(t, running.URL, srv.Target.BaseURL)
 	require.NoError(t, srv.Stop())
-	require.NoError(t, checkHealth(context.Background(), srv.Spec, running.URL), "an attached server keeps running")
+	require.NoError(t, checkHealth(context.Background(), http.DefaultClient, srv.Spec, running.URL), "an attached server keeps running")
 
 	opt.Settings.URL = "http://127.0.0.1:" + strconv.Itoa(freePort(t))
 	_, err = Start(context.Background(), mustLookup(t, "sglang"), opt)

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/stream"
 )
 
-func post(ctx context.Context, url string, body any, timeout time.Duration) (int, string, error) {
+func post(ctx context.Context, client *http.Client, url string, body any, timeout time.Duration) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var r io.Reader = strings.NewReader("")
@@ -29,24 +30,24 @@ func post(ctx context.Context, url string, body any, timeout time.Duration) (int
 		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", fmt.Errorf("POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2<<10))
-	return resp.StatusCode, strings.TrimSpace(string(msg)), nil
+	return resp.StatusCode, stream.ServerText(msg), nil
 }
 
 // resetter returns the function that empties spec's prefix cache, after trying it once,
 // and a line for the provenance: "between trials", or why not.
-func resetter(ctx context.Context, spec frameworks.Spec, base string) (func(context.Context) error, string) {
+func resetter(ctx context.Context, client *http.Client, spec frameworks.Spec, base string) (func(context.Context) error, string) {
 	if spec.ResetCachePath == "" {
 		return nil, "not offered by " + spec.Name
 	}
 	url := base + spec.ResetCachePath
 	reset := func(ctx context.Context) error {
-		code, msg, err := post(ctx, url, nil, time.Minute)
+		code, msg, err := post(ctx, client, url, nil, time.Minute)
 		if err != nil {
 			return fmt.Errorf("reset %s prefix cache: %w", spec.Name, err)
 		}
@@ -62,14 +63,14 @@ func resetter(ctx context.Context, spec frameworks.Spec, base string) (func(cont
 }
 
 // getStatus sends a GET to url, discards the body and returns the status code.
-func getStatus(ctx context.Context, url string) (int, error) {
+func getStatus(ctx context.Context, client *http.Client, url string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -81,11 +82,11 @@ func getStatus(ctx context.Context, url string) (int, error) {
 // loadModel asks Ollama to load model with the run's context window and keep it loaded
 // (a generate request without a prompt), so the first measured request does not pay for
 // loading it, and no request reloads it with another num_ctx.
-func loadModel(ctx context.Context, base, model string, numCtx int, timeout time.Duration) error {
+func loadModel(ctx context.Context, client *http.Client, base, model string, numCtx int, timeout time.Duration) error {
 	if timeout == 0 {
 		timeout = 15 * time.Minute
 	}
-	code, msg, err := post(ctx, base+"/api/generate", map[string]any{"model": model, "keep_alive": -1,
+	code, msg, err := post(ctx, client, base+"/api/generate", map[string]any{"model": model, "keep_alive": -1,
 		"options": map[string]any{"num_ctx": numCtx}}, timeout)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", model, err)
@@ -97,8 +98,8 @@ func loadModel(ctx context.Context, base, model string, numCtx int, timeout time
 }
 
 // unloadModel asks Ollama to unload model now (keep_alive 0), emptying its prompt cache.
-func unloadModel(ctx context.Context, base, model string) error {
-	code, msg, err := post(ctx, base+"/api/generate", map[string]any{"model": model, "keep_alive": 0}, time.Minute)
+func unloadModel(ctx context.Context, client *http.Client, base, model string) error {
+	code, msg, err := post(ctx, client, base+"/api/generate", map[string]any{"model": model, "keep_alive": 0}, time.Minute)
 	if err != nil {
 		return fmt.Errorf("unload %s: %w", model, err)
 	}

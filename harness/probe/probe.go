@@ -14,24 +14,25 @@ import (
 	"strings"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/stream"
 )
 
 // ErrModelNotServed marks a server that does not serve the requested model.
 var ErrModelNotServed = errors.New("model not served")
 
-func get(ctx context.Context, url string, v any) error {
+func get(ctx context.Context, client *http.Client, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w (is the server running and reachable?)", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2<<10))
-		return fmt.Errorf("GET %s: HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(body)))
+		return fmt.Errorf("GET %s: HTTP %d: %s", url, resp.StatusCode, stream.ServerText(body))
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("GET %s: not the JSON this framework answers: %w", url, err)
@@ -39,8 +40,9 @@ func get(ctx context.Context, url string, v any) error {
 	return nil
 }
 
-// Models lists the models the server serves.
-func Models(ctx context.Context, spec frameworks.Spec, baseURL string) ([]string, error) {
+// Models lists the models the server serves. The probes send through client (one that
+// carries the server's API key, when it has one).
+func Models(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) ([]string, error) {
 	url := strings.TrimSuffix(baseURL, "/") + spec.ModelsPath
 	var body struct {
 		Data []struct {
@@ -51,7 +53,7 @@ func Models(ctx context.Context, spec frameworks.Spec, baseURL string) ([]string
 			Model string `json:"model"`
 		} `json:"models"` // Ollama /api/tags
 	}
-	if err := get(ctx, url, &body); err != nil {
+	if err := get(ctx, client, url, &body); err != nil {
 		return nil, fmt.Errorf("list %s models: %w", spec.Name, err)
 	}
 	var out []string
@@ -68,8 +70,8 @@ func Models(ctx context.Context, spec frameworks.Spec, baseURL string) ([]string
 }
 
 // CheckModel verifies that the server serves model, or says how to make it so.
-func CheckModel(ctx context.Context, spec frameworks.Spec, baseURL, model string) error {
-	served, err := Models(ctx, spec, baseURL)
+func CheckModel(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL, model string) error {
+	served, err := Models(ctx, client, spec, baseURL)
 	if err != nil {
 		return err
 	}
@@ -85,14 +87,14 @@ func CheckModel(ctx context.Context, spec frameworks.Spec, baseURL, model string
 }
 
 // Version returns the server's version, or "" when it does not say.
-func Version(ctx context.Context, spec frameworks.Spec, baseURL string) (string, error) {
+func Version(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) (string, error) {
 	if spec.VersionPath == "" {
 		return "", nil
 	}
 	var body struct {
 		Version string `json:"version"`
 	}
-	if err := get(ctx, strings.TrimSuffix(baseURL, "/")+spec.VersionPath, &body); err != nil {
+	if err := get(ctx, client, strings.TrimSuffix(baseURL, "/")+spec.VersionPath, &body); err != nil {
 		return "", fmt.Errorf("%s version: %w", spec.Name, err)
 	}
 	return body.Version, nil

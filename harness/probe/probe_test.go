@@ -52,8 +52,8 @@ func TestEachFrameworkServesItsPreset(t *testing.T) {
 		t.Run(fw, func(t *testing.T) {
 			spec := specs[fw]
 			url := serve(t, fw)
-			require.NoError(t, CheckModel(context.Background(), spec, url, spec.Model(preset)))
-			v, err := Version(context.Background(), spec, url)
+			require.NoError(t, CheckModel(context.Background(), http.DefaultClient, spec, url, spec.Model(preset)))
+			v, err := Version(context.Background(), http.DefaultClient, spec, url)
 			require.NoError(t, err)
 			assert.Equal(t, version, v)
 		})
@@ -67,15 +67,15 @@ func TestMissingModelSaysHowToGetIt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		spec := specs[tc.fw]
-		err := CheckModel(context.Background(), spec, serve(t, tc.fw), tc.model)
+		err := CheckModel(context.Background(), http.DefaultClient, spec, serve(t, tc.fw), tc.model)
 		require.ErrorIs(t, err, ErrModelNotServed)
 		assert.Contains(t, err.Error(), tc.hint)
 	}
-	assert.NoError(t, CheckModel(context.Background(), ollama.Spec, serve(t, "ollama"), "llama3.1"), "an untagged name means :latest")
+	assert.NoError(t, CheckModel(context.Background(), http.DefaultClient, ollama.Spec, serve(t, "ollama"), "llama3.1"), "an untagged name means :latest")
 }
 
 func TestUnreachableServerIsNamed(t *testing.T) {
-	err := CheckModel(context.Background(), sglang.Spec, "http://127.0.0.1:1", "m")
+	err := CheckModel(context.Background(), http.DefaultClient, sglang.Spec, "http://127.0.0.1:1", "m")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is the server running")
 }

@@ -30,7 +30,7 @@ func (r *Runner) scrape(ctx context.Context) (counters, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := stream.Authorize(http.DefaultClient, r.Target.Authorization).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}

@@ -21,6 +21,9 @@ type Target struct {
 	Model   string
 	BaseURL string
 	Dialect stream.Dialect
+	// Authorization is sent as the Authorization header of every request ("Bearer KEY");
+	// "" sends none. It is a credential: nothing writes it.
+	Authorization string
 	// ContinuousUsage asks for per-chunk usage (exact token counts per chunk).
 	ContinuousUsage bool
 	// HoldsOutputLength says the API can force exactly max_tokens (ignore_eos).

@@ -19,7 +19,7 @@ import (
 
 func (r *Runner) client(concurrency int) *stream.Client {
 	return &stream.Client{
-		HTTP:            stream.NewHTTPClient(max(concurrency, 1)),
+		HTTP:            stream.Authorize(stream.NewHTTPClient(max(concurrency, 1)), r.Target.Authorization),
 		BaseURL:         r.Target.BaseURL,
 		Dialect:         r.Target.Dialect,
 		Model:           r.Target.Model,

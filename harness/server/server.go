@@ -21,6 +21,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/servegate/servegate/internal/secret"
+	"github.com/servegate/servegate/internal/terminal"
 )
 
 // Config describes one server to launch.
@@ -32,10 +35,12 @@ type Config struct {
 	Command []string
 	Env     []string
 	Dir     string
-	// Host and Port are where it listens; HealthPath is polled until it answers 200.
-	Host       string
-	Port       int
-	HealthPath string
+	// Host and Port are where it listens; HealthPath is polled until it answers 200, with
+	// Authorization as that header when set (a server behind an API key).
+	Host          string
+	Port          int
+	HealthPath    string
+	Authorization string
 	// LogPath receives the server's stdout and stderr.
 	LogPath string
 	// StartTimeout bounds the wait for health (model loading can take minutes); Grace is how
@@ -150,6 +155,9 @@ func (p *Process) waitHealthy(ctx context.Context) error {
 		case <-timer.C:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if p.cfg.Authorization != "" {
+			req.Header.Set("Authorization", p.cfg.Authorization)
+		}
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -179,7 +187,8 @@ func exitStatus(err error) string {
 	return "exit code 0"
 }
 
-// Tail returns the last n lines of the server log.
+// Tail returns the last n lines of the server log, fit to print: credentials masked (vLLM
+// logs its arguments, an API key among them) and escape sequences removed.
 func (p *Process) Tail(n int) string {
 	f, err := os.Open(p.cfg.LogPath)
 	if err != nil {
@@ -195,7 +204,7 @@ func (p *Process) Tail(n int) string {
 			lines = lines[1:]
 		}
 	}
-	return strings.Join(lines, "\n")
+	return terminal.Text(secret.Text(strings.Join(lines, "\n")))
 }
 
 // Close stops the server: SIGTERM to its process group, the grace period, SIGKILL, then a

@@ -79,6 +79,15 @@ func TestCrashOnStartReportsCodeAndLog(t *testing.T) {
 	assert.Contains(t, err.Error(), "CUDA out of memory")
 }
 
+func TestLogTailIsQuotedSafely(t *testing.T) {
+	_, err := Start(context.Background(), config(t, "-crash", "3",
+		"-say", "\x1b[2J\x1b]0;owned\x07INFO args: Namespace(api_key='sk-live-7781', port=8000)"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "INFO args: Namespace(api_key='***', port=8000)")
+	assert.NotContains(t, err.Error(), "\x1b", "no escape sequence reaches the terminal")
+	assert.NotContains(t, err.Error(), "sk-live-7781")
+}
+
 func TestPortInUseIsReportedBeforeLaunching(t *testing.T) {
 	cfg := config(t)
 	ln, err := net.Listen("tcp", cfg.addr())

@@ -216,7 +216,7 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 	rec.HTTPStatus = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("%w: POST %s: HTTP %d: %s", ErrServer, url, resp.StatusCode, bytes.TrimSpace(msg))
+		return fmt.Errorf("%w: POST %s: HTTP %d: %s", ErrServer, url, resp.StatusCode, ServerText(msg))
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

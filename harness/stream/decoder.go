@@ -46,9 +46,9 @@ func NewDecoder(d Dialect, rec *Record) (Decoder, error) {
 func excerpt(b []byte) string {
 	const max = 120
 	if len(b) <= max {
-		return string(b)
+		return ServerText(b)
 	}
-	return string(b[:max]) + "…"
+	return ServerText(b[:max]) + "…"
 }
 
 // addTokens appends a token-bearing chunk.
@@ -65,13 +65,13 @@ func addTokens(rec *Record, at time.Time, tokens int, text []byte, reasoning boo
 func serverMessage(v *fastjson.Value) string {
 	switch v.Type() {
 	case fastjson.TypeString:
-		return string(v.GetStringBytes())
+		return ServerText(v.GetStringBytes())
 	case fastjson.TypeObject:
 		if m := v.GetStringBytes("message"); m != nil {
-			return string(m)
+			return ServerText(m)
 		}
 	}
-	return v.String()
+	return ServerText([]byte(v.String()))
 }
 
 // sseDecoder parses server-sent events carrying OpenAI chat-completion chunks.

@@ -159,3 +159,42 @@ func Env(env []string) []string {
 	}
 	return out
 }
+
+// Value returns a copy of v, a decoded JSON value, with its secrets masked: a string under
+// a credential's name whole, a list of strings as a command line (Args), any other string
+// as free text. The report shows result files through it, older ones included.
+func Value(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if _, isString := x.(string); isString && Name(k) {
+				out[k] = Masked
+			} else {
+				out[k] = Value(x)
+			}
+		}
+		return out
+	case []any:
+		strs := make([]string, len(v))
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				out := make([]any, len(v))
+				for j, y := range v {
+					out[j] = Value(y)
+				}
+				return out
+			}
+			strs[i] = s
+		}
+		out := make([]any, len(v))
+		for i, s := range Args(strs) {
+			out[i] = s
+		}
+		return out
+	case string:
+		return Text(v)
+	}
+	return v
+}

@@ -79,3 +79,29 @@ func TestText(t *testing.T) {
 		assert.Equal(t, tc.want, Text(tc.in), tc.in)
 	}
 }
+
+func TestValue(t *testing.T) {
+	in := map[string]any{
+		"launch": map[string]any{
+			"command":           []any{"vllm", "serve", "--api-key", "sk-1"},
+			"env":               []any{"HF_TOKEN=hf_abc", "CUDA_VISIBLE_DEVICES=0"},
+			"url":               "http://u:hunter2@h:8000",
+			"api_key":           "sk-2",
+			"port":              8000.0,
+			"token_calibration": map[string]any{"slope": 1.0, "method": "tokenize"},
+		},
+		"mixed": []any{1.0, "password=x"},
+	}
+	want := map[string]any{
+		"launch": map[string]any{
+			"command":           []any{"vllm", "serve", "--api-key", "***"},
+			"env":               []any{"HF_TOKEN=***", "CUDA_VISIBLE_DEVICES=0"},
+			"url":               "http://u:***@h:8000",
+			"api_key":           "***",
+			"port":              8000.0,
+			"token_calibration": map[string]any{"slope": 1.0, "method": "tokenize"},
+		},
+		"mixed": []any{1.0, "password=***"},
+	}
+	assert.Equal(t, want, Value(in))
+}

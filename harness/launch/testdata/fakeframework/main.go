@@ -3,7 +3,7 @@
 // (sim.Config.Mimic), started the way the framework starts: on -port, or for Ollama on
 // $OLLAMA_HOST; vLLM's cache reset only with VLLM_SERVER_DEV_MODE=1. Flags add the
 // start-up faults real servers show: a slow load, a crash while loading, health that
-// flaps. Built by the tests and by CI's tagged run; never shipped.
+// flaps. -api-key makes it refuse requests without that key. Built by the tests and by CI's tagged run; never shipped.
 package main
 
 import (
@@ -28,6 +28,7 @@ func main() {
 	delay := flag.Duration("delay", 0, "time spent 'loading the model' before listening")
 	crash := flag.Int("crash", 0, "exit with this code while loading")
 	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
+	apiKey := flag.String("api-key", "", "answer 401 to every request without Authorization: Bearer KEY (stricter than vLLM, whose key guards /v1 only)")
 	flag.Parse()
 	fmt.Printf("INFO fake %s loading %s\n", *framework, *model)
 	if *crash != 0 {
@@ -53,6 +54,11 @@ func main() {
 		NoCacheReset: *framework == "vllm" && os.Getenv("VLLM_SERVER_DEV_MODE") != "1",
 		Middleware: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if *apiKey != "" && r.Header.Get("Authorization") != "Bearer "+*apiKey {
+					fmt.Printf("ERROR 401: %s %s without the API key\n", r.Method, r.URL.Path)
+					http.Error(w, `{"error": "Unauthorized"}`, http.StatusUnauthorized)
+					return
+				}
 				if health[r.URL.Path] && calls.Add(1) <= int64(*flaps) {
 					w.WriteHeader(http.StatusServiceUnavailable)
 					return

@@ -22,7 +22,11 @@ func main() {
 	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	child := flag.Bool("child", false, "start a child process that sleeps")
+	say := flag.String("say", "", "a line to log first (what a log tail may quote)")
 	flag.Parse()
+	if *say != "" {
+		fmt.Println(*say)
+	}
 	fmt.Println("INFO loading model weights")
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
