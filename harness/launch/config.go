@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -89,6 +90,11 @@ func LoadFile(path string) (File, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return f, fmt.Errorf("launch config %s: %w (see README, \"Launch configuration\")", path, err)
+	}
+	// A second object or a stray brace is a mistake (two files concatenated, a bad edit),
+	// not something to ignore.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return f, fmt.Errorf("launch config %s: text after the configuration at byte %d; a file holds one JSON object", path, dec.InputOffset())
 	}
 	for name := range f.Frameworks {
 		if _, err := Lookup(name); err != nil {

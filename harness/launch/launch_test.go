@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -253,6 +254,38 @@ func TestAttachStartsAndStopsNothing(t *testing.T) {
 	assert.Contains(t, err.Error(), "remove the url setting")
 }
 
+// A URL with a user and password attaches with basic authentication; the password is
+// in no field, message or target URL afterwards.
+func TestAttachWithURLCredentials(t *testing.T) {
+	p, err := sim.LookupProfile("batching")
+	require.NoError(t, err)
+	var refused atomic.Int64
+	running, err := sim.Start(sim.Config{Profile: p, Models: []string{"org/tiny-model"}, Mimic: "vllm",
+		Middleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, pw, ok := r.BasicAuth(); !ok || u != "bench" || pw != "hunter2" {
+					refused.Add(1)
+					http.Error(w, "unauthorized", http.StatusUnauthorized)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}})
+	require.NoError(t, err)
+	t.Cleanup(func() { running.Close() })
+	withCreds := strings.Replace(running.URL, "http://", "http://bench:hunter2@", 1)
+	var said strings.Builder
+	opt := Options{Settings: Settings{URL: withCreds}, Preset: preset, CacheDir: t.TempDir(),
+		Logf: func(f string, a ...any) { fmt.Fprintf(&said, f+"\n", a...) }}
+	srv, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
+	require.NoError(t, err)
+	assert.Zero(t, refused.Load(), "every probe carried the credentials")
+	assert.Equal(t, running.URL, srv.Target.BaseURL)
+	info, _ := json.Marshal(srv.Info)
+	assert.NotContains(t, string(info)+said.String(), "hunter2")
+	assert.Contains(t, srv.Info.PrefixCacheReset, "between trials")
+}
+
 func TestVLLMWithoutDevModeCannotResetItsCache(t *testing.T) {
 	opt := fakeOptions(t, "vllm")
 	srv, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
@@ -327,7 +360,7 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 		"extra_args": ["--max-model-len", "32768"], "env": {"A": "1"}, "start_timeout": "20m"}}}`), 0o644))
 	f, err := LoadFile(path)
 	require.NoError(t, err)
-	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1"}
+	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1", "SERVEGATE_VLLM_API_KEY": "sk-env"}
 	over, err := FromEnv("vllm", func(k string) string { return env[k] })
 	require.NoError(t, err)
 	s := f.Frameworks["vllm"].Merge(over).Merge(Settings{Env: map[string]string{"B": "2"}})
@@ -336,11 +369,14 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 	assert.Equal(t, []string{"--enforce-eager", "--seed", "1"}, s.ExtraArgs)
 	assert.Equal(t, map[string]string{"A": "1", "B": "2"}, s.Env)
 	assert.Equal(t, Duration(20*time.Minute), s.StartTimeout)
+	assert.Equal(t, "sk-env", s.APIKey)
 
 	bad := []struct{ body, want string }{
 		{`{"frameworks": {"vllm": {"venv_dir": "/x"}}}`, `unknown field "venv_dir"`},
 		{`{"frameworks": {"tgi": {}}}`, `unknown framework "tgi": choose one of ollama, openai, sglang, vllm`},
 		{`{"frameworks": {"vllm": {"start_timeout": 20}}}`, `a duration is a string`},
+		{`{"frameworks": {"vllm": {}}} {"frameworks": {"sglang": {}}}`, `text after the configuration`},
+		{`{"frameworks": {"vllm": {}}}}`, `text after the configuration`},
 	}
 	for _, b := range bad {
 		require.NoError(t, os.WriteFile(path, []byte(b.body), 0o644))
