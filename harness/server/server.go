@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,13 +51,14 @@ type Config struct {
 
 // Process is a running server.
 type Process struct {
-	cfg     Config
-	cmd     *exec.Cmd
-	log     *os.File
-	exited  chan struct{}
-	waitErr error
-	once    sync.Once
-	stopErr error
+	cfg      Config
+	cmd      *exec.Cmd
+	log      *os.File
+	watchdog *watchdog
+	exited   chan struct{}
+	waitErr  error
+	once     sync.Once
+	stopErr  error
 }
 
 // ErrPortInUse marks a port something else is listening on.
@@ -101,13 +103,29 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = cfg.Dir, logf, logf
 	cmd.Env = append(os.Environ(), cfg.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group: we stop all it starts
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = procAttr()
+	p := &Process{cfg: cfg, cmd: cmd, log: logf, exited: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// The parent-death signal follows the thread that forked: this goroutine keeps
+		// its thread from the fork until the server has exited. (Returning while locked
+		// ends the thread, which by then has no child left to signal.)
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	if err := <-started; err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
 	}
-	p := &Process{cfg: cfg, cmd: cmd, log: logf, exited: make(chan struct{})}
-	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
+	if p.watchdog, err = startWatchdog(cmd.Process.Pid, cfg.Grace, logf); err != nil {
+		return nil, errors.Join(fmt.Errorf("start %s: %w", cfg.Name, err), p.Close())
+	}
 	if err := p.waitHealthy(ctx); err != nil {
 		stopErr := p.Close()
 		return nil, errors.Join(err, stopErr)
@@ -214,8 +232,15 @@ func (p *Process) Close() error {
 	return p.stopErr
 }
 
-func (p *Process) stop() error {
+func (p *Process) stop() (err error) {
 	defer p.log.Close()
+	if p.watchdog != nil { // released once the group is gone, so it has nothing left to do
+		defer func() {
+			if werr := p.watchdog.release(); werr != nil {
+				err = errors.Join(err, fmt.Errorf("stop %s: %w", p.cfg.Name, werr))
+			}
+		}()
+	}
 	pgid := p.cmd.Process.Pid
 	select {
 	case <-p.exited:

@@ -24,10 +24,15 @@ var (
 	fakeErr  error
 )
 
-// fake builds testdata/fakeserver once.
+// fake builds testdata/fakeserver once (a test binary run again by a test is handed the
+// one its parent built, in SERVEGATE_FAKESERVER).
 func fake(t *testing.T) string {
 	t.Helper()
 	fakeOnce.Do(func() {
+		if bin := os.Getenv("SERVEGATE_FAKESERVER"); bin != "" {
+			fakeBin = bin
+			return
+		}
 		dir, err := os.MkdirTemp("", "fakeserver")
 		if err != nil {
 			fakeErr = err
