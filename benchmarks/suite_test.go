@@ -122,6 +122,24 @@ type suite struct {
 	alive  func() error
 	writer *results.Writer
 	nonce  string
+	// writeErr is the first failed write of the results; the run stops there (see record).
+	// unsaved names the point it failed to write.
+	writeErr error
+	unsaved  string
+}
+
+// record writes a finished point to the results. A failed write (a full disk, a removed
+// directory) stops the run: a point measured now would be lost, and hours of measuring
+// could end in a summary of points that are not on disk. Every later point fails at once
+// with the reason, and the summary marks the point not written.
+func (s *suite) record(p results.Point) error {
+	if err := s.writer.Add(p); err != nil {
+		s.writeErr = fmt.Errorf("results not written (%w); the run stops: nothing measured from here on would be kept", err)
+		s.unsaved = p.Scenario + "/" + p.Point
+		fmt.Fprintf(os.Stderr, "servegate: %s/%s: %v\n", p.Scenario, p.Point, s.writeErr)
+		return s.writeErr
+	}
+	return nil
 }
 
 var current *suite
@@ -185,9 +203,12 @@ func runScenario(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, writer := current.up(t)
+	runner, _ := current.up(t)
 	for _, p := range sc.Points {
 		t.Run(p.Name, func(t *testing.T) {
+			if current.writeErr != nil {
+				t.Fatalf("not measured: %v", current.writeErr)
+			}
 			if current.alive != nil {
 				if err := current.alive(); err != nil {
 					t.Fatal(err) // the points already measured are on disk
@@ -207,8 +228,8 @@ func runScenario(t *testing.T, name string) {
 					t.Errorf("%s/%s: %v", name, p.Name, err)
 				}
 			}
-			if err := writer.Add(res); err != nil {
-				t.Fatalf("write results: %v", err)
+			if err := current.record(res); err != nil {
+				t.Fatal(err)
 			}
 			if res.Invalid != "" {
 				// Recorded in the results and the summary; hypothesis gates treat the point as
@@ -288,7 +309,7 @@ func TestMain(m *testing.M) {
 			}
 			if current.writer != nil {
 				writeTimeline(current)
-				printSummary(os.Stdout, current.writer)
+				printSummary(os.Stdout, current)
 			}
 		}
 		return nil

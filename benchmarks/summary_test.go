@@ -10,8 +10,10 @@ import (
 	"github.com/servegate/servegate/harness/results"
 )
 
-// printSummary prints one row per scenario point written so far.
-func printSummary(w io.Writer, rw *results.Writer) {
+// printSummary prints one row per scenario point measured, marking one whose results could
+// not be written.
+func printSummary(w io.Writer, s *suite) {
+	rw := s.writer
 	pts := rw.Points()
 	if len(pts) == 0 {
 		return
@@ -28,6 +30,9 @@ func printSummary(w io.Writer, rw *results.Writer) {
 	var invalid []string
 	for _, p := range pts {
 		point := p.Point
+		if p.Scenario+"/"+p.Point == s.unsaved {
+			point += " (NOT ON DISK)"
+		}
 		if p.Invalid != "" {
 			point += " (INVALID)"
 			invalid = append(invalid, fmt.Sprintf("%s/%s: %s", p.Scenario, p.Point, p.Invalid))
@@ -42,5 +47,8 @@ func printSummary(w io.Writer, rw *results.Writer) {
 	_ = table.Render()
 	for _, line := range invalid {
 		fmt.Fprintln(w, "INVALID", line)
+	}
+	if s.writeErr != nil {
+		fmt.Fprintf(w, "NOT ON DISK %s: %v\n", s.unsaved, s.writeErr)
 	}
 }

@@ -60,6 +60,22 @@ func TestWriterRewritesAtomicallyAfterEachPoint(t *testing.T) {
 	assert.Len(t, entries, 1, "no temporary files left behind")
 }
 
+func TestWriteFileIsReadableByAllAndFailsLoudly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sim")
+	path := filepath.Join(dir, "sim_p_results.json")
+	require.NoError(t, WriteFile(path, map[string]int{"a": 1}))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "like any file a user writes, not 0600")
+
+	// The directory is replaced by a file: every write fails, for root too.
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.WriteFile(dir, nil, 0o644))
+	err = WriteFile(path, map[string]int{"a": 2})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), dir)
+}
+
 func TestReadNamesTheBadFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "broken.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"results": [`), 0o644))

@@ -1,0 +1,39 @@
+package benchmarks
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/servegate/servegate/harness/results"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A results directory that stops taking writes mid-run (a full disk; here the directory is
+// replaced by a file, which fails for root too) stops the run, and the summary says which
+// point is not on disk instead of listing it as if it were.
+func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	w, err := results.NewWriter(results.Path(dir, "sim", "p"), results.File{Framework: "sim"})
+	require.NoError(t, err)
+	s := &suite{writer: w}
+	point := func(name string) results.Point {
+		return results.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1, Metrics: map[string]float64{"success_rate": 100}}
+	}
+	require.NoError(t, s.record(point("c1")))
+
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "sim")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim"), nil, 0o644))
+	err = s.record(point("c8"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the run stops")
+	assert.Equal(t, err, s.writeErr, "later points see it and are not measured")
+
+	var out bytes.Buffer
+	printSummary(&out, s)
+	assert.Contains(t, out.String(), "c8 (NOT ON DISK)")
+	assert.NotContains(t, out.String(), "c1 (NOT ON DISK)", "c1 was written")
+	assert.Contains(t, out.String(), "NOT ON DISK concurrent/c8: results not written")
+}
