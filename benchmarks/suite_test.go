@@ -35,29 +35,36 @@ func envOr(key, def string) string {
 	return def
 }
 
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
+// envErrs are environment settings that did not parse. TestMain stops on them before it
+// measures or waits for anything: SERVEGATE_TRIALS=abc must not quietly run one trial.
+var envErrs []error
+
+// envNum reads a numeric setting from the environment: def when unset, else the value
+// parse makes of it, or def and an entry in envErrs saying what was wanted.
+func envNum[T any](key string, def T, parse func(string) (T, error), want string) T {
+	v := strings.TrimSpace(os.Getenv(key))
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := parse(v)
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("%s=%q: want %s", key, os.Getenv(key), want))
+		return def
+	}
+	return n
 }
+
+func envInt(key string, def int) int { return envNum(key, def, strconv.Atoi, "a whole number") }
 
 var (
 	flagTrials      = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
 	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
 	flagPreset      = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
-	flagSeed        = flag.Uint64("seed", uint64(envInt("SERVEGATE_SEED", 1)), "seed of open-loop schedules (env SERVEGATE_SEED)")
-	flagGPUInterval = flag.Duration("gpu-interval", gpuIntervalDefault(), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
+	flagSeed        = flag.Uint64("seed", envNum("SERVEGATE_SEED", uint64(1), func(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }, "a whole number, 0 or more"), "seed of open-loop schedules (env SERVEGATE_SEED)")
+	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
-
-func gpuIntervalDefault() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("SERVEGATE_GPU_INTERVAL")); err == nil {
-		return d
-	}
-	return gpu.DefaultInterval
-}
 
 // sampler samples the GPUs for the whole run; nil when telemetry is unavailable.
 var sampler *gpu.Sampler
@@ -259,6 +266,11 @@ func runScenario(t *testing.T, name string) {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// Settings that cannot be right stop the run before it waits for the lock.
+	if err := errors.Join(append(envErrs, checkTargetEnv())...); err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		os.Exit(2)
+	}
 	// The scenarios load every core: run alone, not beside the harness's timing tests.
 	unlock, err := cpulock.Lock()
 	if err != nil {

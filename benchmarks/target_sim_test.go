@@ -5,6 +5,9 @@ package benchmarks
 import (
 	"context"
 	"flag"
+	"fmt"
+	"os"
+	"strings"
 
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
@@ -15,6 +18,28 @@ var simProfile = flag.String("profile", envOr("SERVEGATE_SIM_PROFILE", sim.Defau
 
 func init() {
 	register(targetSpec{name: "sim", exact: true, start: startSim})
+}
+
+// checkTargetEnv refuses the settings that point a run at a framework when this build
+// (no framework tag) would measure the embedded simulator instead: run with SERVEGATE_URL
+// set and no tag, servegate measured the simulator and said nothing. Deciding hypotheses
+// on result files (-from) measures nothing, and is let be.
+func checkTargetEnv() error {
+	if *flagFrom != "" {
+		return nil
+	}
+	var set []string
+	for _, k := range []string{"SERVEGATE_URL", "SERVEGATE_CONFIG"} {
+		if os.Getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s set, but this build has no framework tag and would measure the embedded simulator instead: "+
+		"build with the framework's tag to measure it (go test -tags=vllm, sglang, ollama or openai; add gpu for GPU figures), "+
+		"or unset %s to measure the simulator", strings.Join(set, " and "), strings.Join(set, " and "))
 }
 
 func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, error) {

@@ -29,8 +29,12 @@ import (
 func BenchmarkManyStreams(b *testing.B) {
 	const streams = 1000
 	procs := 8
-	if v, err := strconv.Atoi(os.Getenv("SERVEGATE_BENCH_CLIENT_PROCS")); err == nil {
-		procs = v
+	if v := os.Getenv("SERVEGATE_BENCH_CLIENT_PROCS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("SERVEGATE_BENCH_CLIENT_PROCS=%q: want a whole number, 1 or more", v)
+		}
+		procs = n
 	}
 	target, truthOf := startSimProcess(b, "-max-batch", "1024")
 	var ttftDev, itlDev, arrival, window, readLag, intake []float64
