@@ -6,29 +6,57 @@
 package cpulock
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Path is the lock file.
 var Path = filepath.Join(os.TempDir(), "servegate-timing.lock")
 
-// Lock blocks until this process holds the lock and returns its release.
-func Lock() (func(), error) {
+// Lock blocks until this process holds the lock and returns its release. While another
+// process holds it, Lock says so on stderr, naming that process: a test binary that waits
+// minutes for another worktree's tests should not look hung.
+func Lock() (func(), error) { return lock(os.Stderr) }
+
+func lock(w io.Writer) (func(), error) {
 	f, err := os.OpenFile(Path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open timing lock %s: %w", Path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("take timing lock %s: %w", Path, err)
+	fd := int(f.Fd())
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("take timing lock %s: %w", Path, err)
+		}
+		holder, _ := io.ReadAll(io.LimitReader(f, 1<<10))
+		who := strings.TrimSpace(string(holder))
+		if who == "" {
+			who = "another process"
+		}
+		fmt.Fprintf(w, "servegate: waiting for the timing lock %s (timing-sensitive tests run one at a time); held by %s\n", Path, who)
+		start := time.Now()
+		if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("take timing lock %s: %w", Path, err)
+		}
+		fmt.Fprintf(w, "servegate: took the timing lock after %v\n", time.Since(start).Round(time.Millisecond))
 	}
+	// Say who holds it, for the next one to wait.
+	wd, _ := os.Getwd()
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d (%s in %s) since %s\n", os.Getpid(), filepath.Base(os.Args[0]), wd,
+		time.Now().Format(time.TimeOnly))), 0)
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Truncate(0)
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
 		f.Close()
 	}, nil
 }
