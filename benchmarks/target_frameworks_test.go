@@ -13,6 +13,7 @@ import (
 	"github.com/servegate/servegate/harness/launch"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/internal/secret"
 )
 
 var (
@@ -56,7 +57,7 @@ func settings(name string) (launch.Settings, error) {
 		fw, url, named := strings.Cut(part, "=")
 		switch {
 		case !named && len(registered) > 1:
-			return set, fmt.Errorf("-url %s: several frameworks are selected; write framework=URL", part)
+			return set, fmt.Errorf("-url %s: several frameworks are selected; write framework=URL", secret.URL(part))
 		case !named:
 			set.URL = part
 		case fw == name:

@@ -83,7 +83,8 @@ func CheckModel(ctx context.Context, client *http.Client, spec frameworks.Spec, 
 	if spec.MissingModelHint != nil {
 		hint = "; " + spec.MissingModelHint(model)
 	}
-	return fmt.Errorf("%w: %s at %s serves %v, not %q%s", ErrModelNotServed, spec.Name, baseURL, served, model, hint)
+	return fmt.Errorf("%w: %s at %s serves %s, not %q%s", ErrModelNotServed, spec.Name, baseURL,
+		stream.ServerText([]byte(fmt.Sprint(served))), model, hint)
 }
 
 // Version returns the server's version, or "" when it does not say.
@@ -97,5 +98,5 @@ func Version(ctx context.Context, client *http.Client, spec frameworks.Spec, bas
 	if err := get(ctx, client, strings.TrimSuffix(baseURL, "/")+spec.VersionPath, &body); err != nil {
 		return "", fmt.Errorf("%s version: %w", spec.Name, err)
 	}
-	return body.Version, nil
+	return stream.ServerText([]byte(body.Version)), nil
 }
