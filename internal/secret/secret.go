@@ -30,6 +30,9 @@ var benign = map[string]bool{
 // Name reports whether a variable, flag or field name says its value is a credential:
 // HF_TOKEN, OPENAI_API_KEY, --api-key, PGPASSWORD, AWS_SECRET_ACCESS_KEY, api_key.
 func Name(name string) bool {
+	if n := strings.ToUpper(strings.TrimLeft(name, "-")); n == "PWD" || n == "OLDPWD" {
+		return false // the shell's working directories
+	}
 	for _, w := range strings.FieldsFunc(strings.ToUpper(name), func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}) {

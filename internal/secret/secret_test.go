@@ -15,7 +15,7 @@ func TestName(t *testing.T) {
 		"HFTOKEN": true, "apikey": true,
 		"CUDA_VISIBLE_DEVICES": false, "--max-num-batched-tokens": false, "--tokenizer": false, "--tokenizer-mode": false,
 		"--max-total-tokens": false, "OLLAMA_KEEP_ALIVE": false, "VLLM_SERVER_DEV_MODE": false, "PATH": false,
-		"--ssl-keyfile": false, "DATABASE_URL": false,
+		"--ssl-keyfile": false, "DATABASE_URL": false, "PWD": false, "OLDPWD": false,
 	} {
 		assert.Equal(t, want, Name(name), name)
 	}
