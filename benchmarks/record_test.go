@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,8 +17,9 @@ import (
 // point is not on disk instead of listing it as if it were.
 func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "results")
-	w, err := results.NewWriter(results.Path(dir, "sim", "p"), results.File{Framework: "sim"})
+	w, err := results.Open(context.Background(), results.Path(dir, "sim", "p"), results.File{Framework: "sim"}, results.Options{})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() }) // its lock file went with the directory
 	s := &suite{writer: w}
 	point := func(name string) results.Point {
 		return results.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1, Metrics: map[string]float64{"success_rate": 100}}

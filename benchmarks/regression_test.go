@@ -13,11 +13,11 @@ import (
 // SERVEGATE_BASE to the baseline (file or directory) and optionally SERVEGATE_NEW (default
 // the -out directory), SERVEGATE_THRESHOLD (default 0.1) and SERVEGATE_COMPARE_METRICS.
 func TestRegressionGate(t *testing.T) {
-	base := os.Getenv("SERVEGATE_BASE")
+	base := resolvePath(os.Getenv("SERVEGATE_BASE"))
 	if base == "" {
 		t.Skip("no baseline: set SERVEGATE_BASE to compare against one (make compare BASE=... NEW=...)")
 	}
-	cur := envOr("SERVEGATE_NEW", *flagOut)
+	cur := resolvePath(envOr("SERVEGATE_NEW", *flagOut))
 	threshold := 0.10
 	if v := os.Getenv("SERVEGATE_THRESHOLD"); v != "" {
 		if _, err := fmt.Sscan(v, &threshold); err != nil {

@@ -58,13 +58,28 @@ func envInt(key string, def int) int { return envNum(key, def, strconv.Atoi, "a 
 
 var (
 	flagTrials      = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
-	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "../results"), "results directory (env SERVEGATE_OUT)")
+	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "results"), "results directory; a relative path is taken from the repository root (env SERVEGATE_OUT)")
+	flagFresh       = flag.Bool("fresh", envBool("SERVEGATE_FRESH"), "start the result file over instead of adding this run's points to it (env SERVEGATE_FRESH)")
+	flagLockWait    = flag.Duration("lock-wait", envDuration("SERVEGATE_LOCK_WAIT", 0), "how long to wait for another run writing the same result file (0: refuse at once) (env SERVEGATE_LOCK_WAIT)")
+	flagMinSuccess  = flag.Float64("min-success", envFloat("SERVEGATE_MIN_SUCCESS", 99), "success-rate floor of every point, in percent: below it the point's test fails (env SERVEGATE_MIN_SUCCESS)")
 	flagPreset      = flag.String("preset", envOr("SERVEGATE_PRESET", models.DefaultPreset), "model preset: gpt-oss-20b, llama3.1-8b (env SERVEGATE_PRESET)")
 	flagSeed        = flag.Uint64("seed", envNum("SERVEGATE_SEED", uint64(1), func(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }, "a whole number, 0 or more"), "seed of open-loop schedules (env SERVEGATE_SEED)")
 	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
+
+func envBool(key string) bool {
+	return envNum(key, false, strconv.ParseBool, "true or false")
+}
+
+func envFloat(key string, def float64) float64 {
+	return envNum(key, def, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }, "a number")
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	return envNum(key, def, time.ParseDuration, "a duration such as 30m")
+}
 
 // sampler samples the GPUs for the whole run; nil when telemetry is unavailable.
 var sampler *gpu.Sampler
@@ -133,6 +148,22 @@ type suite struct {
 	// unsaved names the point it failed to write.
 	writeErr error
 	unsaved  string
+	// profile is the simulator's profile; empty for a framework.
+	profile string
+	// out is the results directory (-out, absolute).
+	out string
+
+	mu sync.Mutex
+	// measured holds every point this run measured, by result scenario and point name:
+	// a point is measured once per run, whichever test needs it first (a hypothesis gate
+	// decides on the same measurement the scenario test checks and writes).
+	measured map[string]measurement
+}
+
+// measurement is a point measured in this run, and by which test.
+type measurement struct {
+	res results.Point
+	by  string
 }
 
 // record writes a finished point to the results. A failed write (a full disk, a removed
@@ -176,8 +207,23 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			Provenance: results.Provenance{Servegate: ver, Commit: sourceCommit(), GoVersion: runtime.Version(),
 				Engine: s.spec.name, EngineVer: s.target.Version, Scale: string(s.scale), Seed: *flagSeed, Host: host},
 		}
-		path := results.Path(*flagOut, s.spec.name, s.preset.Name)
-		s.writer, s.err = results.NewWriter(path, head)
+		head.Settings = &results.Settings{Scale: string(s.scale), Preset: s.preset.Name, Profile: s.profile, TargetVersion: s.target.Version}
+		path := results.Path(s.out, s.spec.name, s.preset.Name)
+		s.writer, s.err = results.Open(s.ctx, path, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
+			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
+		var se *results.SettingsError
+		var busy *results.BusyError
+		switch {
+		case errors.As(s.err, &se):
+			s.err = fmt.Errorf("%w\n  -fresh (FRESH=1) replaces its points with this run's; -out DIR (OUT=DIR) keeps both", s.err)
+		case errors.As(s.err, &busy):
+			s.err = fmt.Errorf("%w\n  two runs at once would measure each other: wait for it, or pass -lock-wait=30m (env SERVEGATE_LOCK_WAIT) to wait here, or -out DIR", s.err)
+		}
+		if s.err == nil {
+			if kept := len(s.writer.Points()); kept > 0 {
+				fmt.Printf("servegate: adding to %s (%d points of earlier runs with the same settings kept; -fresh starts over)\n", path, kept)
+			}
+		}
 	})
 	if s.err != nil {
 		t.Fatal(s.err)
@@ -210,62 +256,123 @@ func runScenario(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, _ := current.up(t)
 	for _, p := range sc.Points {
 		t.Run(p.Name, func(t *testing.T) {
-			if current.writeErr != nil {
-				t.Fatalf("not measured: %v", current.writeErr)
-			}
-			if current.alive != nil {
-				if err := current.alive(); err != nil {
-					t.Fatal(err) // the points already measured are on disk
-				}
-			}
-			runner := *runner
-			runner.Logf = t.Logf
-			res, err := runner.RunPoint(current.ctx, sc, p)
-			if err != nil {
-				if current.alive != nil {
-					err = errors.Join(err, current.alive())
-				}
-				t.Fatalf("%s/%s on %s: %v", name, p.Name, current.spec.name, err)
-			}
-			if current.alive != nil {
-				if err := current.alive(); err != nil {
-					t.Errorf("%s/%s: %v", name, p.Name, err)
-				}
-			}
-			if err := current.record(res); err != nil {
-				t.Fatal(err)
-			}
-			if res.Invalid != "" {
-				// Recorded in the results and the summary; hypothesis gates treat the point as
-				// inconclusive. The scenario itself still ran.
-				t.Logf("%s/%s is INVALID: %s", name, p.Name, res.Invalid)
-			}
-			if res.Metrics["successful_requests"] == 0 {
-				t.Fatalf("%s/%s: no request succeeded: %v", name, p.Name, res.Errors)
-			}
-			if current.spec.exact {
-				if len(res.Errors) > 0 {
-					t.Errorf("%s/%s: requests failed against %s: %v", name, p.Name, current.spec.name, res.Errors)
-				}
-				for _, w := range res.Warnings {
-					t.Errorf("%s/%s: %s", name, p.Name, w)
-				}
-			} else {
-				// A real framework's disagreements are findings, recorded in the results and
-				// the report; say them here too.
-				for _, w := range res.Warnings {
-					t.Logf("WARNING %s/%s on %s: %s", name, p.Name, current.spec.name, w)
-				}
-			}
+			res := current.measure(t, sc, p, *flagTrials)
+			checkPoint(t, res)
 		})
 	}
 }
 
+// measure returns point p of sc as this run measured it: measured now with trials
+// trials and written to the result file, unless a test of this run already measured it.
+// A failure to measure fails t.
+func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
+	t.Helper()
+	runner, _ := s.up(t)
+	key := sc.ResultName + "/" + p.Name
+	s.mu.Lock()
+	m, done := s.measured[key]
+	s.mu.Unlock()
+	if done {
+		t.Logf("%s/%s: measured earlier in this run by %s (%d trials); deciding on that measurement", sc.Name, p.Name, m.by, m.res.Trials)
+		return m.res
+	}
+	if s.writeErr != nil {
+		t.Fatalf("not measured: %v", s.writeErr)
+	}
+	if s.alive != nil {
+		if err := s.alive(); err != nil {
+			t.Fatal(err) // the points already measured are on disk
+		}
+	}
+	r := *runner
+	r.Trials, r.Logf = trials, t.Logf
+	res, err := r.RunPoint(s.ctx, sc, p)
+	if err != nil {
+		if s.alive != nil {
+			err = errors.Join(err, s.alive())
+		}
+		t.Fatalf("%s/%s on %s: %v", sc.Name, p.Name, s.spec.name, err)
+	}
+	if s.alive != nil {
+		if err := s.alive(); err != nil {
+			t.Errorf("%s/%s: %v", sc.Name, p.Name, err)
+		}
+	}
+	if err := s.record(res); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	if s.measured == nil {
+		s.measured = map[string]measurement{}
+	}
+	s.measured[key] = measurement{res: res, by: t.Name()}
+	s.mu.Unlock()
+	return res
+}
+
+// checkPoint fails t when a measured point falls short: nothing succeeded, success below
+// the floor (-min-success), or, on the simulator, any failed request or warning.
+func checkPoint(t *testing.T, res results.Point) {
+	t.Helper()
+	at := res.Scenario + "/" + res.Point
+	if res.Invalid != "" {
+		// Recorded in the results and the summary; hypothesis gates treat the point as
+		// inconclusive. The scenario itself still ran.
+		t.Logf("%s is INVALID: %s", at, res.Invalid)
+	}
+	if res.Metrics["successful_requests"] == 0 {
+		t.Fatalf("%s: no request succeeded: %s", at, errorBreakdown(res.Errors))
+	}
+	if rate := res.Metrics["success_rate"]; rate < *flagMinSuccess {
+		t.Errorf("%s: success %.1f%% is below the %.4g%% floor (-min-success, SERVEGATE_MIN_SUCCESS): %s",
+			at, rate, *flagMinSuccess, errorBreakdown(res.Errors))
+	}
+	if current.spec.exact {
+		if len(res.Errors) > 0 {
+			t.Errorf("%s: requests failed against %s: %s", at, current.spec.name, errorBreakdown(res.Errors))
+		}
+		for _, w := range res.Warnings {
+			t.Errorf("%s: %s", at, w)
+		}
+		return
+	}
+	// A real framework's disagreements are findings, recorded in the results and the
+	// report; say them here too.
+	for _, w := range res.Warnings {
+		t.Logf("WARNING %s on %s: %s", at, current.spec.name, w)
+	}
+}
+
+// errorBreakdown lists failed requests by error, most frequent first.
+func errorBreakdown(errs map[string]int) string {
+	if len(errs) == 0 {
+		return "no request errors recorded"
+	}
+	msgs := make([]string, 0, len(errs))
+	total := 0
+	for m, n := range errs {
+		msgs = append(msgs, m)
+		total += n
+	}
+	sort.Slice(msgs, func(i, j int) bool {
+		if errs[msgs[i]] != errs[msgs[j]] {
+			return errs[msgs[i]] > errs[msgs[j]]
+		}
+		return msgs[i] < msgs[j]
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d failed request(s):", total)
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "\n    %d× %s", errs[m], m)
+	}
+	return b.String()
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
+	*flagOut = resolvePath(*flagOut)
 	// Settings that cannot be right stop the run before it waits for the lock.
 	if err := errors.Join(append(envErrs, checkTargetEnv())...); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
@@ -290,6 +397,9 @@ func TestMain(m *testing.M) {
 		if *flagTrials < 1 {
 			return fmt.Errorf("-trials must be at least 1, got %d", *flagTrials)
 		}
+		if *flagMinSuccess < 0 || *flagMinSuccess > 100 {
+			return fmt.Errorf("-min-success is a percentage: 0 to 100, got %g", *flagMinSuccess)
+		}
 		nonce := make([]byte, 4)
 		_, _ = rand.Read(nonce)
 		// An interrupt cancels the run; points already finished are on disk.
@@ -309,7 +419,7 @@ func TestMain(m *testing.M) {
 		order := map[string]int{"sim": 0, "vllm": 1, "sglang": 2, "ollama": 3, "openai": 4}
 		sort.SliceStable(registered, func(i, j int) bool { return order[registered[i].name] < order[registered[j].name] })
 		for _, spec := range registered {
-			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce)}
+			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut}
 			if c := m.Run(); c != 0 {
 				code = c
 			}
@@ -322,6 +432,9 @@ func TestMain(m *testing.M) {
 			if current.writer != nil {
 				writeTimeline(current)
 				printSummary(os.Stdout, current)
+				if err := current.writer.Close(); err != nil {
+					fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+				}
 			}
 		}
 		return nil

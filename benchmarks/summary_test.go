@@ -10,11 +10,11 @@ import (
 	"github.com/servegate/servegate/harness/results"
 )
 
-// printSummary prints one row per scenario point measured, marking one whose results could
-// not be written.
+// printSummary prints one row per scenario point this run measured, marking one whose
+// results could not be written, and counts the points of earlier runs the file keeps.
 func printSummary(w io.Writer, s *suite) {
 	rw := s.writer
-	pts := rw.Points()
+	pts := rw.Added()
 	if len(pts) == 0 {
 		return
 	}
@@ -50,5 +50,8 @@ func printSummary(w io.Writer, s *suite) {
 	}
 	if s.writeErr != nil {
 		fmt.Fprintf(w, "NOT ON DISK %s: %v\n", s.unsaved, s.writeErr)
+	}
+	if kept := len(rw.Points()) - len(pts); kept > 0 {
+		fmt.Fprintf(w, "The file also keeps %d point(s) of earlier runs with the same settings (-fresh starts it over).\n", kept)
 	}
 }

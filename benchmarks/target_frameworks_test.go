@@ -18,7 +18,7 @@ import (
 
 var (
 	flagConfig = flag.String("config", os.Getenv("SERVEGATE_CONFIG"),
-		"launch configuration file (JSON, see README) (env SERVEGATE_CONFIG)")
+		"launch configuration file (JSON, see README); a relative path is taken from the repository root (env SERVEGATE_CONFIG)")
 	flagURL = flag.String("url", os.Getenv("SERVEGATE_URL"),
 		"attach to running servers instead of launching: URL for the one framework, or framework=URL,... (env SERVEGATE_URL)")
 )
@@ -38,7 +38,7 @@ func registerFramework(spec frameworks.Spec) {
 func settings(name string) (launch.Settings, error) {
 	var set launch.Settings
 	if *flagConfig != "" {
-		f, err := launch.LoadFile(*flagConfig)
+		f, err := launch.LoadFile(resolvePath(*flagConfig))
 		if err != nil {
 			return set, err
 		}
@@ -72,7 +72,7 @@ func startFramework(ctx context.Context, s *suite, spec frameworks.Spec) (scenar
 	if err != nil {
 		return scenario.Target{}, nil, err
 	}
-	logPath := strings.TrimSuffix(results.Path(*flagOut, spec.Name, s.preset.Name), "_results.json") + "_server.log"
+	logPath := strings.TrimSuffix(results.Path(s.out, spec.Name, s.preset.Name), "_results.json") + "_server.log"
 	srv, err := launch.Start(ctx, spec, launch.Options{
 		Settings: set, Preset: s.preset, LogPath: logPath, ContextTokens: scenario.MaxContext(s.scale),
 		GPU: sampler, Nonce: s.nonce,

@@ -48,6 +48,7 @@ func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, err
 	if err != nil {
 		return scenario.Target{}, nil, err
 	}
+	s.profile = p.Name
 	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{preset.HF}})
 	if err != nil {
 		return scenario.Target{}, nil, err

@@ -6,7 +6,6 @@ package results
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,6 +68,9 @@ type Point struct {
 	TrialStats map[string]metrics.Interval `json:"trial_stats,omitempty"`
 	// Requests lists every measured request of every trial.
 	Requests []Sample `json:"requests,omitempty"`
+	// MeasuredAt is when the point finished (RFC 3339): a file accumulates points of
+	// several runs, and a verdict names the points it was decided on by this time.
+	MeasuredAt string `json:"measured_at,omitempty"`
 	// Metrics are written as top-level fields (avg_ttft_ms, p99_latency_ms, ...).
 	Metrics map[string]float64 `json:"-"`
 }
@@ -136,7 +138,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at"} {
 		known[k] = true
 	}
 	return known
@@ -178,16 +180,47 @@ type Provenance struct {
 
 // File is one result file: results/<framework>/<framework>_<preset>_results.json.
 type File struct {
-	Schema       int               `json:"schema_version"`
-	Framework    string            `json:"framework"`
-	ModelPreset  string            `json:"model_preset"`
-	Model        string            `json:"model"`
-	Timestamp    string            `json:"timestamp"`
-	ServerConfig ServerConfig      `json:"server_config"`
-	GPUInfo      *GPUInfo          `json:"gpu_info"`
-	Provenance   Provenance        `json:"provenance"`
-	Results      []Point           `json:"results"`
-	Definitions  map[string]string `json:"definitions"`
+	Schema       int          `json:"schema_version"`
+	Framework    string       `json:"framework"`
+	ModelPreset  string       `json:"model_preset"`
+	Model        string       `json:"model"`
+	Timestamp    string       `json:"timestamp"`
+	ServerConfig ServerConfig `json:"server_config"`
+	GPUInfo      *GPUInfo     `json:"gpu_info"`
+	Provenance   Provenance   `json:"provenance"`
+	// Settings are those every point of the file was measured under; nil in files of
+	// the original project and of servegate before results accumulated.
+	Settings    *Settings         `json:"settings,omitempty"`
+	Results     []Point           `json:"results"`
+	Definitions map[string]string `json:"definitions"`
+}
+
+// Settings are what a run was measured under. Points measured under different settings
+// are not comparable, so a file holds the points of one set of settings only: a run whose
+// settings differ from the file's is refused (see Open), never mixed in silently.
+type Settings struct {
+	// Scale is the scenario shapes (quick, full).
+	Scale string `json:"scale"`
+	// Preset is the model preset (also in the file name).
+	Preset string `json:"model_preset"`
+	// Profile is the simulator's profile; empty for a real framework.
+	Profile string `json:"profile,omitempty"`
+	// TargetVersion is the version the target reported (vLLM 0.10.1, sim-batching, ...).
+	TargetVersion string `json:"target_version"`
+}
+
+// differences lists the settings in which s and o differ, as "name: a (file) vs b (run)".
+func (s Settings) differences(o Settings) []string {
+	var out []string
+	for _, f := range []struct{ name, a, b string }{
+		{"scale", s.Scale, o.Scale}, {"model_preset", s.Preset, o.Preset},
+		{"profile", s.Profile, o.Profile}, {"target_version", s.TargetVersion, o.TargetVersion},
+	} {
+		if f.a != f.b {
+			out = append(out, fmt.Sprintf("%s %q in the file, %q in this run", f.name, f.a, f.b))
+		}
+	}
+	return out
 }
 
 // Path returns where a framework's result file for preset lives under dir.
@@ -244,51 +277,4 @@ func Read(path string) (*File, error) {
 		return nil, fmt.Errorf("parse result file %s: %w", path, err)
 	}
 	return &f, nil
-}
-
-// Writer keeps a result file current as points finish. A point with the same scenario and
-// point name as an earlier one replaces it, so a re-run of one scenario updates its rows.
-type Writer struct {
-	mu   sync.Mutex
-	path string
-	file File
-}
-
-// NewWriter returns a Writer for path whose file starts from head (its Results are kept).
-// It writes the file at once, so a run that dies before its first point still leaves a
-// file naming what was being measured.
-func NewWriter(path string, head File) (*Writer, error) {
-	head.Schema = SchemaVersion
-	if head.Definitions == nil {
-		head.Definitions = maps.Clone(metrics.Definitions)
-	}
-	w := &Writer{path: path, file: head}
-	return w, WriteFile(path, &w.file)
-}
-
-// Add records a finished point and rewrites the file.
-func (w *Writer) Add(p Point) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	replaced := false
-	for i, q := range w.file.Results {
-		if q.Scenario == p.Scenario && q.Point == p.Point {
-			w.file.Results[i], replaced = p, true
-			break
-		}
-	}
-	if !replaced {
-		w.file.Results = append(w.file.Results, p)
-	}
-	return WriteFile(w.path, &w.file)
-}
-
-// Path is the file being written.
-func (w *Writer) Path() string { return w.path }
-
-// Points returns a copy of the points written so far.
-func (w *Writer) Points() []Point {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]Point(nil), w.file.Results...)
 }

@@ -1,10 +1,13 @@
 package results
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,27 +40,154 @@ func TestMetricClashingWithAFieldIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "concurrency")
 }
 
+// open opens a writer on path for a run with settings, closed when the test ends.
+func open(t *testing.T, path string, set Settings, opt Options) *Writer {
+	t.Helper()
+	w, err := Open(context.Background(), path, File{Framework: "sim", ModelPreset: set.Preset, Settings: &set}, opt)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	return w
+}
+
+var quick = Settings{Scale: "quick", Preset: "gpt-oss-20b", Profile: "batching", TargetVersion: "sim-batching"}
+
+func pt(sc, name string, ttft float64) Point {
+	return Point{Scenario: sc, Point: name, Metrics: map[string]float64{"avg_ttft_ms": ttft}}
+}
+
 func TestWriterRewritesAtomicallyAfterEachPoint(t *testing.T) {
 	dir := t.TempDir()
 	path := Path(dir, "sim", "gpt-oss-20b")
 	assert.Equal(t, filepath.Join(dir, "sim", "sim_gpt-oss-20b_results.json"), path)
-	w, err := NewWriter(path, File{Framework: "sim", ModelPreset: "gpt-oss-20b"})
-	require.NoError(t, err)
+	w := open(t, path, quick, Options{})
 	f, err := Read(path)
 	require.NoError(t, err, "the file exists before the first point")
 	assert.Empty(t, f.Results)
 	assert.NotEmpty(t, f.Definitions["itl_ms"])
+	assert.Equal(t, quick, *f.Settings)
 
-	require.NoError(t, w.Add(Point{Scenario: "concurrent", Point: "c1", Metrics: map[string]float64{"avg_ttft_ms": 1}}))
-	require.NoError(t, w.Add(Point{Scenario: "concurrent", Point: "c8", Metrics: map[string]float64{"avg_ttft_ms": 2}}))
-	require.NoError(t, w.Add(Point{Scenario: "concurrent", Point: "c1", Metrics: map[string]float64{"avg_ttft_ms": 3}}))
+	require.NoError(t, w.Add(pt("concurrent", "c1", 1)))
+	require.NoError(t, w.Add(pt("concurrent", "c8", 2)))
+	require.NoError(t, w.Add(pt("concurrent", "c1", 3)))
 	f, err = Read(path)
 	require.NoError(t, err)
 	require.Len(t, f.Results, 2)
 	assert.Equal(t, 3.0, f.Results[0].Metrics["avg_ttft_ms"], "a re-run point replaces its row")
+	assert.NotEmpty(t, f.Results[0].MeasuredAt)
+	require.NoError(t, w.Close())
 	entries, err := os.ReadDir(filepath.Dir(path))
 	require.NoError(t, err)
-	assert.Len(t, entries, 1, "no temporary files left behind")
+	assert.Len(t, entries, 1, "no temporary or lock files left behind")
+}
+
+// Two runs sharing a results directory keep each other's points (the TestSingle then
+// TestKorean reproduction of the issue); -fresh starts over.
+func TestRunsAccumulate(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	first := open(t, path, quick, Options{})
+	require.NoError(t, first.Add(pt("single_request", "in128", 1)))
+	require.NoError(t, first.Close())
+
+	second := open(t, path, quick, Options{})
+	require.NoError(t, second.Add(pt("korean", "ko", 2)))
+	require.NoError(t, second.Add(pt("single_request", "in128", 3)))
+	require.NoError(t, second.Close())
+	f, err := Read(path)
+	require.NoError(t, err)
+	require.Len(t, f.Results, 2, "both runs' points are kept")
+	assert.Equal(t, "single_request", f.Results[0].Scenario)
+	assert.Equal(t, 3.0, f.Results[0].Metrics["avg_ttft_ms"], "the newer measurement of a point replaces the older")
+	assert.Len(t, second.Added(), 2)
+	assert.Len(t, second.Points(), 2)
+
+	fresh := open(t, path, quick, Options{Fresh: true})
+	require.NoError(t, fresh.Add(pt("korean", "en", 4)))
+	f, err = Read(path)
+	require.NoError(t, err)
+	require.Len(t, f.Results, 1, "-fresh starts the file over")
+}
+
+func TestOtherSettingsAreNeverMixedIn(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	w := open(t, path, quick, Options{})
+	require.NoError(t, w.Add(pt("concurrent", "c1", 1)))
+	require.NoError(t, w.Close())
+	for _, tc := range []struct {
+		change func(*Settings)
+		field  string
+	}{
+		{func(s *Settings) { s.Scale = "full" }, "scale"},
+		{func(s *Settings) { s.Profile = "single-slot" }, "profile"},
+		{func(s *Settings) { s.TargetVersion = "0.10.2" }, "target_version"},
+	} {
+		set := quick
+		tc.change(&set)
+		_, err := Open(context.Background(), path, File{Settings: &set}, Options{})
+		var se *SettingsError
+		require.ErrorAs(t, err, &se, tc.field)
+		assert.ErrorContains(t, err, tc.field)
+		f, err := Read(path)
+		require.NoError(t, err)
+		assert.Len(t, f.Results, 1, "the refused run left the file alone")
+	}
+	full := quick
+	full.Scale = "full"
+	w = open(t, path, full, Options{Fresh: true})
+	require.NoError(t, w.Close())
+	f, err := Read(path)
+	require.NoError(t, err)
+	assert.Empty(t, f.Results, "with -fresh the run replaces the file")
+}
+
+func TestAFileWithoutSettingsIsNotMixedIn(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	require.NoError(t, WriteFile(path, File{Framework: "sim", Results: []Point{pt("concurrent", "c1", 1)}}))
+	_, err := Open(context.Background(), path, File{Settings: &quick}, Options{})
+	var se *SettingsError
+	require.ErrorAs(t, err, &se)
+	assert.ErrorContains(t, err, "records no settings")
+}
+
+func TestASecondWriterIsRefusedNamingTheFirst(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	first := open(t, path, quick, Options{})
+	_, err := Open(context.Background(), path, File{Settings: &quick}, Options{})
+	var busy *BusyError
+	require.ErrorAs(t, err, &busy)
+	assert.ErrorContains(t, err, fmt.Sprintf("pid %d", os.Getpid()))
+	assert.ErrorContains(t, err, path)
+	require.NoError(t, first.Close())
+	second := open(t, path, quick, Options{})
+	require.NoError(t, second.Close())
+}
+
+func TestASecondWriterWaitsForTheFirst(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	first := open(t, path, quick, Options{})
+	waiting := make(chan string, 1)
+	got := make(chan error, 1)
+	go func() {
+		w, err := Open(context.Background(), path, File{Settings: &quick}, Options{Wait: time.Minute,
+			Logf: func(format string, args ...any) { waiting <- fmt.Sprintf(format, args...) }})
+		if err == nil {
+			err = w.Close()
+		}
+		got <- err
+	}()
+	msg := <-waiting // said before the first lets go
+	assert.Contains(t, msg, fmt.Sprintf("pid %d", os.Getpid()))
+	require.NoError(t, first.Add(pt("concurrent", "c1", 1)))
+	require.NoError(t, first.Close())
+	require.NoError(t, <-got)
+}
+
+func TestWaitingStopsWithItsContext(t *testing.T) {
+	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
+	open(t, path, quick, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Open(ctx, path, File{Settings: &quick}, Options{Wait: time.Hour})
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func TestWriteFileIsReadableByAllAndFailsLoudly(t *testing.T) {
