@@ -1,19 +1,27 @@
-// Package hypothesis holds servegate's claims about serving frameworks (H1-H5 of SPEC.md)
-// as data, and decides each on the trials' 95% intervals: pass when the whole interval
-// satisfies the claim, fail when the whole interval violates it, inconclusive otherwise
-// (including when a point has fewer than two trials or measured the client).
+// Package hypothesis holds servegate's claims about serving frameworks (H1-H5) as data,
+// and decides each on the trials' 95% intervals: pass when the whole interval satisfies
+// the claim, fail when the whole interval violates it, inconclusive otherwise (the
+// interval straddles the threshold, a point has fewer trials than the claim needs, or it
+// measured the client). Evidence that is absent (a point, a metric, a framework's results)
+// is marked Missing: never a pass.
 package hypothesis
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
+	"math"
 	"sort"
 	"strings"
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/scenario"
+	"gonum.org/v1/gonum/stat/distuv"
 )
+
+// DefaultMinTrials is the least trials per point a hypothesis is decided on unless it sets
+// MinTrials: a verdict rests on t intervals, and H5's ±10% band is rarely decided with
+// three.
+const DefaultMinTrials = 5
 
 // Verdicts.
 const (
@@ -60,9 +68,37 @@ type Hypothesis struct {
 	// Frameworks the claim is about; empty means every framework present.
 	Frameworks []string `json:"frameworks,omitempty"`
 	Checks     []Check  `json:"checks"`
+	// MinTrials is the least trials every point of a check must have; 0 means
+	// DefaultMinTrials. Fewer leave the check inconclusive.
+	MinTrials int `json:"min_trials,omitempty"`
+	// Skip, when set, is why the hypothesis is not decided at all (a CI owner's choice in
+	// an override file, e.g. a framework the pipeline does not run); shown as the skip.
+	Skip string `json:"skip,omitempty"`
 }
 
-// Defaults returns H1-H5 of SPEC.md. H1 and H2 also have cross-framework parts (H1x, H2).
+// Trials is the least trials per point h is decided on.
+func (h Hypothesis) Trials() int {
+	if h.MinTrials > 0 {
+		return h.MinTrials
+	}
+	return DefaultMinTrials
+}
+
+// About reports whether a single-framework claim applies to framework fw (a name, or a
+// name with a suffix such as vllm-eager).
+func (h Hypothesis) About(fw string) bool {
+	if len(h.Frameworks) == 0 {
+		return true
+	}
+	for _, f := range h.Frameworks {
+		if f == fw || strings.HasPrefix(fw, f+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+// Defaults returns H1-H5. H1 has a cross-framework part (H1x); H2 compares frameworks.
 func Defaults() []Hypothesis {
 	ref := func(sc, pt, m string) Ref { return Ref{sc, pt, m} }
 	den := func(sc, pt, m string) *Ref { r := ref(sc, pt, m); return &r }
@@ -93,35 +129,6 @@ func Defaults() []Hypothesis {
 	}
 }
 
-// Load returns the defaults with those in the JSON file at path ([]Hypothesis) replacing
-// the ones with the same ID and adding the rest.
-func Load(path string) ([]Hypothesis, error) {
-	hs := Defaults()
-	if path == "" {
-		return hs, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read hypotheses: %w", err)
-	}
-	var over []Hypothesis
-	if err := json.Unmarshal(b, &over); err != nil {
-		return nil, fmt.Errorf("parse hypotheses %s: %w", path, err)
-	}
-	for _, o := range over {
-		replaced := false
-		for i := range hs {
-			if hs[i].ID == o.ID {
-				hs[i], replaced = o, true
-			}
-		}
-		if !replaced {
-			hs = append(hs, o)
-		}
-	}
-	return hs, nil
-}
-
 // Lookup returns the hypothesis with id.
 func Lookup(hs []Hypothesis, id string) (Hypothesis, error) {
 	var ids []string
@@ -143,6 +150,19 @@ type CheckResult struct {
 	High     *float64 `json:"ci95_high"`
 	Trials   int      `json:"trials"`
 	Why      string   `json:"why,omitempty"`
+	// Missing says the evidence was absent (no result for the point, no such metric, no
+	// results of a framework): the check is inconclusive and a gate must not pass on it.
+	Missing bool `json:"missing,omitempty"`
+}
+
+// Evidence names one point a verdict was decided on, as it was when decided: a report
+// beside newer results of the same point marks the verdict stale.
+type Evidence struct {
+	Framework  string `json:"framework"`
+	Scenario   string `json:"scenario"`
+	Point      string `json:"point"`
+	Trials     int    `json:"trials"`
+	MeasuredAt string `json:"measured_at,omitempty"`
 }
 
 // Result is a hypothesis decided, in the form the reporter reads (hypotheses.json).
@@ -156,60 +176,89 @@ type Result struct {
 	Threshold float64       `json:"threshold"`
 	Details   string        `json:"details"`
 	Checks    []CheckResult `json:"checks"`
+	// Missing says some evidence the claim needs was absent (see CheckResult.Missing).
+	Missing bool `json:"missing,omitempty"`
+	// MinTrials is the least trials per point the verdict required.
+	MinTrials int `json:"min_trials"`
+	// Framework is the framework a single-framework claim was decided for; Compared lists
+	// the frameworks a cross-framework claim compared.
+	Framework string   `json:"framework,omitempty"`
+	Compared  []string `json:"compared,omitempty"`
+	// Preset, Scale, DecidedAt (results.TimeFormat) and Sources (the result files read)
+	// say what the verdict was decided on; the caller fills them in.
+	Preset    string     `json:"model_preset,omitempty"`
+	Scale     string     `json:"scale,omitempty"`
+	DecidedAt string     `json:"decided_at,omitempty"`
+	Sources   []string   `json:"sources,omitempty"`
+	Evidence  []Evidence `json:"evidence,omitempty"`
+}
+
+// Key says which verdicts replace each other in a verdict file: one per hypothesis,
+// framework (or the cross-framework comparison) and preset.
+func (r Result) Key() string {
+	fw := r.Framework
+	if fw == "" {
+		fw = "cross:" + strings.Join(r.Compared, "+")
+	}
+	return strings.ToLower(r.ID) + "|" + fw + "|" + r.Preset
 }
 
 // Results are a framework's points, by framework name.
 type Results map[string][]results.Point
 
+// resultName maps a suite scenario name (single) to the name its results carry
+// (single_request); other names map to themselves.
+func resultName(name string) string {
+	for _, sc := range scenario.Suite(scenario.Quick) {
+		if sc.Name == name {
+			return sc.ResultName
+		}
+	}
+	return name
+}
+
 func find(pts []results.Point, r Ref) (results.Point, bool) {
+	want := resultName(r.Scenario)
 	for _, p := range pts {
-		if (p.Scenario == r.Scenario || scenarioAlias[r.Scenario] == p.Scenario) && p.Point == r.Point {
+		if p.Scenario == want && p.Point == r.Point {
 			return p, true
 		}
 	}
 	return results.Point{}, false
 }
 
-// scenarioAlias maps suite names to result names.
-var scenarioAlias = map[string]string{"single": "single_request"}
-
-// values returns a metric's per-trial values at a point, and why not.
-func values(pts []results.Point, r Ref) ([]float64, string) {
-	p, ok := find(pts, r)
-	if !ok {
-		return nil, fmt.Sprintf("no result for %s/%s", r.Scenario, r.Point)
-	}
-	if p.Invalid != "" {
-		return nil, fmt.Sprintf("%s/%s is invalid (%s)", r.Scenario, r.Point, p.Invalid)
-	}
-	if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
-		return iv.Values, ""
-	}
-	if v, ok := p.Metrics[r.Metric]; ok {
-		return []float64{v}, ""
-	}
-	return nil, fmt.Sprintf("%s has no %s", r.Scenario+"/"+r.Point, r.Metric)
+// sample is one side of a check: a metric's per-trial values at one point.
+type sample struct {
+	xs      []float64
+	ev      Evidence
+	why     string
+	missing bool
 }
 
-// decide judges one set of observations (per-trial values of the checked quantity).
-// The interval is Student's t 95% interval of their mean (metrics.Estimate).
-func (c Check) decide(name string, xs []float64) CheckResult {
-	iv := metrics.Estimate(xs)
-	res := CheckResult{Check: name, Observed: iv.Mean, Low: iv.Low, High: iv.High, Trials: iv.N}
-	if c.Every {
-		res.Verdict = Pass
-		for _, x := range xs {
-			if !c.holds(x) {
-				res.Verdict, res.Why = Fail, fmt.Sprintf("a trial measured %.3g", x)
-			}
-		}
-		return res
+// values returns a metric's per-trial values at a point of framework fw, or why there are
+// none.
+func values(fw string, pts []results.Point, r Ref) sample {
+	p, ok := find(pts, r)
+	if !ok {
+		return sample{why: fmt.Sprintf("no result for %s/%s", r.Scenario, r.Point), missing: true}
 	}
-	if iv.Low == nil {
-		res.Verdict, res.Why = Inconclusive, "fewer than two trials: no interval"
-		return res
+	s := sample{ev: Evidence{Framework: fw, Scenario: p.Scenario, Point: p.Point, Trials: p.Trials, MeasuredAt: p.MeasuredAt}}
+	if p.Invalid != "" {
+		s.why = fmt.Sprintf("%s/%s is invalid (%s)", r.Scenario, r.Point, p.Invalid)
+		return s
 	}
-	lo, hi := *iv.Low, *iv.High
+	if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
+		s.xs = iv.Values
+	} else if v, ok := p.Metrics[r.Metric]; ok {
+		s.xs = []float64{v}
+	} else {
+		s.why, s.missing = fmt.Sprintf("%s/%s has no %s", r.Scenario, r.Point, r.Metric), true
+	}
+	return s
+}
+
+// decide judges the estimate of the checked quantity: its mean (or ratio) and 95% interval.
+func (c Check) decide(res CheckResult, lo, hi float64) CheckResult {
 	ok := c.holds
 	// The interval satisfies the claim when every value in it does: check its ends, and
 	// for a band the band's edges inside it.
@@ -234,6 +283,61 @@ func (c Check) decide(name string, xs []float64) CheckResult {
 		res.Verdict, res.Why = Inconclusive, "the 95% interval straddles the threshold"
 	}
 	return res
+}
+
+// decideValue decides a check on one quantity's per-trial values: Student's t 95%
+// interval of their mean (metrics.Estimate), or every value for an Every check.
+func (c Check) decideValue(res CheckResult, xs []float64) CheckResult {
+	iv := metrics.Estimate(xs)
+	res.Observed, res.Low, res.High, res.Trials = iv.Mean, iv.Low, iv.High, iv.N
+	if c.Every {
+		res.Verdict = Pass
+		for _, x := range xs {
+			if !c.holds(x) {
+				res.Verdict, res.Why = Fail, fmt.Sprintf("a trial measured %.3g", x)
+			}
+		}
+		return res
+	}
+	if iv.Low == nil {
+		res.Verdict, res.Why = Inconclusive, "fewer than two trials: no interval"
+		return res
+	}
+	return c.decide(res, *iv.Low, *iv.High)
+}
+
+// RatioInterval estimates num/den from two independent samples (two points, or two
+// frameworks, measured one after the other: trial i of one has nothing to do with trial
+// i of the other). It is Welch's t interval for the difference of the mean logarithms,
+// exponentiated: the ratio of geometric means with its 95% interval. ok is false when a
+// value is not positive or either side has fewer than two values.
+func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
+	if len(num) < 2 || len(den) < 2 {
+		return 0, 0, 0, false
+	}
+	logs := func(xs []float64) (mean, varOfMean float64, ok bool) {
+		ls := make([]float64, len(xs))
+		for i, x := range xs {
+			if !(x > 0) {
+				return 0, 0, false
+			}
+			ls[i] = math.Log(x)
+		}
+		iv := metrics.Estimate(ls)
+		return iv.Mean, iv.Std * iv.Std / float64(len(ls)), true
+	}
+	ma, va, okA := logs(num)
+	mb, vb, okB := logs(den)
+	if !okA || !okB {
+		return 0, 0, 0, false
+	}
+	d, se := ma-mb, math.Sqrt(va+vb)
+	if se == 0 {
+		return math.Exp(d), math.Exp(d), math.Exp(d), true
+	}
+	df := (va + vb) * (va + vb) / (va*va/float64(len(num)-1) + vb*vb/float64(len(den)-1))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(0.975)
+	return math.Exp(d), math.Exp(d - t*se), math.Exp(d + t*se), true
 }
 
 // holds reports whether one value satisfies the check.
@@ -270,119 +374,159 @@ func (c Check) name(numFW, denFW string) string {
 	return fmt.Sprintf("%s %s %.3g", s, c.Op, c.Threshold)
 }
 
-// ratios pairs per-trial values by trial and divides; with different trial counts the
-// shorter list sets the count.
-func ratios(num, den []float64) []float64 {
-	n := min(len(num), len(den))
-	out := make([]float64, 0, n)
-	for i := 0; i < n; i++ {
-		if den[i] != 0 {
-			out = append(out, num[i]/den[i])
-		}
-	}
-	return out
-}
-
-// evaluate decides one check on the given numerator and denominator frameworks' points.
-func (c Check) evaluate(numFW, denFW string, numPts, denPts []results.Point) CheckResult {
-	name := c.name(numFW, denFW)
-	num, why := values(numPts, c.Num)
-	if why != "" {
-		return CheckResult{Check: name, Verdict: Inconclusive, Why: why}
-	}
-	xs := num
+// evaluate decides one check on the given numerator and denominator frameworks' points,
+// each of which must have at least minTrials trials.
+func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []results.Point) (CheckResult, []Evidence) {
+	res := CheckResult{Check: c.name(numFW, denFW)}
+	sides := []sample{values(numFW, numPts, c.Num)}
 	if c.Den != nil {
-		den, why := values(denPts, *c.Den)
-		if why != "" {
-			return CheckResult{Check: name, Verdict: Inconclusive, Why: why}
-		}
-		xs = ratios(num, den)
+		sides = append(sides, values(denFW, denPts, *c.Den))
 	}
-	return c.decide(name, xs)
+	var ev []Evidence
+	for _, s := range sides {
+		if s.ev.Point != "" {
+			ev = append(ev, s.ev)
+		}
+	}
+	for _, s := range sides {
+		if s.why != "" {
+			res.Verdict, res.Why, res.Missing = Inconclusive, s.why, s.missing
+			return res, ev
+		}
+	}
+	if c.Every && c.Den == nil {
+		// One failing trial disproves "every trial"; passing needs the full count.
+		if r := c.decideValue(res, sides[0].xs); r.Verdict == Fail {
+			return r, ev
+		}
+	}
+	for _, s := range sides {
+		if s.ev.Trials < minTrials {
+			res.Trials = s.ev.Trials
+			res.Verdict, res.Why = Inconclusive, fmt.Sprintf("%s/%s has %d trial(s); this claim is decided on at least %d per point",
+				s.ev.Scenario, s.ev.Point, s.ev.Trials, minTrials)
+			return res, ev
+		}
+	}
+	if c.Den == nil {
+		return c.decideValue(res, sides[0].xs), ev
+	}
+	ratio, lo, hi, ok := RatioInterval(sides[0].xs, sides[1].xs)
+	res.Trials = min(len(sides[0].xs), len(sides[1].xs))
+	if !ok {
+		res.Verdict, res.Why = Inconclusive, "a ratio needs two or more positive values on each side"
+		return res, ev
+	}
+	res.Observed, res.Low, res.High = ratio, &lo, &hi
+	return c.decide(res, lo, hi), ev
 }
 
-// Evaluate decides h on rs. A single-framework claim is decided for each framework it is
-// about that is present; a cross-framework claim on each pair its checks name.
+// Evaluate decides h on rs. A single-framework claim is decided on every framework in rs
+// it is about (callers decide one framework at a time); a cross-framework claim on each
+// pair its checks name. A framework a check names that rs lacks is missing evidence.
 func Evaluate(h Hypothesis, rs Results) Result {
-	out := Result{ID: h.ID, Claim: h.Claim}
+	out := Result{ID: h.ID, Claim: h.Claim, MinTrials: h.Trials()}
 	fws := make([]string, 0, len(rs))
 	for fw := range rs {
 		fws = append(fws, fw)
 	}
 	sort.Strings(fws)
-	about := func(fw string) bool {
-		if len(h.Frameworks) == 0 {
-			return true
-		}
-		for _, f := range h.Frameworks {
-			if f == fw || strings.HasPrefix(fw, f+"-") {
-				return true
-			}
-		}
-		return false
+	add := func(c CheckResult, ev []Evidence) {
+		out.Checks = append(out.Checks, c)
+		out.Evidence = append(out.Evidence, ev...)
 	}
+	compared := map[string]bool{}
 	for _, c := range h.Checks {
-		switch {
-		case !h.CrossFramework:
+		if !h.CrossFramework {
 			for _, fw := range fws {
-				if about(fw) {
-					out.Checks = append(out.Checks, c.evaluate(fw, fw, rs[fw], rs[fw]))
+				if h.About(fw) {
+					add(c.evaluate(h.Trials(), fw, fw, rs[fw], rs[fw]))
 				}
 			}
-		default:
-			pick := func(spec string) []string {
-				if name, ok := strings.CutPrefix(spec, "fw:"); ok {
-					if _, present := rs[name]; present {
-						return []string{name}
-					}
-					return nil
+			continue
+		}
+		// pick names the frameworks one side of a check takes: one fixed framework, or
+		// every framework present.
+		pick := func(spec string) ([]string, string) {
+			if name, ok := strings.CutPrefix(spec, "fw:"); ok {
+				if _, present := rs[name]; present {
+					return []string{name}, ""
 				}
-				return fws
+				return nil, name
 			}
-			for _, a := range pick(c.NumFrom) {
-				for _, b := range pick(c.DenFrom) {
-					if a != b {
-						out.Checks = append(out.Checks, c.evaluate(a, b, rs[a], rs[b]))
-					}
+			return fws, ""
+		}
+		nums, numAbsent := pick(c.NumFrom)
+		dens, denAbsent := pick(c.DenFrom)
+		for _, absent := range []string{numAbsent, denAbsent} {
+			if absent != "" {
+				add(CheckResult{Check: c.name(c.NumFrom, c.DenFrom), Verdict: Inconclusive, Missing: true,
+					Why: "no results of " + absent}, nil)
+			}
+		}
+		if numAbsent != "" || denAbsent != "" {
+			continue
+		}
+		pairs := 0
+		for _, a := range nums {
+			for _, b := range dens {
+				if a != b {
+					pairs++
+					compared[a], compared[b] = true, true
+					add(c.evaluate(h.Trials(), a, b, rs[a], rs[b]))
 				}
 			}
+		}
+		if pairs == 0 {
+			add(CheckResult{Check: c.name(c.NumFrom, c.DenFrom), Verdict: Inconclusive, Missing: true,
+				Why: "needs results of two frameworks to compare"}, nil)
 		}
 	}
+	for fw := range compared {
+		out.Compared = append(out.Compared, fw)
+	}
+	sort.Strings(out.Compared)
 	out.Verdict = combine(out.Checks)
+	for _, c := range out.Checks {
+		out.Missing = out.Missing || c.Missing
+	}
 	if len(out.Checks) == 0 {
+		out.Missing = true
 		out.Details = "no framework this claim is about has results"
-		if h.CrossFramework {
-			out.Details = "needs results of the frameworks it compares"
+		if len(h.Frameworks) > 0 {
+			out.Details += " (" + strings.Join(h.Frameworks, ", ") + ")"
 		}
+		return out
 	}
 	// The numbers shown beside the verdict are those of the deciding check: the first
 	// failing one, else the first inconclusive, else the first.
-	if len(out.Checks) > 0 {
-		pick := out.Checks[0]
-		for _, want := range []string{Fail, Inconclusive} {
-			for _, c := range out.Checks {
-				if c.Verdict == want && pick.Verdict != Fail {
-					pick = c
-				}
-			}
-		}
-		out.Observed, out.Low, out.High = pick.Observed, pick.Low, pick.High
-		var parts []string
+	pick := out.Checks[0]
+	for _, want := range []string{Fail, Inconclusive} {
 		for _, c := range out.Checks {
-			s := fmt.Sprintf("%s: %s (%.3g)", c.Check, c.Verdict, c.Observed)
-			if c.Why != "" {
-				s += " — " + c.Why
+			if c.Verdict == want && pick.Verdict != Fail {
+				pick = c
 			}
-			parts = append(parts, s)
 		}
-		out.Details = strings.Join(parts, "; ")
-		for _, c := range h.Checks {
-			out.Threshold = c.Threshold
-			if c.Op == "within" || c.Op == "outside" {
-				out.Threshold = c.High
-			}
-			break
+	}
+	out.Observed, out.Low, out.High = pick.Observed, pick.Low, pick.High
+	var parts []string
+	for _, c := range out.Checks {
+		s := c.Check + ": " + c.Verdict
+		if c.Verdict != Inconclusive || c.Low != nil { // an observation, not a zero for none
+			s += fmt.Sprintf(" (%.3g)", c.Observed)
 		}
+		if c.Why != "" {
+			s += " — " + c.Why
+		}
+		parts = append(parts, s)
+	}
+	out.Details = strings.Join(parts, "; ")
+	for _, c := range h.Checks {
+		out.Threshold = c.Threshold
+		if c.Op == "within" || c.Op == "outside" {
+			out.Threshold = c.High
+		}
+		break
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/servegate/servegate/frameworks/sim"
@@ -72,21 +73,30 @@ func pick(t *testing.T, sc, name string) scenario.Point {
 	return scenario.Point{}
 }
 
+// verdict decides the default hypothesis id on rs, at the trials the test measured (the
+// flip tests show a verdict can turn; TestTooFewTrialsAreNotDecided holds the minimum).
 func verdict(t *testing.T, id string, rs Results) Result {
 	t.Helper()
 	h, err := Lookup(Defaults(), id)
 	require.NoError(t, err)
+	h.MinTrials = trials
 	res := Evaluate(h, rs)
 	t.Logf("%s: %s — %s", id, res.Verdict, res.Details)
 	return res
 }
 
-func TestH1FlipsWithBatching(t *testing.T) {
+// H1 on one engine, and H1x across two: a batching engine against a single-slot one
+// passes, the other way round fails.
+func TestH1AndH1xFlipWithBatching(t *testing.T) {
 	c1, c64 := pick(t, "concurrent", "c1"), pick(t, "concurrent", "c64")
 	// Short answers and one wave at c64 keep the single-slot engine's run to seconds.
 	c1.OutputTokens, c64.OutputTokens, c64.Requests = 8, 8, 64
-	assert.Equal(t, Pass, verdict(t, "H1", Results{"sim": measure(t, "batching", nil, "concurrent", c1, c64)}).Verdict)
-	assert.Equal(t, Fail, verdict(t, "H1", Results{"sim": measure(t, "single-slot", nil, "concurrent", c1, c64)}).Verdict)
+	batching := measure(t, "batching", nil, "concurrent", c1, c64)
+	slot := measure(t, "single-slot", nil, "concurrent", c1, c64)
+	assert.Equal(t, Pass, verdict(t, "H1", Results{"sim": batching}).Verdict)
+	assert.Equal(t, Fail, verdict(t, "H1", Results{"sim": slot}).Verdict)
+	assert.Equal(t, Pass, verdict(t, "H1x", Results{"vllm": batching, "sglang": batching, "ollama": slot}).Verdict)
+	assert.Equal(t, Fail, verdict(t, "H1x", Results{"vllm": slot, "sglang": slot, "ollama": batching}).Verdict)
 }
 
 func TestH2FlipsWithDecodeSpeed(t *testing.T) {
@@ -139,36 +149,93 @@ func point(sc, name, metric string, xs ...float64) results.Point {
 }
 
 func TestDecide(t *testing.T) {
-	h := Hypothesis{ID: "T", Checks: []Check{{Num: Ref{"s", "a", "m"}, Den: &Ref{"s", "b", "m"}, Op: ">=", Threshold: 2}}}
+	h := Hypothesis{ID: "T", MinTrials: 3, Checks: []Check{{Num: Ref{"s", "a", "m"}, Den: &Ref{"s", "b", "m"}, Op: ">=", Threshold: 2}}}
 	tests := []struct {
 		name      string
 		num, den  []float64
+		minTrials int
 		invalid   string
 		want, why string
 	}{
-		{"clearly above", []float64{10, 10.2, 9.9}, []float64{2, 2.1, 2}, "", Pass, ""},
-		{"clearly below", []float64{3, 3.1, 2.9}, []float64{2, 2, 2}, "", Fail, ""},
-		{"straddles the threshold", []float64{3.5, 4.5, 3.9}, []float64{2, 2, 2}, "", Inconclusive, "straddles"},
-		{"one trial cannot decide", []float64{10}, []float64{2}, "", Inconclusive, "fewer than two trials"},
-		{"an invalid point is no evidence", []float64{10, 10, 10}, []float64{2, 2, 2}, "client-bound: x", Inconclusive, "invalid"},
+		{"clearly above", []float64{10, 10.2, 9.9}, []float64{2, 2.1, 2}, 0, "", Pass, ""},
+		{"clearly below", []float64{3, 3.1, 2.9}, []float64{2, 2, 2}, 0, "", Fail, ""},
+		{"straddles the threshold", []float64{3.5, 4.5, 3.9}, []float64{2, 2, 2}, 0, "", Inconclusive, "straddles"},
+		{"one trial cannot decide", []float64{10}, []float64{2}, 0, "", Inconclusive, "has 1 trial(s)"},
+		{"fewer trials than the claim needs", []float64{10, 10.2, 9.9}, []float64{2, 2.1, 2}, 5, "", Inconclusive, "at least 5 per point"},
+		{"an invalid point is no evidence", []float64{10, 10, 10}, []float64{2, 2, 2}, 0, "client-bound: x", Inconclusive, "invalid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := point("s", "a", "m", tc.num...), point("s", "b", "m", tc.den...)
 			a.Invalid = tc.invalid
+			h := h
+			if tc.minTrials > 0 {
+				h.MinTrials = tc.minTrials
+			}
 			res := Evaluate(h, Results{"fw": {a, b}})
 			assert.Equal(t, tc.want, res.Verdict)
 			require.Len(t, res.Checks, 1)
 			assert.Contains(t, res.Checks[0].Why, tc.why)
+			assert.False(t, res.Missing, "the points are there")
+			assert.Len(t, res.Evidence, 2)
 		})
 	}
 }
 
+// Absent evidence is marked missing, which no gate passes on.
+func TestMissingEvidenceIsMarked(t *testing.T) {
+	h := Hypothesis{ID: "T", MinTrials: 3, Checks: []Check{{Num: Ref{"s", "a", "m"}, Den: &Ref{"s", "b", "m"}, Op: ">=", Threshold: 2}}}
+	a := point("s", "a", "m", 10, 10, 10)
+	for name, rs := range map[string]Results{
+		"no point":        {"fw": {a}},
+		"no metric":       {"fw": {a, point("s", "b", "other", 2, 2, 2)}},
+		"no results":      {},
+		"not its subject": {"ollama": {a, point("s", "b", "m", 2, 2, 2)}},
+	} {
+		h := h
+		if name == "not its subject" {
+			h.Frameworks = []string{"vllm"}
+		}
+		res := Evaluate(h, rs)
+		assert.Equal(t, Inconclusive, res.Verdict, name)
+		assert.True(t, res.Missing, name)
+	}
+}
+
+// A ratio of two points is estimated from independent samples: which trial of one point
+// is listed beside which of the other says nothing, so the order must not matter.
+func TestRatioIntervalTreatsSidesAsIndependent(t *testing.T) {
+	num, den := []float64{90, 100, 110, 105}, []float64{10, 11, 9, 10.5}
+	r1, lo1, hi1, ok := RatioInterval(num, den)
+	require.True(t, ok)
+	r2, lo2, hi2, _ := RatioInterval(num, []float64{9, 10.5, 11, 10})
+	assert.InDelta(t, r1, r2, 1e-12)
+	assert.InDelta(t, lo1, lo2, 1e-12)
+	assert.InDelta(t, hi1, hi2, 1e-12)
+	// The ratio of geometric means, and Welch's interval of the log difference.
+	gm := func(xs []float64) float64 {
+		s := 0.0
+		for _, x := range xs {
+			s += math.Log(x)
+		}
+		return math.Exp(s / float64(len(xs)))
+	}
+	assert.InDelta(t, gm(num)/gm(den), r1, 1e-9)
+	assert.Less(t, lo1, r1)
+	assert.Greater(t, hi1, r1)
+	assert.InDelta(t, math.Log(r1)-math.Log(lo1), math.Log(hi1)-math.Log(r1), 1e-9, "symmetric on the log scale")
+	_, _, _, ok = RatioInterval([]float64{1, 0}, den)
+	assert.False(t, ok, "a log needs positive values")
+	_, _, _, ok = RatioInterval([]float64{1}, den)
+	assert.False(t, ok, "one value has no spread")
+}
+
 func TestEveryTrialMustHold(t *testing.T) {
-	h := Hypothesis{ID: "T", Checks: []Check{{Num: Ref{"s", "a", "success_rate"}, Op: ">=", Threshold: 100, Every: true}}}
+	h := Hypothesis{ID: "T", MinTrials: 3, Checks: []Check{{Num: Ref{"s", "a", "success_rate"}, Op: ">=", Threshold: 100, Every: true}}}
 	assert.Equal(t, Pass, Evaluate(h, Results{"fw": {point("s", "a", "success_rate", 100, 100, 100)}}).Verdict)
 	assert.Equal(t, Fail, Evaluate(h, Results{"fw": {point("s", "a", "success_rate", 100, 95, 100)}}).Verdict)
 	assert.Equal(t, Fail, Evaluate(h, Results{"fw": {point("s", "a", "success_rate", 90)}}).Verdict, "one failing trial decides")
+	assert.Equal(t, Inconclusive, Evaluate(h, Results{"fw": {point("s", "a", "success_rate", 100)}}).Verdict, "one passing trial does not")
 }
 
 func TestBands(t *testing.T) {
@@ -185,20 +252,27 @@ func TestBands(t *testing.T) {
 		{outside, []float64{3, 3.1, 2.9}, Pass},
 		{outside, []float64{1, 1.01, 0.99}, Fail},
 	} {
-		assert.Equal(t, tc.want, tc.c.decide("x", tc.xs).Verdict, "%s %v", tc.c.Op, tc.xs)
+		assert.Equal(t, tc.want, tc.c.decideValue(CheckResult{}, tc.xs).Verdict, "%s %v", tc.c.Op, tc.xs)
 	}
 }
 
 func TestCrossFrameworkNeedsItsFrameworks(t *testing.T) {
 	h, err := Lookup(Defaults(), "H1x")
 	require.NoError(t, err)
-	res := Evaluate(h, Results{"vllm": {point("concurrent", "c64", "output_token_throughput", 900, 910, 905)}})
+	h.MinTrials = 3
+	c64 := func(xs ...float64) []results.Point { return []results.Point{point("concurrent", "c64", "output_token_throughput", xs...)} }
+	res := Evaluate(h, Results{"vllm": c64(900, 910, 905)})
 	assert.Equal(t, Inconclusive, res.Verdict)
-	assert.Contains(t, res.Details, "needs results")
-	res = Evaluate(h, Results{
-		"vllm":   {point("concurrent", "c64", "output_token_throughput", 900, 910, 905)},
-		"ollama": {point("concurrent", "c64", "output_token_throughput", 100, 101, 99)}})
+	assert.True(t, res.Missing)
+	assert.Contains(t, res.Details, "no results of ollama")
+	res = Evaluate(h, Results{"vllm": c64(900, 910, 905), "ollama": c64(100, 101, 99)})
+	assert.Equal(t, Inconclusive, res.Verdict, "H1x names sglang too")
+	assert.True(t, res.Missing)
+	assert.Contains(t, res.Details, "no results of sglang")
+	res = Evaluate(h, Results{"vllm": c64(900, 910, 905), "sglang": c64(800, 810, 790), "ollama": c64(100, 101, 99)})
 	assert.Equal(t, Pass, res.Verdict)
+	assert.False(t, res.Missing)
+	assert.Equal(t, []string{"ollama", "sglang", "vllm"}, res.Compared)
 	assert.False(t, math.IsNaN(res.Observed))
 }
 
@@ -213,4 +287,78 @@ func TestLoadOverridesThresholds(t *testing.T) {
 	assert.Len(t, hs, len(Defaults()))
 	_, err = Lookup(hs, "H9")
 	assert.ErrorContains(t, err, "unknown hypothesis")
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	for _, h := range Defaults() {
+		assert.NoError(t, h.validate(h.ID, nil))
+	}
+}
+
+// An override file is checked field by field: a typo is an error naming it and the valid
+// names, never a silent default that passes.
+func TestOverrideFilesAreValidated(t *testing.T) {
+	const c64 = `{"scenario": "concurrent", "point": "c64", "metric": "output_token_throughput"}`
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"misspelled threshold", `[{"id": "H1", "claim": "x", "checks": [{"num": ` + c64 + `, "op": ">=", "treshold": 8}]}]`,
+			[]string{`checks[0]: unknown field "treshold"`, "threshold", "num_from"}},
+		{"unknown hypothesis field", `[{"id": "H1", "claim": "x", "frameworkz": ["vllm"], "checks": []}]`,
+			[]string{`unknown field "frameworkz"`, "frameworks", "merge"}},
+		{"unknown reference field", `[{"id": "H1", "claim": "x", "checks": [{"num": {"scenario": "concurrent", "pont": "c64"}, "op": ">=", "threshold": 1}]}]`,
+			[]string{`num: unknown field "pont"`, "point"}},
+		{"unknown scenario", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "concurent", "point": "c64", "metric": "success_rate"}, "op": ">=", "threshold": 1}]}]`,
+			[]string{`unknown scenario "concurent"`, "concurrent", "long_context"}},
+		{"unknown point", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "concurrent", "point": "c65", "metric": "success_rate"}, "op": ">=", "threshold": 1}]}]`,
+			[]string{`no point "c65"`, "c64"}},
+		{"unknown metric", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "concurrent", "point": "c64", "metric": "output_token_thruput"}, "op": ">=", "threshold": 1}]}]`,
+			[]string{`unknown metric "output_token_thruput"`, "output_token_throughput"}},
+		{"unknown operator", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "op": "=>", "threshold": 1}]}]`,
+			[]string{`unknown op "=>"`, "<=, >=, within, outside"}},
+		{"threshold left out", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "op": ">="}]}]`,
+			[]string{`needs "threshold"`}},
+		{"band upside down", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "op": "within", "low": 2, "high": 1}]}]`,
+			[]string{`"low" below "high"`}},
+		{"partial replacement", `[{"id": "H1", "checks": [{"num": ` + c64 + `, "op": ">=", "threshold": 8}]}]`,
+			[]string{"replaces the default H1 whole", "needs claim", `"merge": true`}},
+		{"merge into nothing", `[{"id": "H9", "merge": true, "claim": "x"}]`, []string{"no H9"}},
+		{"framework picker on a single-framework claim", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "num_from": "fw:vllm", "op": ">=", "threshold": 1}]}]`,
+			[]string{`"num_from" compares frameworks`}},
+		{"bad framework picker", `[{"id": "H9", "claim": "x", "cross_framework": true, "checks": [{"num": ` + c64 + `, "num_from": "vllm", "den": ` + c64 + `, "den_from": "any", "op": ">=", "threshold": 1}]}]`,
+			[]string{`num_from "vllm"`, `"fw:<framework>"`}},
+		{"one trial", `[{"id": "H9", "claim": "x", "min_trials": 1, "checks": [{"num": ` + c64 + `, "op": ">=", "threshold": 1}]}]`,
+			[]string{"min_trials 1"}},
+		{"not a list", `{"id": "H1"}`, []string{"a JSON list"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "h.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.file), 0o644))
+			_, err := Load(path)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Contains(t, err.Error(), path, "the error names the file")
+		})
+	}
+}
+
+func TestMergeChangesOnlyTheFieldsGiven(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.json")
+	require.NoError(t, os.WriteFile(path, []byte(`[{"id": "H1", "merge": true, "min_trials": 3},
+		{"id": "H4", "merge": true, "skip": "this pipeline runs no prefix-caching engine"}]`), 0o644))
+	hs, err := Load(path)
+	require.NoError(t, err)
+	def, _ := Lookup(Defaults(), "H1")
+	h1, _ := Lookup(hs, "H1")
+	assert.Equal(t, 3, h1.Trials())
+	assert.Equal(t, def.Checks, h1.Checks, "the default's checks stay")
+	assert.Equal(t, def.Frameworks, h1.Frameworks, "and so does whom it is about")
+	assert.Equal(t, def.Claim, h1.Claim)
+	h4, _ := Lookup(hs, "H4")
+	assert.Equal(t, "this pipeline runs no prefix-caching engine", h4.Skip)
+	h1d, _ := Lookup(Defaults(), "H1")
+	assert.Equal(t, DefaultMinTrials, h1d.Trials(), "defaults are not changed by a load")
 }

@@ -1,5 +1,11 @@
 package metrics
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Definitions names every metric servegate writes, with its formula. It is copied into
 // each result file so a number never travels without its meaning. Distribution metrics
 // come as avg_, std_, min_, max_, p50_, p90_, p95_ and p99_ of the base name; percentiles
@@ -68,4 +74,37 @@ var Definitions = map[string]string{
 	"client_kernel_stamped_pct":      "percent of successful requests whose every token event is dated by the kernel's receive timestamp (Linux) rather than by when the harness read it",
 	"client_procs":                   "GOMAXPROCS while the point's requests ran (-client-procs): Ps beyond the cores keep one polling the network during bursts",
 	"client_send_rate":               "achieved sends per second between the first and the last send; below 95% of an open loop's scheduled rate the point is invalid (client-bound)",
+}
+
+// Distributions are the metrics written as statistics of a distribution (avg_ttft_ms,
+// p99_itl_ms, ...) rather than under their own name.
+var Distributions = []string{"ttft_ms", "latency_ms", "itl_ms", "chunk_gap_ms", "tpot_ms",
+	"ttft_incl_queue_ms", "latency_incl_queue_ms", "queue_ms"}
+
+// DistributionStats are the prefixes of a distribution's statistics.
+var DistributionStats = []string{"avg_", "std_", "min_", "max_", "p50_", "p90_", "p95_", "p99_"}
+
+// Check says whether name is a metric servegate writes into a result point: a key of
+// Definitions other than a distribution's base name, or a statistic of a distribution. Its
+// error lists the valid names.
+func Check(name string) error {
+	for _, d := range Distributions {
+		for _, s := range DistributionStats {
+			if name == s+d {
+				return nil
+			}
+		}
+	}
+	if _, ok := Definitions[name]; ok && !slices.Contains(Distributions, name) {
+		return nil
+	}
+	var names []string
+	for k := range Definitions {
+		if !slices.Contains(Distributions, k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return fmt.Errorf("unknown metric %q: valid are %s, and %s of %s", name, strings.Join(names, ", "),
+		strings.Join(DistributionStats, "/"), strings.Join(Distributions, ", "))
 }

@@ -114,6 +114,22 @@ func TestCompute(t *testing.T) {
 	}
 	assert.Equal(t, ITLExact, s.ITLBasis)
 	assert.Equal(t, map[string]int{"boom": 1}, s.Errors)
+	for k := range v {
+		assert.NoError(t, Check(k), "every metric written is one a hypothesis may name")
+	}
+}
+
+func TestCheckNamesTheValidMetrics(t *testing.T) {
+	for _, ok := range []string{"p99_ttft_ms", "avg_itl_ms", "success_rate", "output_token_throughput", "rest_avg_ttft_ms"} {
+		assert.NoError(t, Check(ok), ok)
+	}
+	for _, bad := range []string{"ttft_ms", "p99_success_rate", "output_token_thruput"} {
+		err := Check(bad)
+		if assert.Error(t, err, bad) {
+			assert.Contains(t, err.Error(), "output_token_throughput")
+			assert.Contains(t, err.Error(), "p99_")
+		}
+	}
 }
 
 func TestComputeEstimatesITLWhenChunksHideTokens(t *testing.T) {

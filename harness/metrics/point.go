@@ -41,6 +41,8 @@ type Summary struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// put writes the statistics (DistributionStats) of the distribution name (one of
+// Distributions).
 func put(v map[string]float64, name string, xs []float64) {
 	if len(xs) == 0 {
 		return
