@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/servegate/servegate/harness/hypothesis"
 	"github.com/servegate/servegate/harness/results"
@@ -16,17 +20,16 @@ import (
 )
 
 var (
-	flagHypotheses = flag.String("hypotheses", envOr("SERVEGATE_HYPOTHESES", ""), "JSON file of hypotheses replacing the defaults by id (env SERVEGATE_HYPOTHESES)")
-	flagFrom       = flag.String("from", envOr("SERVEGATE_FROM", ""), "decide hypotheses on the result files under this directory instead of measuring (env SERVEGATE_FROM)")
+	flagHypotheses = flag.String("hypotheses", envOr("SERVEGATE_HYPOTHESES", ""), "JSON file of hypotheses changing the defaults (see README); a relative path is taken from the repository root (env SERVEGATE_HYPOTHESES)")
+	flagFrom       = flag.String("from", envOr("SERVEGATE_FROM", ""), "decide hypotheses on the result files under this directory instead of measuring; a relative path is taken from the repository root (env SERVEGATE_FROM)")
+	flagStrict     = flag.Bool("strict", envBool("SERVEGATE_STRICT"), "an inconclusive verdict fails its test instead of skipping it (make ci-bench and ci/merge.sh set it) (env SERVEGATE_STRICT)")
 )
 
-// hypothesisTrials is the least number of trials a hypothesis point runs: its verdict rests
-// on a t interval, and H5's ±10% band is rarely decided with three.
-const hypothesisTrials = 5
-
-// One test per hypothesis; each fails only when its verdict is fail. Cross-framework claims
-// (H1x, H2) are decided where results of the frameworks they compare are at hand: the
-// final CI job passes -from with the merged results.
+// One test per hypothesis. A verdict of fail fails it; so does missing evidence (no
+// results, no such point or metric), always; an inconclusive verdict skips it with the
+// reason, or fails it under -strict. Cross-framework claims (H1x, H2) are decided where
+// results of the frameworks they compare are at hand: the final CI job passes -from with
+// the merged results.
 
 func TestHypothesisH1(t *testing.T) {
 	t.Run("H1", func(t *testing.T) { runHypothesis(t, "H1") })
@@ -37,8 +40,12 @@ func TestHypothesisH3(t *testing.T) { runHypothesis(t, "H3") }
 func TestHypothesisH4(t *testing.T) { runHypothesis(t, "H4") }
 func TestHypothesisH5(t *testing.T) { runHypothesis(t, "H5") }
 
+var loadHypotheses = sync.OnceValues(func() ([]hypothesis.Hypothesis, error) {
+	return hypothesis.Load(resolvePath(*flagHypotheses))
+})
+
 func runHypothesis(t *testing.T, id string) {
-	hs, err := hypothesis.Load(*flagHypotheses)
+	hs, err := loadHypotheses()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,36 +53,60 @@ func runHypothesis(t *testing.T, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rs hypothesis.Results
+	if h.Skip != "" {
+		t.Skipf("%s is skipped by %s: %s", id, *flagHypotheses, h.Skip)
+	}
 	if *flagFrom != "" {
-		rs = loadResults(t, *flagFrom)
-	} else if h.CrossFramework {
+		decideFrom(t, h, resolvePath(*flagFrom))
+		return
+	}
+	if h.CrossFramework {
 		t.Skipf("%s compares frameworks: decide it on merged results with -from (or SERVEGATE_FROM)", id)
-	} else {
-		rs = measureFor(t, h)
 	}
-	res := hypothesis.Evaluate(h, rs)
-	recordVerdict(t, res)
-	t.Logf("%s %s: %s", id, res.Verdict, res.Details)
-	switch {
-	case res.Verdict == hypothesis.Fail:
-		t.Errorf("%s fails: %s\n%s", id, h.Claim, res.Details)
-	case len(res.Checks) == 0:
-		t.Skipf("%s: %s", id, res.Details)
-	}
-}
-
-// measureFor runs, on the target under test, every point h's checks name.
-func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
 	if current == nil {
 		t.Fatal("no target registered")
 	}
-	runner, writer := current.up(t)
-	r := *runner
-	r.Trials = max(r.Trials, hypothesisTrials)
-	r.Logf = t.Logf
-	type key struct{ scenario, point string }
-	seen := map[key]bool{}
+	if !h.About(current.spec.name) {
+		t.Skipf("%s is a claim about %s, not %s", id, strings.Join(h.Frameworks, ", "), current.spec.name)
+	}
+	rs := measureFor(t, h)
+	res := hypothesis.Evaluate(h, rs)
+	res.Framework, res.Preset, res.Scale = current.spec.name, current.preset.Name, string(current.scale)
+	res.Sources = []string{current.writer.Path()}
+	judge(t, res)
+}
+
+// judge records res and turns it into the test's outcome.
+func judge(t *testing.T, res hypothesis.Result) {
+	t.Helper()
+	res.DecidedAt = time.Now().Format(results.TimeFormat)
+	if err := recordVerdict(filepath.Join(current.out, "summary", "hypotheses.json"), res); err != nil {
+		t.Error(err)
+	}
+	subject := res.Framework
+	if subject == "" {
+		subject = strings.Join(res.Compared, " vs ")
+	}
+	t.Logf("%s on %s (%s, %s scale): %s — %s", res.ID, subject, res.Preset, res.Scale, strings.ToUpper(res.Verdict), res.Details)
+	switch {
+	case res.Verdict == hypothesis.Fail:
+		t.Errorf("%s fails: %s\n%s", res.ID, res.Claim, res.Details)
+	case res.Missing:
+		t.Errorf("%s cannot be decided: evidence is missing, and a gate never passes without it: %s", res.ID, res.Details)
+	case res.Verdict == hypothesis.Inconclusive && *flagStrict:
+		t.Errorf("%s is INCONCLUSIVE, which fails under -strict: %s", res.ID, res.Details)
+	case res.Verdict == hypothesis.Inconclusive:
+		t.Skipf("INCONCLUSIVE: %s is not decided (-strict fails it): %s", res.ID, res.Details)
+	}
+}
+
+// measureFor returns, as this run measured them on the target under test, the points h's
+// checks name: measured now with the trials h needs, unless a test of this run already
+// measured them (then h is decided on that measurement, and not decided if it has fewer
+// trials than h needs).
+func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
+	trials := max(*flagTrials, h.Trials())
+	seen := map[string]bool{}
 	var pts []results.Point
 	for _, c := range h.Checks {
 		refs := []hypothesis.Ref{c.Num}
@@ -83,19 +114,13 @@ func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
 			refs = append(refs, *c.Den)
 		}
 		for _, ref := range refs {
-			k := key{ref.Scenario, ref.Point}
-			if seen[k] {
+			sc, p := findPoint(t, ref)
+			if seen[sc.Name+"/"+p.Name] {
 				continue
 			}
-			seen[k] = true
-			sc, p := findPoint(t, ref)
-			res, err := r.RunPoint(current.ctx, sc, p)
-			if err != nil {
-				t.Fatalf("%s: measure %s/%s: %v", h.ID, ref.Scenario, ref.Point, err)
-			}
-			if err := writer.Add(res); err != nil {
-				t.Fatal(err)
-			}
+			seen[sc.Name+"/"+p.Name] = true
+			res := current.measure(t, sc, p, trials)
+			checkPoint(t, res)
 			pts = append(pts, res)
 		}
 	}
@@ -118,49 +143,136 @@ func findPoint(t *testing.T, ref hypothesis.Ref) (scenario.Scenario, scenario.Po
 	return scenario.Scenario{}, scenario.Point{}
 }
 
-// loadResults reads every result file under dir, by framework.
-func loadResults(t *testing.T, dir string) hypothesis.Results {
-	rs := hypothesis.Results{}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*", "*_results.json"))
-	if len(paths) == 0 {
-		t.Fatalf("no result files under %s (expected %s/<framework>/<framework>_<preset>_results.json)", dir, dir)
+// resultSet is the result files of one preset under a results directory.
+type resultSet struct {
+	preset string
+	rs     hypothesis.Results
+	// scale and source are by framework.
+	scale, source map[string]string
+}
+
+// loadResults reads every <dir>/<framework>/*_results.json (summary/ excepted: it holds
+// the report's merged copy) and groups them by preset.
+func loadResults(dir string) ([]resultSet, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*", "*_results.json"))
+	if err != nil {
+		return nil, err
 	}
+	paths = slices.DeleteFunc(paths, func(p string) bool { return filepath.Base(filepath.Dir(p)) == "summary" })
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no result files under %s (expected %s/<framework>/<framework>_<preset>_results.json)", dir, dir)
+	}
+	byPreset := map[string]*resultSet{}
 	for _, path := range paths {
 		f, err := results.Read(path)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		rs[f.Framework] = append(rs[f.Framework], f.Results...)
+		if f.Framework == "" {
+			return nil, fmt.Errorf("%s names no framework: not a servegate result file", path)
+		}
+		set := byPreset[f.ModelPreset]
+		if set == nil {
+			set = &resultSet{preset: f.ModelPreset, rs: hypothesis.Results{}, scale: map[string]string{}, source: map[string]string{}}
+			byPreset[f.ModelPreset] = set
+		}
+		if prev, dup := set.source[f.Framework]; dup {
+			return nil, fmt.Errorf("%s and %s both hold %s results for preset %s", prev, path, f.Framework, f.ModelPreset)
+		}
+		set.rs[f.Framework] = f.Results
+		set.scale[f.Framework] = f.Provenance.Scale
+		if f.Settings != nil {
+			set.scale[f.Framework] = f.Settings.Scale
+		}
+		set.source[f.Framework] = path
 	}
-	return rs
+	var out []resultSet
+	for _, set := range byPreset {
+		out = append(out, *set)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].preset < out[j].preset })
+	return out, nil
+}
+
+// decideFrom decides h on the result files under dir: a single-framework claim for each
+// framework it is about, a cross-framework claim once; per preset when there are several.
+func decideFrom(t *testing.T, h hypothesis.Hypothesis, dir string) {
+	sets, err := loadResults(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range sets {
+		decide := func(t *testing.T) { decideSet(t, h, set) }
+		if len(sets) == 1 {
+			decide(t)
+		} else {
+			t.Run(set.preset, decide)
+		}
+	}
+}
+
+func decideSet(t *testing.T, h hypothesis.Hypothesis, set resultSet) {
+	fws := make([]string, 0, len(set.rs))
+	for fw := range set.rs {
+		fws = append(fws, fw)
+	}
+	sort.Strings(fws)
+	stamp := func(res hypothesis.Result, fws ...string) hypothesis.Result {
+		res.Preset = set.preset
+		var scales []string
+		for _, fw := range fws {
+			res.Sources = append(res.Sources, set.source[fw])
+			if !slices.Contains(scales, set.scale[fw]) {
+				scales = append(scales, set.scale[fw])
+			}
+		}
+		res.Scale = strings.Join(scales, "+")
+		return res
+	}
+	if h.CrossFramework {
+		res := stamp(hypothesis.Evaluate(h, set.rs), fws...)
+		if strings.Contains(res.Scale, "+") {
+			t.Errorf("%s compares results measured at different scales (%s): rerun them at one scale", h.ID, res.Scale)
+		}
+		judge(t, res)
+		return
+	}
+	about := slices.DeleteFunc(slices.Clone(fws), func(fw string) bool { return !h.About(fw) })
+	if len(about) == 0 {
+		res := stamp(hypothesis.Evaluate(h, hypothesis.Results{}))
+		res.Framework = strings.Join(h.Frameworks, ",")
+		res.Details += " among " + strings.Join(fws, ", ")
+		judge(t, res)
+		return
+	}
+	for _, fw := range about {
+		t.Run(fw, func(t *testing.T) {
+			res := stamp(hypothesis.Evaluate(h, hypothesis.Results{fw: set.rs[fw]}), fw)
+			res.Framework = fw
+			judge(t, res)
+		})
+	}
 }
 
 var verdictMu sync.Mutex
 
-// recordVerdict merges res into <out>/summary/hypotheses.json, which the reporter shows.
-func recordVerdict(t *testing.T, res hypothesis.Result) {
+// recordVerdict merges res into the verdict file at path, which the reporter shows: it
+// replaces the verdict of the same hypothesis, framework and preset, and keeps the rest.
+func recordVerdict(path string, res hypothesis.Result) error {
 	verdictMu.Lock()
 	defer verdictMu.Unlock()
-	path := filepath.Join(*flagOut, "summary", "hypotheses.json")
 	var file struct {
 		Hypotheses []hypothesis.Result `json:"hypotheses"`
 	}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &file); err != nil {
-			t.Logf("replacing unreadable %s: %v", path, err)
-			file.Hypotheses = nil
+			return fmt.Errorf("%s is not a verdict file (%v): move it away", path, err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
+		return fmt.Errorf("read verdicts: %w", err)
 	}
-	kept := file.Hypotheses[:0]
-	for _, h := range file.Hypotheses {
-		if !strings.EqualFold(h.ID, res.ID) {
-			kept = append(kept, h)
-		}
-	}
-	file.Hypotheses = append(kept, res)
-	if err := results.WriteFile(path, &file); err != nil {
-		t.Fatal(err)
-	}
+	file.Hypotheses = slices.DeleteFunc(file.Hypotheses, func(h hypothesis.Result) bool { return h.Key() == res.Key() })
+	file.Hypotheses = append(file.Hypotheses, res)
+	sort.SliceStable(file.Hypotheses, func(i, j int) bool { return file.Hypotheses[i].Key() < file.Hypotheses[j].Key() })
+	return results.WriteFile(path, &file)
 }

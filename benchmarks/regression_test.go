@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,9 +10,11 @@ import (
 	"github.com/servegate/servegate/reporter/compare"
 )
 
-// TestRegressionGate fails when a result set regressed against a baseline: set
-// SERVEGATE_BASE to the baseline (file or directory) and optionally SERVEGATE_NEW (default
-// the -out directory), SERVEGATE_THRESHOLD (default 0.1) and SERVEGATE_COMPARE_METRICS.
+// TestRegressionGate fails when a result set regressed against a baseline, or when a
+// baseline point could not be compared (missing, too few trials, invalid) unless
+// SERVEGATE_ALLOW_MISSING is true: set SERVEGATE_BASE to the baseline (file or directory)
+// and optionally SERVEGATE_NEW (default the -out directory), SERVEGATE_THRESHOLD (default
+// 0.1) and SERVEGATE_COMPARE_METRICS. Relative paths are taken from the repository root.
 func TestRegressionGate(t *testing.T) {
 	base := resolvePath(os.Getenv("SERVEGATE_BASE"))
 	if base == "" {
@@ -28,12 +31,16 @@ func TestRegressionGate(t *testing.T) {
 	if v := os.Getenv("SERVEGATE_COMPARE_METRICS"); v != "" {
 		metrics = strings.Split(v, ",")
 	}
+	opt := compare.Options{Metrics: metrics, Threshold: threshold, AllowMissing: envBool("SERVEGATE_ALLOW_MISSING")}
+	if err := errors.Join(envErrs...); err != nil {
+		t.Fatal(err)
+	}
 	pairs, err := compare.Paths(base, cur)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range pairs {
-		changes, err := compare.Files(p[0], p[1], compare.Options{Metrics: metrics, Threshold: threshold})
+		changes, err := compare.Files(p[0], p[1], opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,6 +49,9 @@ func TestRegressionGate(t *testing.T) {
 			case c.Regression():
 				t.Errorf("%s %s/%s %s regressed: %.2f -> %.2f (%+.1f%%, p=%.3f, trials %d/%d)",
 					c.File, c.Scenario, c.Point, c.Metric, c.Base, c.New, 100*c.Delta, c.P, c.BaseN, c.NewN)
+			case c.Fails(opt):
+				t.Errorf("%s %s/%s %s: %s (trials %d/%d): not compared, which is no pass (SERVEGATE_ALLOW_MISSING=1 allows it)",
+					c.File, c.Scenario, c.Point, c.Metric, c.Verdict, c.BaseN, c.NewN)
 			case c.Verdict != compare.NoChange:
 				t.Logf("%s %s/%s %s: %s (%.2f -> %.2f)", c.File, c.Scenario, c.Point, c.Metric, c.Verdict, c.Base, c.New)
 			}

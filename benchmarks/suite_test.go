@@ -312,9 +312,17 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 	return res
 }
 
+// pointTest is the part of *testing.T checkPoint reports through.
+type pointTest interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // checkPoint fails t when a measured point falls short: nothing succeeded, success below
 // the floor (-min-success), or, on the simulator, any failed request or warning.
-func checkPoint(t *testing.T, res results.Point) {
+func checkPoint(t pointTest, res results.Point) {
 	t.Helper()
 	at := res.Scenario + "/" + res.Point
 	if res.Invalid != "" {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,12 +21,24 @@ import (
 // Path is the lock file.
 var Path = filepath.Join(os.TempDir(), "servegate-timing.lock")
 
+// heldEnv is set in the environment of a process holding the lock, so that the processes
+// it starts (a test that runs its own test binary to watch it fail) know their parent
+// holds it: they would otherwise wait for it while their parent waits for them.
+const heldEnv = "SERVEGATE_CPULOCK_HELD_BY"
+
+// heldByParent is whether this process was started by a holder of the lock.
+var heldByParent = os.Getenv(heldEnv) != ""
+
 // Lock blocks until this process holds the lock and returns its release. While another
 // process holds it, Lock says so on stderr, naming that process: a test binary that waits
-// minutes for another worktree's tests should not look hung.
+// minutes for another worktree's tests should not look hung. A process started by a
+// holder runs under its parent's lock and takes none.
 func Lock() (func(), error) { return lock(os.Stderr) }
 
 func lock(w io.Writer) (func(), error) {
+	if heldByParent {
+		return func() {}, nil
+	}
 	f, err := os.OpenFile(Path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open timing lock %s: %w", Path, err)
@@ -54,7 +67,9 @@ func lock(w io.Writer) (func(), error) {
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d (%s in %s) since %s\n", os.Getpid(), filepath.Base(os.Args[0]), wd,
 		time.Now().Format(time.TimeOnly))), 0)
+	_ = os.Setenv(heldEnv, strconv.Itoa(os.Getpid()))
 	return func() {
+		_ = os.Unsetenv(heldEnv)
 		_ = f.Truncate(0)
 		_ = syscall.Flock(fd, syscall.LOCK_UN)
 		f.Close()
