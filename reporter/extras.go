@@ -34,6 +34,82 @@ type Verdict struct {
 	High      *float64 `json:"ci95_high"`
 	Threshold float64  `json:"threshold"`
 	Details   string   `json:"details"`
+	// Missing says evidence the claim needs was absent.
+	Missing bool `json:"missing"`
+	// Framework (single-framework claims) or Compared (cross-framework ones), Preset,
+	// Scale and DecidedAt say what the verdict is about and when it was decided.
+	Framework string   `json:"framework"`
+	Compared  []string `json:"compared"`
+	Preset    string   `json:"model_preset"`
+	Scale     string   `json:"scale"`
+	DecidedAt string   `json:"decided_at"`
+	// Evidence names the points the verdict was decided on, as measured then.
+	Evidence []struct {
+		Framework  string `json:"framework"`
+		Scenario   string `json:"scenario"`
+		Point      string `json:"point"`
+		MeasuredAt string `json:"measured_at"`
+	} `json:"evidence"`
+	// Stale, set by the reporter, says why the verdict may not describe the results beside
+	// it: a point it was decided on has been measured again since, or it names none.
+	Stale string `json:"-"`
+}
+
+// Subject names what a verdict is about: a framework, or the frameworks compared, and the
+// preset.
+func (v Verdict) Subject() string {
+	s := v.Framework
+	if s == "" {
+		s = strings.Join(v.Compared, " vs ")
+	}
+	if v.Preset != "" {
+		s += " (" + v.Preset + ")"
+	}
+	return s
+}
+
+// Label is the verdict as shown: marked when evidence was missing or the verdict is stale.
+func (v Verdict) Label() string {
+	s := v.Verdict
+	if v.Missing {
+		s += ", evidence missing"
+	}
+	if v.Stale != "" {
+		s += " (STALE)"
+	}
+	return s
+}
+
+// markStale sets Stale on every verdict whose evidence the runs have measured again since,
+// or that names no evidence at all (written before verdicts recorded it).
+func markStale(vs []Verdict, runs []*Run) {
+	for i := range vs {
+		v := &vs[i]
+		if len(v.Evidence) == 0 && !v.Missing {
+			v.Stale = "the verdict names no points it was decided on (written by an older servegate): it may predate these results"
+			continue
+		}
+		for _, ev := range v.Evidence {
+			for _, r := range runs {
+				if r.Framework != ev.Framework || v.Preset != "" && r.ModelPreset != v.Preset {
+					continue
+				}
+				p := r.point(ev.Scenario, ev.Point)
+				if p == nil || p.MeasuredAt == ev.MeasuredAt {
+					continue
+				}
+				v.Stale = fmt.Sprintf("%s %s/%s was measured again (%s) after the measurement this verdict was decided on (%s)",
+					ev.Framework, ev.Scenario, ev.Point, orUnknown(p.MeasuredAt), orUnknown(ev.MeasuredAt))
+			}
+		}
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "time unknown"
+	}
+	return s
 }
 
 // timelinePath is where a run's GPU timeline lives, beside its result file.
@@ -81,7 +157,12 @@ func loadVerdicts(dir string) ([]Verdict, []Problem) {
 		out = append(out, f.Hypotheses...)
 		return nil
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Subject() < out[j].Subject()
+	})
 	return out, problems
 }
 

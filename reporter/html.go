@@ -46,8 +46,8 @@ pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem}
 {{end}}
 
 {{if .Verdicts}}<h2>Hypotheses</h2>
-<table><tr><th class="l">id</th><th class="l">verdict</th><th class="l">claim</th><th>observed</th><th>95% interval</th><th>threshold</th><th class="l">details</th></tr>
-{{range .Verdicts}}<tr class="v-{{.Verdict}}"><td class="l">{{.ID}}</td><td class="l"><b>{{.Verdict}}</b></td><td class="l" style="white-space:normal">{{.Claim}}</td><td>{{printf "%.3g" .Observed}}</td><td>{{.Interval}}</td><td>{{printf "%.3g" .Threshold}}</td><td class="l" style="white-space:normal">{{.Details}}</td></tr>
+<table><tr><th class="l">id</th><th class="l">about</th><th class="l">verdict</th><th class="l">claim</th><th>observed</th><th>95% interval</th><th>threshold</th><th class="l">scale</th><th class="l">decided</th><th class="l">details</th></tr>
+{{range .Verdicts}}<tr class="v-{{.Verdict}}"><td class="l">{{.ID}}</td><td class="l">{{.Subject}}</td><td class="l"><b>{{.Label}}</b></td><td class="l" style="white-space:normal">{{.Claim}}</td><td>{{printf "%.3g" .Observed}}</td><td>{{.Interval}}</td><td>{{printf "%.3g" .Threshold}}</td><td class="l">{{.Scale}}</td><td class="l">{{.DecidedAt}}</td><td class="l" style="white-space:normal">{{if .Stale}}<b>STALE:</b> {{.Stale}}. {{end}}{{.Details}}</td></tr>
 {{end}}</table>{{end}}
 
 {{if .Compared}}<h2>Against the baseline</h2>

@@ -42,7 +42,9 @@ type Point struct {
 	Trials       int
 	Invalid      string
 	Warnings     []string
-	Metrics      map[string]float64
+	// MeasuredAt is when the point was measured (empty in older files).
+	MeasuredAt string
+	Metrics    map[string]float64
 	// Low and High hold the 95% interval of a metric where trials gave one.
 	Low, High map[string]float64
 	Requests  []Sample
@@ -124,7 +126,7 @@ var known = map[string]bool{"scenario": true, "point": true, "framework": true, 
 	"request_rate": true, "input_tokens": true, "output_tokens": true, "num_requests": true,
 	"warmup_requests": true, "trials": true, "itl_basis": true, "gpu_memory_mb": true,
 	"gpu_utilization_pct": true, "errors": true, "warnings": true, "trial_stats": true,
-	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true}
+	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true, "measured_at": true}
 
 func readRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
@@ -156,6 +158,7 @@ func readRun(path string) (*Run, error) {
 			Trials       int      `json:"trials"`
 			Invalid      string   `json:"invalid"`
 			Warnings     []string `json:"warnings"`
+			MeasuredAt   string   `json:"measured_at"`
 			Requests     []Sample `json:"requests"`
 			TrialStats   map[string]struct {
 				Low  *float64 `json:"ci95_low"`
@@ -168,7 +171,7 @@ func readRun(path string) (*Run, error) {
 		}
 		p.Scenario, p.Point, p.Concurrency = head.Scenario, head.Point, head.Concurrency
 		p.InputTokens, p.OutputTokens, p.NumRequests, p.Trials = head.InputTokens, head.OutputTokens, head.NumRequests, head.Trials
-		p.Invalid, p.Warnings, p.Requests = head.Invalid, head.Warnings, head.Requests
+		p.Invalid, p.Warnings, p.Requests, p.MeasuredAt = head.Invalid, head.Warnings, head.Requests, head.MeasuredAt
 		if p.Point == "" { // files from the original project name no point
 			p.Point = fmt.Sprintf("c%d_in%d", p.Concurrency, p.InputTokens)
 		}

@@ -84,6 +84,7 @@ func WriteWith(resultsDir, outDir string, opt Options) (Written, error) {
 		}
 	}
 	verdicts, vp := loadVerdicts(resultsDir)
+	markStale(verdicts, runs)
 	problems = append(append(problems, gp...), vp...)
 	w.Problems = problems
 	for _, c := range charts {

@@ -163,9 +163,15 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim-single-slot", "sim-single-slot_gpt-oss-20b_gpu_timeline.json"),
 		[]byte(`{"samples": [{"t_sec": "soon"}]}`), 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "summary"), 0o755))
+	// H1 was decided on the points in the report; H4 on an earlier measurement of a point
+	// the report holds a newer one of; H3 names no evidence (an older verdict file).
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "summary", "hypotheses.json"), []byte(`{"hypotheses": [
-		{"id": "H1", "claim": "throughput at c64 >= 4x c1", "verdict": "pass", "observed": 35.6, "ci95_low": 33.1, "ci95_high": 38.2, "threshold": 4, "details": "sim"},
-		{"id": "H4", "claim": "warm shared-prefix TTFT <= 0.7x control", "verdict": "inconclusive", "observed": 0.66, "ci95_low": 0.5, "ci95_high": 0.8, "threshold": 0.7}]}`), 0o644))
+		{"id": "H1", "claim": "throughput at c64 >= 4x c1", "verdict": "pass", "observed": 35.6, "ci95_low": 33.1, "ci95_high": 38.2, "threshold": 4, "details": "sim",
+		 "framework": "sim", "model_preset": "gpt-oss-20b", "scale": "quick", "decided_at": "2026-01-02T03:04:05.000Z",
+		 "evidence": [{"framework": "sim", "scenario": "concurrent", "point": "c64"}, {"framework": "sim", "scenario": "concurrent", "point": "c1"}]},
+		{"id": "H4", "claim": "warm shared-prefix TTFT <= 0.7x control", "verdict": "inconclusive", "observed": 0.66, "ci95_low": 0.5, "ci95_high": 0.8, "threshold": 0.7,
+		 "framework": "sim", "model_preset": "gpt-oss-20b", "evidence": [{"framework": "sim", "scenario": "prefix_cache", "point": "shared", "measured_at": "2020-01-01T00:00:00.000Z"}]},
+		{"id": "H3", "claim": "long prompts", "verdict": "pass", "observed": 1.9, "threshold": 2.5}]}`), 0o644))
 	out := t.TempDir()
 	w, err := Write(dir, out)
 	require.NoError(t, err)
@@ -179,10 +185,12 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	html, err := os.ReadFile(filepath.Join(out, "index.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(html), "GPU memory used over the run")
-	assert.Contains(t, string(html), "<b>inconclusive</b>")
+	assert.Contains(t, string(html), "<b>inconclusive (STALE)</b>")
 	summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
 	require.NoError(t, err)
-	assert.Regexp(t, `\| H1 \| pass +\|`, string(summary))
+	assert.Regexp(t, `\| H1 \| sim \(gpt-oss-20b\) \| pass +\|`, string(summary))
+	assert.Regexp(t, `\| H4 \| sim \(gpt-oss-20b\) \| inconclusive \(STALE\) +\|.*STALE: sim prefix_cache/shared was measured again`, string(summary))
+	assert.Regexp(t, `\| H3 \| +\| pass \(STALE\) +\|.*names no points`, string(summary))
 	assert.NotContains(t, strings.Join(named, "\n"), "sim_gpt-oss-20b_gpu_timeline.json: not a servegate result file", "timelines are not result files")
 }
 

@@ -432,10 +432,14 @@ func Verdicts(w io.Writer, vs []Verdict) {
 	fmt.Fprintf(w, "\n## Hypotheses\n\n")
 	var body [][]string
 	for _, v := range vs {
-		body = append(body, []string{v.ID, v.Verdict, v.Claim, fmt.Sprintf("%.3g", v.Observed),
-			v.Interval(), fmt.Sprintf("%.3g", v.Threshold), v.Details})
+		details := v.Details
+		if v.Stale != "" {
+			details = "STALE: " + v.Stale + ". " + details
+		}
+		body = append(body, []string{v.ID, v.Subject(), v.Label(), v.Claim, fmt.Sprintf("%.3g", v.Observed),
+			v.Interval(), fmt.Sprintf("%.3g", v.Threshold), v.Scale, v.DecidedAt, details})
 	}
-	markdownTable(w, []string{"id", "verdict", "claim", "observed", "95% interval", "threshold", "details"}, body)
+	markdownTable(w, []string{"id", "about", "verdict", "claim", "observed", "95% interval", "threshold", "scale", "decided", "details"}, body)
 }
 
 // notable returns the changes worth a reader's attention: everything but "no significant

@@ -7,6 +7,7 @@ package compare
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -28,6 +29,9 @@ type Options struct {
 	Threshold float64
 	// Alpha is the significance level; 0 means 0.05.
 	Alpha float64
+	// AllowMissing lets a gate pass when points could not be compared (missing, too few
+	// trials, invalid): see Change.Fails.
+	AllowMissing bool
 }
 
 // Verdicts of one comparison.
@@ -54,8 +58,20 @@ type Change struct {
 	Verdict string
 }
 
-// Regression reports whether c fails a gate.
+// Regression reports whether c got significantly worse beyond the threshold.
 func (c Change) Regression() bool { return c.Verdict == Regressed }
+
+// NoEvidence reports whether c could not be compared: the point or metric is missing in
+// the new results, a side has fewer than two trials, or a point measured the client.
+func (c Change) NoEvidence() bool {
+	return c.Verdict == MissingPoint || c.Verdict == NeedsTrials || c.Verdict == InvalidPoint
+}
+
+// Fails reports whether c fails a regression gate: a regression, or no evidence unless
+// opt.AllowMissing. A gate that passes for want of results would say nothing.
+func (c Change) Fails(opt Options) bool {
+	return c.Regression() || c.NoEvidence() && !opt.AllowMissing
+}
 
 type interval struct {
 	N      int       `json:"n"`
@@ -149,7 +165,9 @@ func Files(basePath, newPath string, opt Options) ([]Change, error) {
 		return nil, err
 	}
 	cur, err := readFile(newPath)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
+		cur = map[string]point{} // every point is missing
+	} else if err != nil {
 		return nil, err
 	}
 	if opt.Alpha == 0 {
@@ -163,6 +181,19 @@ func Files(basePath, newPath string, opt Options) ([]Change, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// A metric no baseline point has would compare nothing and pass: name it instead.
+	for _, m := range opt.Metrics {
+		found := false
+		for _, k := range keys {
+			if _, _, ok := base[k].values(m); ok {
+				found = true
+				break
+			}
+		}
+		if !found && len(keys) > 0 {
+			return nil, fmt.Errorf("metric %q is in no point of %s: check its name (docs/METRICS.md)", m, basePath)
+		}
+	}
 	var out []Change
 	for _, k := range keys {
 		b := base[k]
@@ -213,7 +244,9 @@ func Files(basePath, newPath string, opt Options) ([]Change, error) {
 }
 
 // Paths pairs result files: two files, or two directories matched by path relative to them
-// (results/<framework>/<framework>_<preset>_results.json).
+// (results/<framework>/<framework>_<preset>_results.json; summary/, the report's merged
+// copy, excepted). A baseline file with no counterpart is paired with the path it would
+// have: Files reports its points missing.
 func Paths(base, cur string) ([][2]string, error) {
 	st, err := os.Stat(base)
 	if err != nil {
@@ -224,15 +257,17 @@ func Paths(base, cur string) ([][2]string, error) {
 	}
 	var pairs [][2]string
 	err = filepath.WalkDir(base, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_results.json") {
+		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(base, path)
-		other := filepath.Join(cur, rel)
-		if _, err := os.Stat(other); err != nil {
-			return fmt.Errorf("baseline %s has no counterpart %s", path, other)
+		if d.IsDir() && d.Name() == "summary" {
+			return filepath.SkipDir
 		}
-		pairs = append(pairs, [2]string{path, other})
+		if d.IsDir() || !strings.HasSuffix(path, "_results.json") {
+			return nil
+		}
+		rel, _ := filepath.Rel(base, path)
+		pairs = append(pairs, [2]string{path, filepath.Join(cur, rel)})
 		return nil
 	})
 	if err == nil && len(pairs) == 0 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,10 +96,37 @@ func TestPathsPairsDirectories(t *testing.T) {
 	pairs, err := Paths(a, b)
 	require.NoError(t, err)
 	require.Len(t, pairs, 1)
-	_, err = Paths(a, t.TempDir())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "no counterpart")
 	_, err = Files(filepath.Join(a, "nope.json"), pairs[0][1], Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.json")
+}
+
+// A comparison that cannot be made fails the gate unless the caller allows it: a missing
+// point, a missing file, too few trials, an invalid point. A misspelled metric is an error.
+func TestMissingEvidenceFailsUnlessAllowed(t *testing.T) {
+	base := t.TempDir()
+	writeResults(t, base, map[string][]float64{"p50_ttft_ms": {100, 101, 99}}, "")
+	require.NoError(t, os.MkdirAll(filepath.Join(base, "summary"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(base, "summary", "all_results.json"), []byte(`{"runs": []}`), 0o644))
+	other := t.TempDir()
+	otherPoint := writeResults(t, other, map[string][]float64{"p50_ttft_ms": {100, 101, 99}}, "")
+	b, err := os.ReadFile(otherPoint)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(otherPoint, []byte(strings.Replace(string(b), `"c64"`, `"c32"`, 1)), 0o644))
+	oneTrial := t.TempDir()
+	writeResults(t, oneTrial, map[string][]float64{"p50_ttft_ms": {100}}, "")
+
+	for name, cur := range map[string]string{"no file": t.TempDir(), "no such point": other, "one trial": oneTrial} {
+		pairs, err := Paths(base, cur)
+		require.NoError(t, err, name)
+		require.Len(t, pairs, 1, "%s: summary/ is not a framework", name)
+		changes, err := Files(pairs[0][0], pairs[0][1], Options{Metrics: []string{"p50_ttft_ms"}})
+		require.NoError(t, err, name)
+		require.Len(t, changes, 1, name)
+		assert.True(t, changes[0].NoEvidence(), name)
+		assert.True(t, changes[0].Fails(Options{}), "%s fails the gate", name)
+		assert.False(t, changes[0].Fails(Options{AllowMissing: true}), "%s passes with -allow-missing", name)
+	}
+	_, err = Files(filepath.Join(base, "sim", "sim_gpt-oss-20b_results.json"), otherPoint, Options{Metrics: []string{"p50_ttft_mss"}})
+	assert.ErrorContains(t, err, `metric "p50_ttft_mss" is in no point`)
 }
