@@ -296,9 +296,15 @@ func findings(runs []*Run) []finding {
 		}
 		en, ko := r.point("korean", "en"), r.point("korean", "ko")
 		if en != nil && ko != nil && en.Metrics["output_token_throughput"] > 0 {
-			out = append(out, finding{"korean", fmt.Sprintf("%s: Korean output throughput is %.2fx English; tokens per input character %.2f (ko) vs %.2f (en)",
-				r.Label, ko.Metrics["output_token_throughput"]/en.Metrics["output_token_throughput"],
-				ko.Metrics["input_tokens_per_char"], en.Metrics["input_tokens_per_char"])})
+			// The text's own tokens where the run measured the chat template's share; the
+			// whole prompt's in older files.
+			per, what := "input_content_tokens_per_char", "content tokens per character"
+			if _, ok := ko.Metrics[per]; !ok {
+				per, what = "input_tokens_per_char", "prompt tokens per character (chat template included)"
+			}
+			out = append(out, finding{"korean", fmt.Sprintf("%s: Korean output throughput is %.2fx English; %s %.2f (ko) vs %.2f (en)",
+				r.Label, ko.Metrics["output_token_throughput"]/en.Metrics["output_token_throughput"], what,
+				ko.Metrics[per], en.Metrics[per])})
 		}
 	}
 	return out

@@ -125,7 +125,7 @@ func Defaults() []Hypothesis {
 		{ID: "H5", Claim: "language changes tokens, not decode speed: Korean and English output tok/s within 10%, tokens per character differ",
 			Checks: []Check{
 				{Num: ref("korean", "ko", "output_token_throughput"), Den: den("korean", "en", "output_token_throughput"), Op: "within", Low: 0.9, High: 1.1},
-				{Num: ref("korean", "ko", "input_tokens_per_char"), Den: den("korean", "en", "input_tokens_per_char"), Op: "outside", Low: 0.9, High: 1.1}}},
+				{Num: ref("korean", "ko", "input_content_tokens_per_char"), Den: den("korean", "en", "input_content_tokens_per_char"), Op: "outside", Low: 0.9, High: 1.1}}},
 	}
 }
 

@@ -151,3 +151,20 @@ func TestComputeNothingSucceeded(t *testing.T) {
 	assert.Equal(t, 0.0, s.Values["success_rate"])
 	assert.NotContains(t, s.Values, "avg_ttft_ms")
 }
+
+func TestContentTokensPerCharLeavesTheTemplateOut(t *testing.T) {
+	// Two prompts of 40 and 20 characters whose text is 10 and 5 tokens, each wrapped in a
+	// 10-token template; a failed request does not count.
+	recs := []stream.Record{
+		{Chunks: chunks([]int{1}, 10), PromptTokens: 20, PromptChars: 40, CompletionTokens: 1, TokenSource: stream.FromUsage},
+		{Chunks: chunks([]int{1}, 10), PromptTokens: 15, PromptChars: 20, CompletionTokens: 1, TokenSource: stream.FromUsage},
+		{Err: errors.New("boom"), PromptTokens: -1, PromptChars: 99},
+	}
+	v, ok := ContentTokensPerChar(recs, 10)
+	require.True(t, ok)
+	assert.InDelta(t, 15.0/60, v, 1e-12)
+	with := Compute(recs, SLO{}).Values["input_tokens_per_char"]
+	assert.InDelta(t, 35.0/60, with, 1e-12, "the template's 20 tokens more than double the ratio")
+	_, ok = ContentTokensPerChar(recs[2:], 10)
+	assert.False(t, ok)
+}

@@ -224,3 +224,23 @@ func Compute(records []stream.Record, slo SLO) Summary {
 	}
 	return s
 }
+
+// ContentTokensPerChar is the tokens per character of the prompts' text alone: the
+// server-reported prompt tokens of successful requests, less templateTokens each (what the
+// chat template adds), over the characters of their message contents. A fixed template
+// cost would otherwise dominate short prompts and make two languages' ratios differ (or
+// agree) for a reason that is not the language. ok is false without such requests.
+func ContentTokensPerChar(records []stream.Record, templateTokens int) (float64, bool) {
+	var tokens, chars int
+	for i := range records {
+		r := &records[i]
+		if r.OK() && r.PromptTokens > 0 && r.PromptChars > 0 {
+			tokens += r.PromptTokens - templateTokens
+			chars += r.PromptChars
+		}
+	}
+	if chars == 0 || tokens <= 0 {
+		return 0, false
+	}
+	return float64(tokens) / float64(chars), true
+}

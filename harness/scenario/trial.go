@@ -99,6 +99,16 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
+	var warns []string
+	template := -1
+	if measuresText(p) && len(jobs) > 0 {
+		n, err := r.templateTokens(ctx, c, jobs[0])
+		if err != nil {
+			warns = append(warns, err.Error()+": input_content_tokens_per_char is left out")
+		} else {
+			template = n
+		}
+	}
 	// Where prompt lengths are an estimate, each warm-up's server-reported count shows how
 	// far this point's prompts land from the target: the requests after it (they share its
 	// shape) are refitted by that much, one correction step per warm-up.
@@ -192,16 +202,21 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			}
 		}
 	}
-	var warns []string
+	if template >= 0 {
+		sum.Values["template_tokens"] = float64(template)
+		if v, ok := metrics.ContentTokensPerChar(recs, template); ok {
+			sum.Values["input_content_tokens_per_char"] = v
+		}
+	}
 	if before != nil {
 		after, err := r.scrape(ctx)
 		if err != nil {
 			return Trial{}, fmt.Errorf("%s: %w", tag, err)
 		}
-		warns = r.reconcile(before, after, recs, sum.Values)
+		warns = append(warns, r.reconcile(before, after, recs, sum.Values)...)
 		watch.finish(sum.Values)
 	} else {
-		warns = r.reconcile(nil, nil, recs, sum.Values)
+		warns = append(warns, r.reconcile(nil, nil, recs, sum.Values)...)
 	}
 	sum.Values["client_cpu_pct"] = client.CPUPercent
 	sum.Values["client_procs"] = float64(client.Procs)
