@@ -8,6 +8,10 @@ SCALE   ?= full
 TRIALS  ?= 1
 PRESET  ?= gpt-oss-20b
 PROFILE ?= batching
+# Results accumulate in OUT/<framework>/<framework>_<preset>_results.json; FRESH=1 starts
+# the file over. Paths are made absolute here: go test runs the suite in benchmarks/.
+OUT     ?= results
+FRESH   ?=
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
 .PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu
@@ -15,12 +19,14 @@ SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
 	$(GO) test ./benchmarks -run '$(SCENARIOS)' -count=1 -v -timeout 60m \
-		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -profile=$(PROFILE)
+		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -profile=$(PROFILE) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh)
 
 ## test: vet (untagged and tagged builds), every test (the scenarios at quick scale against
-##       the simulator), then the framework-tagged suite against fake frameworks
+##       the simulator), then the framework-tagged suite against fake frameworks. The suite
+##       writes into a temporary directory: results/ is left as it was.
+TEST_OUT := $(shell mktemp -d -u /tmp/servegate-test.XXXXXX)
 test: vet
-	$(GO) test ./... -count=1 -timeout 15m
+	SERVEGATE_OUT=$(TEST_OUT) $(GO) test ./... -count=1 -timeout 15m; status=$$?; rm -rf $(TEST_OUT); exit $$status
 	$(MAKE) --no-print-directory frameworks-fake
 
 vet:
@@ -45,13 +51,18 @@ frameworks-fake:
 
 ## ci-bench: scenarios and hypothesis gates under gotestsum: JUnit XML and the go test JSON
 ##           event stream beside the results. TAGS=gpu,vllm for a framework (empty: simulator).
-TAGS ?=
-OUT  ?= results
+##           Each point is measured once (a gate decides on the scenario's measurement, taken
+##           with the trials the gate needs); -strict: an inconclusive gate fails (STRICT=0
+##           lets it skip); a point below MIN_SUCCESS percent success fails.
+TAGS        ?=
+STRICT      ?= 1
+MIN_SUCCESS ?= 99
 ci-bench:
 	mkdir -p $(OUT)
 	$(GO) tool gotestsum --format testname --junitfile $(OUT)/junit.xml --jsonfile $(OUT)/go-test-events.json -- \
 		$(if $(TAGS),-tags=$(TAGS)) ./benchmarks -run '$(SCENARIOS)|TestHypothesis' -count=1 -timeout 180m \
-		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT))
+		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh) \
+		-strict=$(if $(filter 1 true,$(STRICT)),true,false) -min-success=$(MIN_SUCCESS)
 
 ## ollama-cpu: a real Ollama on CPU, no GPU or download: builds Ollama 0.6.5, creates
 ##             servegate's tiny model, runs the ollama-tagged suite
@@ -79,13 +90,15 @@ perf:
 ## report: tables, charts and index.html from every results/<framework>/*_results.json
 ##         [BASE=<dir>] adds the significant changes against a baseline
 report:
-	$(GO) run ./cmd/servegate-report -in results -out results/summary $(if $(BASE),-base $(BASE) -threshold $(THRESHOLD))
+	$(GO) run ./cmd/servegate-report -in $(OUT) -out $(OUT)/summary $(if $(BASE),-base $(BASE) -threshold $(THRESHOLD))
 
-## compare: BASE=<file|dir> [NEW=results] [THRESHOLD=0.1]: fail on a significant regression
+## compare: BASE=<file|dir> [NEW=results] [THRESHOLD=0.1] [ALLOW_MISSING=1]: fail on a
+##          significant regression, or on a point that could not be compared
 NEW       ?= results
 THRESHOLD ?= 0.1
+ALLOW_MISSING ?=
 compare:
-	$(GO) run ./cmd/servegate-compare -base $(BASE) -new $(NEW) -threshold $(THRESHOLD)
+	$(GO) run ./cmd/servegate-compare -base $(BASE) -new $(NEW) -threshold $(THRESHOLD) $(if $(ALLOW_MISSING),-allow-missing)
 
 ## sim: run the simulator as a server on 127.0.0.1:8000
 sim:
