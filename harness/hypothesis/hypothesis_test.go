@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/servegate/servegate/frameworks/sim"
@@ -361,4 +362,27 @@ func TestMergeChangesOnlyTheFieldsGiven(t *testing.T) {
 	assert.Equal(t, "this pipeline runs no prefix-caching engine", h4.Skip)
 	h1d, _ := Lookup(Defaults(), "H1")
 	assert.Equal(t, DefaultMinTrials, h1d.Trials(), "defaults are not changed by a load")
+}
+
+// README's example override file loads, and does what README says it does.
+func TestREADMEOverrideExampleLoads(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(b), "Thresholds are data")
+	require.True(t, ok)
+	_, rest, ok = strings.Cut(rest, "```json\n")
+	require.True(t, ok)
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	path := filepath.Join(t.TempDir(), "h.json")
+	require.NoError(t, os.WriteFile(path, []byte(example), 0o644))
+	hs, err := Load(path)
+	require.NoError(t, err)
+	h1, _ := Lookup(hs, "H1")
+	assert.Equal(t, 8, h1.Trials())
+	h1x, _ := Lookup(hs, "H1x")
+	assert.Len(t, h1x.Checks, 1, "the sglang comparison is dropped")
+	assert.True(t, h1x.CrossFramework, "merged: the rest of H1x stays")
+	h4, _ := Lookup(hs, "H4")
+	assert.NotEmpty(t, h4.Skip)
 }
