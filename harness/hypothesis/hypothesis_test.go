@@ -261,7 +261,9 @@ func TestCrossFrameworkNeedsItsFrameworks(t *testing.T) {
 	h, err := Lookup(Defaults(), "H1x")
 	require.NoError(t, err)
 	h.MinTrials = 3
-	c64 := func(xs ...float64) []results.Point { return []results.Point{point("concurrent", "c64", "output_token_throughput", xs...)} }
+	c64 := func(xs ...float64) []results.Point {
+		return []results.Point{point("concurrent", "c64", "output_token_throughput", xs...)}
+	}
 	res := Evaluate(h, Results{"vllm": c64(900, 910, 905)})
 	assert.Equal(t, Inconclusive, res.Verdict)
 	assert.True(t, res.Missing)
