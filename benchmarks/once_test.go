@@ -12,6 +12,7 @@ import (
 
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/hypothesis"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/stretchr/testify/assert"
@@ -76,14 +77,16 @@ func TestCIBenchMeasuresEachPointOnce(t *testing.T) {
 
 	sc, err := scenario.Lookup("concurrent", scenario.Quick)
 	require.NoError(t, err)
-	h1, err := loadHypotheses()
+	hs, err := loadHypotheses()
+	require.NoError(t, err)
+	h1, err := hypothesis.Lookup(hs, "H1")
 	require.NoError(t, err)
 	want := 0
 	trials := map[string]int{}
 	for _, p := range sc.Points {
 		trials[p.Name] = *flagTrials
 		if p.Name == "c1" || p.Name == "c64" { // H1's points
-			trials[p.Name] = max(*flagTrials, h1[0].Trials())
+			trials[p.Name] = max(*flagTrials, h1.Trials())
 		}
 		want += trials[p.Name] * (p.Warmup + p.Requests)
 	}
