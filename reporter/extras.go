@@ -62,6 +62,9 @@ func (v Verdict) Subject() string {
 	if s == "" {
 		s = strings.Join(v.Compared, " vs ")
 	}
+	if s == "" {
+		s = "no frameworks"
+	}
 	if v.Preset != "" {
 		s += " (" + v.Preset + ")"
 	}

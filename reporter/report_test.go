@@ -190,7 +190,7 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `\| H1 \| sim \(gpt-oss-20b\) \| pass +\|`, string(summary))
 	assert.Regexp(t, `\| H4 \| sim \(gpt-oss-20b\) \| inconclusive \(STALE\) +\|.*STALE: sim prefix_cache/shared was measured again`, string(summary))
-	assert.Regexp(t, `\| H3 \| +\| pass \(STALE\) +\|.*names no points`, string(summary))
+	assert.Regexp(t, `\| H3 \| no frameworks +\| pass \(STALE\) +\|.*names no points`, string(summary))
 	assert.NotContains(t, strings.Join(named, "\n"), "sim_gpt-oss-20b_gpu_timeline.json: not a servegate result file", "timelines are not result files")
 }
 
