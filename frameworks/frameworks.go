@@ -70,5 +70,23 @@ type MetricNames struct {
 	KVCacheUsage, Running, Waiting, PrefixHitRate []string
 }
 
+// Each calls f with the name of every figure and its candidate metric names, in a fixed
+// order, skipping figures with none.
+func (m MetricNames) Each(f func(figure string, names []string)) {
+	for _, x := range []struct {
+		figure string
+		names  []string
+	}{
+		{"PromptTokens", m.PromptTokens}, {"GenerationTokens", m.GenerationTokens},
+		{"PrefixQueries", m.PrefixQueries}, {"PrefixHits", m.PrefixHits}, {"Preemptions", m.Preemptions},
+		{"TTFT", m.TTFT}, {"KVCacheUsage", m.KVCacheUsage}, {"Running", m.Running}, {"Waiting", m.Waiting},
+		{"PrefixHitRate", m.PrefixHitRate},
+	} {
+		if len(x.names) > 0 {
+			f(x.figure, x.names)
+		}
+	}
+}
+
 // HF is the model name of servers that load Hugging Face repositories.
 func HF(p models.Preset) string { return p.HF }

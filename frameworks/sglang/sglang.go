@@ -7,8 +7,8 @@ import (
 	"github.com/servegate/servegate/frameworks"
 )
 
-// Spec is SGLang as of 0.5.8. Its metrics need --enable-metrics; it exposes a prefix-cache
-// hit rate as a gauge rather than counters. Its version comes with /get_server_info.
+// Spec is SGLang as of 0.5.8. Its metrics need --enable-metrics. Its version comes with
+// /get_server_info.
 var Spec = frameworks.Spec{
 	Name:        "sglang",
 	DefaultPort: 30000,
@@ -17,15 +17,29 @@ var Spec = frameworks.Spec{
 	ModelsPath:  "/v1/models",
 	VersionPath: "/get_server_info",
 	MetricsPath: "/metrics",
+	// Every name is defined in SGLang's python/sglang/srt/metrics/collector.py:
+	// SchedulerMetricsCollector (num_running_reqs, num_queue_reqs, token_usage,
+	// cache_hit_rate, num_retracted_requests_total) and TokenizerMetricsCollector
+	// (prompt_tokens_total, generation_tokens_total, cached_tokens_total,
+	// time_to_first_token_seconds). SGLang serves them in prometheus_client's
+	// multiprocess mode, where a labelled counter appears only once it has been
+	// incremented. Fixture: frameworks/testdata/sglang_metrics.prom.
 	Metrics: frameworks.MetricNames{
 		PromptTokens:     []string{"sglang:prompt_tokens_total"},
 		GenerationTokens: []string{"sglang:generation_tokens_total"},
-		Preemptions:      []string{"sglang:num_retracted_reqs_total", "sglang:num_retracted_reqs"},
-		TTFT:             []string{"sglang:time_to_first_token_seconds"},
-		KVCacheUsage:     []string{"sglang:token_usage"},
-		Running:          []string{"sglang:num_running_reqs"},
-		Waiting:          []string{"sglang:num_queue_reqs"},
-		PrefixHitRate:    []string{"sglang:cache_hit_rate"},
+		// Cached prompt tokens over prompt tokens, both counted when a request finishes
+		// (TokenizerMetricsCollector.observe_one_finished_request).
+		PrefixQueries: []string{"sglang:prompt_tokens_total"},
+		PrefixHits:    []string{"sglang:cached_tokens_total"},
+		// A counter of retracted (preempted) requests; the older sglang:num_retracted_reqs
+		// is a gauge of the last scheduling step and must not be differenced.
+		Preemptions:  []string{"sglang:num_retracted_requests_total"},
+		TTFT:         []string{"sglang:time_to_first_token_seconds"},
+		KVCacheUsage: []string{"sglang:token_usage"},
+		Running:      []string{"sglang:num_running_reqs"},
+		Waiting:      []string{"sglang:num_queue_reqs"},
+		// The hit rate of the last scheduling step: read only where the counters are absent.
+		PrefixHitRate: []string{"sglang:cache_hit_rate"},
 	},
 	ResetCachePath:    "/flush_cache",
 	ResetCacheHint:    "SGLang refuses /flush_cache while requests run; none should run between trials",

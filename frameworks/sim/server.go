@@ -35,7 +35,8 @@ type Config struct {
 	// so the framework adapters can be tested end to end without it:
 	//   - "vllm": vllm: metric names, /version, /tokenize, /reset_prefix_cache;
 	//   - "sglang": sglang: names (token_usage, num_running_reqs, num_queue_reqs,
-	//     cache_hit_rate), /get_server_info, /flush_cache, no tokenizer;
+	//     cache_hit_rate, cached_tokens_total once a prompt hit the cache),
+	//     /get_server_info, /flush_cache, no tokenizer;
 	//   - "ollama": no metrics, tokenizer or reset; /api/chat truncates a prompt to its
 	//     context window (options.num_ctx, else OllamaContext) as Ollama does, silently.
 	// Empty is the simulator's own face: sim: metrics and every endpoint.
@@ -269,6 +270,12 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			{"num_queue_reqs", "gauge", float64(st.waiting.Load())},
 			{"token_usage", "gauge", kv},
 			{"cache_hit_rate", "gauge", rate},
+		}
+		// SGLang serves prometheus_client's multiprocess mode, where a labelled counter is
+		// absent until its first increment. The simulator never preempts, so SGLang's
+		// num_retracted_requests_total never appears.
+		if hits := st.cacheHits.Load(); hits > 0 {
+			ms = append(ms, metric{"cached_tokens_total", "counter", float64(hits)})
 		}
 	} else {
 		ms = []metric{

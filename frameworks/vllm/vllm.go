@@ -17,16 +17,23 @@ var Spec = frameworks.Spec{
 	VersionPath:  "/version",
 	TokenizePath: "/tokenize",
 	MetricsPath:  "/metrics",
+	// Every name is defined in vLLM's vllm/v1/metrics/loggers.py (PrometheusStatLogger); the
+	// first of each list is what current releases expose (tests/entrypoints/openai/
+	// test_metrics.py, EXPECTED_METRICS_V1), the second the name vLLM deprecated in 0.9 and
+	// later hid unless --show-hidden-metrics-for-version is set (HIDDEN_DEPRECATED_METRICS
+	// there). Counters are named as prometheus_client writes them, with _total. Fixtures:
+	// frameworks/testdata/vllm*_metrics.prom.
 	Metrics: frameworks.MetricNames{
 		PromptTokens:     []string{"vllm:prompt_tokens_total"},
 		GenerationTokens: []string{"vllm:generation_tokens_total"},
-		PrefixQueries:    []string{"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"},
-		PrefixHits:       []string{"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"},
-		Preemptions:      []string{"vllm:num_preemptions_total"},
-		TTFT:             []string{"vllm:time_to_first_token_seconds"},
-		KVCacheUsage:     []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"},
-		Running:          []string{"vllm:num_requests_running"},
-		Waiting:          []string{"vllm:num_requests_waiting"},
+		// In tokens (the deprecated gpu_ names counted blocks before 0.9).
+		PrefixQueries: []string{"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"},
+		PrefixHits:    []string{"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"},
+		Preemptions:   []string{"vllm:num_preemptions_total"},
+		TTFT:          []string{"vllm:time_to_first_token_seconds"},
+		KVCacheUsage:  []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"},
+		Running:       []string{"vllm:num_requests_running"},
+		Waiting:       []string{"vllm:num_requests_waiting"},
 	},
 	// Registered only in the server's development mode.
 	ResetCachePath:    "/reset_prefix_cache",

@@ -171,12 +171,13 @@ func (r *Runner) reconcile(before, after counters, recs []stream.Record, values 
 		}
 	}
 	names := r.Target.Metrics
+	// Counters and histograms count from zero: one the server first exposed during the
+	// point (SGLang's, in prometheus_client's multiprocess mode, appear only once
+	// incremented) started there at zero.
 	delta := func(candidates []string, suffix string) (float64, bool) {
 		for _, n := range candidates {
-			a, okA := after[n+suffix]
-			b, okB := before[n+suffix]
-			if okA && okB {
-				return a - b, true
+			if a, ok := after[n+suffix]; ok {
+				return a - before[n+suffix], true
 			}
 		}
 		return 0, false

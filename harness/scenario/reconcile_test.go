@@ -3,12 +3,14 @@ package scenario
 import (
 	"context"
 	"fmt"
-	"github.com/servegate/servegate/frameworks"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/frameworks/sglang"
 
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
@@ -79,4 +81,19 @@ func TestReconciliationAgreesWithAnHonestServer(t *testing.T) {
 	// Client TTFT includes the trip to the server and back: never below the server's own.
 	assert.Greater(t, res.Metrics["ttft_overhead_ms"], 0.0)
 	assert.Less(t, res.Metrics["server_avg_ttft_ms"], res.Metrics["avg_ttft_ms"])
+}
+
+// SGLang's counters come from its own collector: cache hits are cached over prompt tokens,
+// preemptions the retracted-requests counter, and a counter first exposed during the point
+// (multiprocess mode writes none before its first increment) counts from zero.
+func TestReconcileReadsSGLangCounters(t *testing.T) {
+	r := &Runner{Target: Target{Metrics: sglang.Spec.Metrics}}
+	before := counters{"sglang:prompt_tokens_total": 1000, "sglang:generation_tokens_total": 100,
+		"sglang:num_retracted_requests_total": 2, "sglang:num_retracted_reqs": 5}
+	after := counters{"sglang:prompt_tokens_total": 3000, "sglang:generation_tokens_total": 300,
+		"sglang:cached_tokens_total": 500, "sglang:num_retracted_requests_total": 3, "sglang:num_retracted_reqs": 0}
+	values := map[string]float64{}
+	r.reconcile(before, after, nil, values)
+	assert.Equal(t, 0.25, values["server_prefix_cache_hit_rate"], "500 cached of 2000 prompt tokens")
+	assert.Equal(t, 1.0, values["server_preemptions"], "the counter's rise, not a gauge's difference")
 }
