@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/servegate/servegate/internal/sockstamp"
 )
@@ -126,6 +124,9 @@ func Start(cfg Config) (*Server, error) {
 	mux.HandleFunc("DELETE /sim/truth", func(w http.ResponseWriter, r *http.Request) { s.truth.reset() })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, openAI) })
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { s.chat(ctx, w, r, ollama) })
+	if cfg.Mimic != "ollama" {
+		mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { s.completions(ctx, w, r) })
+	}
 	var h http.Handler = mux
 	if cfg.Middleware != nil {
 		h = cfg.Middleware(mux)
@@ -347,100 +348,54 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 		fail(w, openAI, http.StatusBadRequest, "tokenize: request body is not JSON: "+err.Error())
 		return
 	}
-	n := PromptTokens(req.Messages)
+	// vLLM's TokenizeResponse: the count and the ids, the chat template applied to messages
+	// (with the assistant header, as a chat request renders it), BOS added to a prompt.
+	var ids []uint64
 	if req.Prompt != nil {
-		n = CountTokens(*req.Prompt)
+		ids = textIDs(*req.Prompt)
+	} else {
+		ids = promptIDs(req.Messages, nil)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": n, "max_model_len": s.cfg.Profile.MaxModelLen, "tokens": []int{}})
-}
-
-// chatRequest holds the fields of both dialects' chat requests that the simulator honours.
-type chatRequest struct {
-	Model               string    `json:"model"`
-	Messages            []Message `json:"messages"`
-	MaxTokens           *int      `json:"max_tokens"`
-	MaxCompletionTokens *int      `json:"max_completion_tokens"`
-	Stream              *bool     `json:"stream"`
-	StreamOptions       *struct {
-		IncludeUsage         bool `json:"include_usage"`
-		ContinuousUsageStats bool `json:"continuous_usage_stats"`
-	} `json:"stream_options"`
-	IgnoreEOS bool `json:"ignore_eos"`
-	Options   *struct {
-		NumPredict *int `json:"num_predict"`
-		NumCtx     *int `json:"num_ctx"`
-	} `json:"options"`
-}
-
-func isKorean(msgs []Message) bool {
-	if len(msgs) == 0 {
-		return false
-	}
-	for _, r := range msgs[len(msgs)-1].Content {
-		if unicode.Is(unicode.Hangul, r) {
-			return true
-		}
-	}
-	return false
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(ids), "max_model_len": s.cfg.Profile.MaxModelLen, "tokens": ids})
 }
 
 func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Request, d dialect) {
-	arrived := time.Now()
-	received := arrived
+	arrived, received := arrival(r)
+	g, status, err := s.parseChat(r, d)
+	if err != nil {
+		fail(w, d, status, err.Error())
+		return
+	}
+	s.generate(ctx, w, r, d, g, received, arrived)
+}
+
+// completions answers the plain completions endpoint: a prompt given as text or as token
+// ids, as vLLM's benchmark client sends by default and servegate sends where a chat
+// stream parser cannot hold the output length (see frameworks.OutputLength).
+func (s *Server) completions(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	arrived, received := arrival(r)
+	g, status, err := s.parseCompletion(r)
+	if err != nil {
+		fail(w, openAI, status, err.Error())
+		return
+	}
+	s.generate(ctx, w, r, completion, g, received, arrived)
+}
+
+// arrival returns when the handler started and when the request's first byte arrived.
+func arrival(r *http.Request) (arrived, received time.Time) {
+	arrived = time.Now()
+	received = arrived
 	if t, ok := r.Context().Value(receivedKey{}).(time.Time); ok && t.Before(arrived) {
 		received = t
 	}
-	var req chatRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		fail(w, d, http.StatusBadRequest, "request body is not valid JSON for "+d.path()+": "+err.Error())
-		return
-	}
-	if !s.served(req.Model) {
-		if d == ollama {
-			fail(w, d, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
-		} else {
-			fail(w, d, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, strings.Join(s.cfg.Models, ", ")))
-		}
-		return
-	}
-	if len(req.Messages) == 0 {
-		fail(w, d, http.StatusBadRequest, "messages must not be empty")
-		return
-	}
+	return arrived, received
+}
+
+// generate runs a parsed request through the engine and answers it in dialect d.
+func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Request, d dialect, g generation, received, arrived time.Time) {
 	p := s.cfg.Profile
-	maxTokens := DefaultMaxTokens
-	streaming := d == ollama // Ollama streams unless told not to; OpenAI the reverse
-	if req.Stream != nil {
-		streaming = *req.Stream
-	}
-	ignoreEOS := req.IgnoreEOS
-	switch {
-	case d == ollama:
-		ignoreEOS = false // Ollama's API has no such switch
-		if req.Options != nil && req.Options.NumPredict != nil && *req.Options.NumPredict > 0 {
-			maxTokens = *req.Options.NumPredict
-		}
-	case req.MaxCompletionTokens != nil:
-		maxTokens = *req.MaxCompletionTokens
-	case req.MaxTokens != nil:
-		maxTokens = *req.MaxTokens
-	}
-	if maxTokens < 1 {
-		fail(w, d, http.StatusBadRequest, fmt.Sprintf("max_tokens must be at least 1, got %d", maxTokens))
-		return
-	}
-	ids := promptIDs(req.Messages, nil)
-	// Ollama truncates to its context window on both APIs; only the native one can raise it.
-	if d == ollama || s.cfg.Mimic == "ollama" {
-		window := s.cfg.OllamaContext
-		if d == ollama && req.Options != nil && req.Options.NumCtx != nil && *req.Options.NumCtx > 0 {
-			window = *req.Options.NumCtx
-		}
-		if window > 0 && len(ids) > window {
-			ids = ids[len(ids)-window:] // Ollama keeps the end of an over-long prompt, silently
-		}
-	}
-	promptLen := len(ids)
+	promptLen, maxTokens := len(g.ids), g.maxTokens
 	if promptLen+maxTokens > p.MaxModelLen {
 		fail(w, d, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion).", p.MaxModelLen, promptLen+maxTokens, promptLen, maxTokens))
 		return
@@ -453,18 +408,13 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if id == "" {
 		id = "sim-" + strconv.FormatInt(s.seq.Add(1), 10)
 	}
-	h := fnv.New64a()
-	for _, m := range req.Messages {
-		h.Write([]byte(m.Role))
-		h.Write([]byte(m.Content))
-	}
-	rng := rand.New(rand.NewPCG(p.Seed, h.Sum64()))
+	rng := rand.New(rand.NewPCG(p.Seed, g.seed))
 	entry := s.truth.start(id, received, arrived)
 	defer close(entry.done)
 	j := &job{promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
-		korean: isKorean(req.Messages), rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
+		korean: g.korean, rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
 	j.truth.PromptTokens = promptLen
-	if !ignoreEOS && p.EOSRate > 0 {
+	if !g.ignoreEOS && p.EOSRate > 0 {
 		for k := 1; k < maxTokens; k++ {
 			if rng.Float64() < p.EOSRate {
 				j.maxTokens, j.truth.EarlyStop = k, true
@@ -473,16 +423,14 @@ func (s *Server) chat(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 	}
 	if s.eng.cache != nil {
-		j.keys = s.eng.cache.blockKeys(ids)
+		j.keys = s.eng.cache.blockKeys(g.ids)
 	}
 	s.eng.submit(j)
 	defer j.cancel() // no-op for a finished job; frees the slot of an abandoned one
 
-	wr := newWriter(d, req.Model, id, promptLen, arrived)
-	if req.StreamOptions != nil {
-		wr.usage, wr.continuous = req.StreamOptions.IncludeUsage, req.StreamOptions.ContinuousUsageStats
-	}
-	if !streaming {
+	wr := newWriter(d, g.model, id, promptLen, arrived)
+	wr.usage, wr.continuous = g.usage, g.continuous
+	if !g.streaming {
 		s.whole(ctx, w, r, j, wr)
 		return
 	}

@@ -4,7 +4,8 @@ import (
 	"unicode/utf8"
 )
 
-// Message is one chat turn as the simulator receives it.
+// Message is one chat turn as the simulator receives it; content sent as a list of parts
+// arrives here as their text (see UnmarshalJSON).
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
@@ -14,13 +15,17 @@ type Message struct {
 type dialect int
 
 const (
-	openAI dialect = iota // POST /v1/chat/completions, SSE
-	ollama                // POST /api/chat, NDJSON
+	openAI     dialect = iota // POST /v1/chat/completions, SSE
+	ollama                    // POST /api/chat, NDJSON
+	completion                // POST /v1/completions, SSE
 )
 
 func (d dialect) path() string {
-	if d == ollama {
+	switch d {
+	case ollama:
 		return "/api/chat"
+	case completion:
+		return "/v1/completions"
 	}
 	return "/v1/chat/completions"
 }
@@ -101,19 +106,35 @@ func fnv64a(h uint64, s string) uint64 {
 
 const fnvOffset = 14695981039346656037
 
+// vocabSize bounds the simulator's token ids, as a real vocabulary does (Llama 3 has
+// 128,256 tokens): ids travel as JSON numbers through /tokenize and back as a
+// completions prompt.
+const vocabSize = 1 << 17
+
+// tokenID is the id of a token piece (or a special token's name).
+func tokenID(piece string, i int) uint64 { return (fnv64a(fnvOffset, piece) + uint64(i)) % vocabSize }
+
 // promptIDs returns the token ids of messages after the chat template, appended to ids.
 func promptIDs(msgs []Message, ids []uint64) []uint64 {
 	special := func(name string, n int) {
 		for i := 0; i < n; i++ {
-			ids = append(ids, fnv64a(fnvOffset, name)+uint64(i))
+			ids = append(ids, tokenID(name, i))
 		}
 	}
 	special("<bos>", bosTokens)
 	for _, m := range msgs {
 		special("<header:"+m.Role+">", perMessageCost-1)
-		eachToken(m.Content, func(p string) { ids = append(ids, fnv64a(fnvOffset, p)) })
+		eachToken(m.Content, func(p string) { ids = append(ids, tokenID(p, 0)) })
 		special("<eot>", 1)
 	}
 	special("<header:assistant>", assistantHeader)
+	return ids
+}
+
+// textIDs returns the token ids of a plain prompt: the BOS token, then its text, as a
+// completions endpoint tokenizes it (special tokens added, no chat template).
+func textIDs(text string) []uint64 {
+	ids := []uint64{tokenID("<bos>", 0)}
+	eachToken(text, func(p string) { ids = append(ids, tokenID(p, 0)) })
 	return ids
 }

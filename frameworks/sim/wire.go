@@ -63,9 +63,15 @@ func appendEscaped(b []byte, s string) []byte {
 }
 
 func (w *writer) openAIHead(b []byte) []byte {
-	b = append(b, `data: {"id":"chatcmpl-`...)
-	b = append(b, w.id...)
-	b = append(b, `","object":"chat.completion.chunk","created":`...)
+	if w.d == completion {
+		b = append(b, `data: {"id":"cmpl-`...)
+		b = append(b, w.id...)
+		b = append(b, `","object":"text_completion","created":`...)
+	} else {
+		b = append(b, `data: {"id":"chatcmpl-`...)
+		b = append(b, w.id...)
+		b = append(b, `","object":"chat.completion.chunk","created":`...)
+	}
 	b = strconv.AppendInt(b, w.created, 10)
 	b = append(b, `,"model":`...)
 	return appendJSONString(b, w.model)
@@ -103,6 +109,21 @@ func (w *writer) tokens(b []byte, ts []token) []byte {
 			b = appendEscaped(b, t.text)
 		}
 		return append(b, `"},"done":false}`+"\n"...)
+	}
+	if w.d == completion {
+		// vLLM's completions stream: the text on the choice itself, no role chunk, all
+		// of it plain text (reasoning included).
+		b = w.openAIHead(b)
+		b = append(b, `,"choices":[{"index":0,"text":"`...)
+		for _, t := range ts {
+			b = appendEscaped(b, t.text)
+		}
+		b = append(b, `","logprobs":null,"finish_reason":null,"stop_reason":null}]`...)
+		if w.continuous {
+			b = append(b, ',')
+			b = w.appendUsage(b)
+		}
+		return append(b, "}\n\n"...)
 	}
 	if first {
 		// vLLM opens every stream with a role-only chunk; a harness must not count it.
@@ -157,7 +178,11 @@ func (w *writer) finish(b []byte, reason string) []byte {
 		return append(b, "}\n"...)
 	}
 	b = w.openAIHead(b)
-	b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
+	if w.d == completion {
+		b = append(b, `,"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":`...)
+	} else {
+		b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
+	}
 	b = appendJSONString(b, reason)
 	b = append(b, `}]`...)
 	if w.continuous {
@@ -190,15 +215,27 @@ func (w *writer) whole(text, reason string) []byte {
 		b = strconv.AppendInt(b, int64(w.generated), 10)
 		return append(b, "}\n"...)
 	}
-	b = append(b, `{"id":"chatcmpl-`...)
-	b = append(b, w.id...)
-	b = append(b, `","object":"chat.completion","created":`...)
-	b = strconv.AppendInt(b, w.created, 10)
-	b = append(b, `,"model":`...)
-	b = appendJSONString(b, w.model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, text)
-	b = append(b, `},"finish_reason":`...)
+	if w.d == completion {
+		b = append(b, `{"id":"cmpl-`...)
+		b = append(b, w.id...)
+		b = append(b, `","object":"text_completion","created":`...)
+		b = strconv.AppendInt(b, w.created, 10)
+		b = append(b, `,"model":`...)
+		b = appendJSONString(b, w.model)
+		b = append(b, `,"choices":[{"index":0,"text":`...)
+		b = appendJSONString(b, text)
+		b = append(b, `,"logprobs":null,"finish_reason":`...)
+	} else {
+		b = append(b, `{"id":"chatcmpl-`...)
+		b = append(b, w.id...)
+		b = append(b, `","object":"chat.completion","created":`...)
+		b = strconv.AppendInt(b, w.created, 10)
+		b = append(b, `,"model":`...)
+		b = appendJSONString(b, w.model)
+		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+		b = appendJSONString(b, text)
+		b = append(b, `},"finish_reason":`...)
+	}
 	b = appendJSONString(b, reason)
 	b = append(b, `}],`...)
 	b = w.appendUsage(b)
