@@ -17,6 +17,14 @@ var Definitions = map[string]string{
 		"(role-only and usage-only events do not count); arrivals are the kernel's receive timestamps " +
 		"where the OS gives them (Linux), so the harness's own lateness in reading is not counted " +
 		"(see client_read_lag_p99_ms)",
+	"ttfat_ms": "time to first answer token: from the request's send to the arrival of the first event " +
+		"carrying answer content (a delta's content, Ollama's message content) rather than reasoning; " +
+		"equal to ttft_ms for a model that answers at once. Only requests that reached an answer count " +
+		"(answered_pct); requests on the plain completions endpoint, whose text does not separate reasoning " +
+		"from answer, have none. GuideLLM's time_to_first_output_token_ms and AIPerf's " +
+		"time_to_first_output_token measure the same",
+	"answered_pct": "percent of successful requests whose stream carried answer content, written where any " +
+		"stream carried reasoning: the others spent their whole token budget reasoning",
 	"latency_ms": "end-to-end latency: from send to the arrival of the last event carrying an output token " +
 		"(a trailing usage event or [DONE] does not extend it)",
 	"itl_ms": "inter-token latency, per token: each gap between consecutive token-bearing events divided " +

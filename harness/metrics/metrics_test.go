@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,40 @@ func TestContentTokensPerCharLeavesTheTemplateOut(t *testing.T) {
 	assert.InDelta(t, 35.0/60, with, 1e-12, "the template's 20 tokens more than double the ratio")
 	_, ok = ContentTokensPerChar(recs[2:], 10)
 	assert.False(t, ok)
+}
+
+// A reasoning model's first token and first answer token are reported apart, over the
+// requests that reached an answer.
+func TestComputeTimeToFirstAnswerToken(t *testing.T) {
+	t0, ms := time.Unix(1000, 0), time.Millisecond
+	recs := []stream.Record{
+		{Sent: t0, Chunks: chunks([]int{1, 1, 1}, 100, 150, 400), CompletionTokens: 3, ReasoningTokens: 2,
+			Answered: true, FirstAnswer: 400 * ms},
+		{Sent: t0, Chunks: chunks([]int{1, 1, 1}, 120, 300, 350), CompletionTokens: 3, ReasoningTokens: 1,
+			Answered: true, FirstAnswer: 300 * ms},
+		{Sent: t0, Chunks: chunks([]int{1, 1}, 110, 200), CompletionTokens: 2, ReasoningTokens: 2}, // all reasoning
+	}
+	v := Compute(recs, SLO{}).Values
+	assert.InDelta(t, 110, v["avg_ttft_ms"], 1e-9, "the first token of any kind")
+	assert.InDelta(t, 350, v["avg_ttfat_ms"], 1e-9, "the first answer token, over the two that answered")
+	assert.InDelta(t, 200.0/3, v["answered_pct"], 1e-9)
+	for k := range v {
+		assert.Contains(t, Definitions, trimStat(k), "%s has a definition", k)
+	}
+
+	plain := Compute([]stream.Record{{Sent: t0, Chunks: chunks([]int{1}, 90), CompletionTokens: 1, Answered: true, FirstAnswer: 90 * ms}}, SLO{}).Values
+	assert.Equal(t, plain["avg_ttft_ms"], plain["avg_ttfat_ms"], "no reasoning: the first token is the answer")
+	assert.NotContains(t, plain, "answered_pct")
+}
+
+// trimStat strips a distribution statistic's prefix (avg_ttft_ms → ttft_ms).
+func trimStat(k string) string {
+	for _, p := range []string{"avg_", "std_", "min_", "max_", "p50_", "p90_", "p95_", "p99_"} {
+		if rest, ok := strings.CutPrefix(k, p); ok {
+			if _, defined := Definitions[rest]; defined {
+				return rest
+			}
+		}
+	}
+	return k
 }

@@ -64,9 +64,9 @@ func put(v map[string]float64, name string, xs []float64) {
 func Compute(records []stream.Record, slo SLO) Summary {
 	v := map[string]float64{}
 	s := Summary{Values: v, ITLBasis: ITLExact, Errors: map[string]int{}}
-	var ttft, lat, itl, gaps, tpot, ttftQ, latQ, queue, readLag []float64
+	var ttft, ttfat, lat, itl, gaps, tpot, ttftQ, latQ, queue, readLag []float64
 	var start, end time.Time
-	var inTok, outTok, outChars, promptChars, good, ok, stamped int
+	var inTok, outTok, outChars, promptChars, good, ok, stamped, reasoned, answered int
 	var busy time.Duration
 	type edge struct {
 		at time.Time
@@ -108,6 +108,13 @@ func Compute(records []stream.Record, slo SLO) Summary {
 		t, l := r.TTFT(), r.Latency()
 		busy += l
 		ttft = append(ttft, ms(t))
+		if a, answeredHere := r.TTFAT(); answeredHere {
+			ttfat = append(ttfat, ms(a))
+			answered++
+		}
+		if r.ReasoningTokens > 0 {
+			reasoned++
+		}
 		lat = append(lat, ms(l))
 		ttftQ = append(ttftQ, ms(t+r.QueueDelay()))
 		latQ = append(latQ, ms(l+r.QueueDelay()))
@@ -151,6 +158,12 @@ func Compute(records []stream.Record, slo SLO) Summary {
 	}
 	n := len(records)
 	put(v, "ttft_ms", ttft)
+	put(v, "ttfat_ms", ttfat)
+	if reasoned > 0 {
+		// With reasoning in the streams, say how many got as far as an answer within
+		// their token budget: ttfat_ms describes only those.
+		v["answered_pct"] = 100 * float64(answered) / float64(ok)
+	}
 	put(v, "latency_ms", lat)
 	put(v, "itl_ms", itl)
 	put(v, "chunk_gap_ms", gaps)

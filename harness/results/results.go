@@ -18,15 +18,19 @@ const SchemaVersion = 1
 
 // Sample is one measured request, kept so charts and checks can look past the aggregates.
 type Sample struct {
-	Trial        int     `json:"trial"`
-	Index        int     `json:"index"`
-	QueueMs      float64 `json:"queue_ms"`
-	TTFTMs       float64 `json:"ttft_ms"`
-	LatencyMs    float64 `json:"latency_ms"`
-	InputTokens  int     `json:"input_tokens"`
-	OutputTokens int     `json:"output_tokens"`
-	Chunks       int     `json:"chunks"`
-	Error        string  `json:"error,omitempty"`
+	Trial   int     `json:"trial"`
+	Index   int     `json:"index"`
+	QueueMs float64 `json:"queue_ms"`
+	TTFTMs  float64 `json:"ttft_ms"`
+	// TTFATMs is the time to the first answer token; absent when no answer content came.
+	TTFATMs      *float64 `json:"ttfat_ms,omitempty"`
+	LatencyMs    float64  `json:"latency_ms"`
+	InputTokens  int      `json:"input_tokens"`
+	OutputTokens int      `json:"output_tokens"`
+	// ReasoningTokens are the output tokens that came as reasoning.
+	ReasoningTokens int    `json:"reasoning_tokens,omitempty"`
+	Chunks          int    `json:"chunks"`
+	Error           string `json:"error,omitempty"`
 }
 
 // Point is the result of one scenario point: the original's entry (scenario, concurrency,

@@ -43,6 +43,11 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			if rec.Err != nil {
 				smp.Error = rec.Err.Error()
 			}
+			if a, ok := rec.TTFAT(); ok {
+				x := msf(a)
+				smp.TTFATMs = &x
+			}
+			smp.ReasoningTokens = rec.ReasoningTokens
 			out.Requests = append(out.Requests, smp)
 		}
 		out.Warnings = append(out.Warnings, r.checks(p, t, tr.Records)...)

@@ -12,8 +12,10 @@ type chunkFields struct {
 	hasPrompt, hasCompletion       bool
 	// text is the unescaped reasoning and content of every choice, in order.
 	text []byte
-	// reasoning is set when any of text came as reasoning_content or reasoning.
-	reasoning bool
+	// reasoning is set when any of text came as reasoning_content or reasoning; answer
+	// when any came as a delta's content (a legacy completion's text is neither: it does
+	// not say which it is).
+	reasoning, answer bool
 }
 
 // chunkScanner reads a chat-completion chunk in one validating pass, without building a
@@ -213,6 +215,9 @@ func (s *chunkScanner) choice() bool {
 	}
 	if len(s.f.text) > n {
 		s.f.reasoning = true
+	}
+	if len(content.raw) > 0 {
+		s.f.answer = true
 	}
 	return s.appendText(content)
 }

@@ -51,9 +51,13 @@ func excerpt(b []byte) string {
 	return ServerText(b[:max]) + "…"
 }
 
-// addTokens appends a token-bearing chunk.
-func addTokens(rec *Record, at time.Time, tokens int, text []byte, reasoning bool) {
-	rec.Chunks = append(rec.Chunks, Chunk{Offset: at.Sub(rec.Sent), Tokens: tokens})
+// addTokens appends a token-bearing chunk; answer says it carried answer content.
+func addTokens(rec *Record, at time.Time, tokens int, text []byte, reasoning, answer bool) {
+	off := at.Sub(rec.Sent)
+	if answer && !rec.Answered {
+		rec.Answered, rec.FirstAnswer = true, off
+	}
+	rec.Chunks = append(rec.Chunks, Chunk{Offset: off, Tokens: tokens})
 	rec.OutputChars += utf8.RuneCount(text)
 	if reasoning {
 		rec.ReasoningTokens += tokens
@@ -203,7 +207,7 @@ func (d *sseDecoder) dispatch() error {
 	} else if d.rec.TokenSource == "" {
 		d.rec.TokenSource = FromEvents
 	}
-	addTokens(d.rec, d.at, tokens, text, reasoning)
+	addTokens(d.rec, d.at, tokens, text, reasoning, f.answer)
 	return nil
 }
 
@@ -244,7 +248,9 @@ func (d *sseDecoder) parse(data []byte) (chunkFields, error) {
 		} else if r := delta.GetStringBytes("reasoning"); len(r) > 0 {
 			f.text, f.reasoning = append(f.text, r...), true
 		}
-		f.text = append(f.text, delta.GetStringBytes("content")...)
+		if c := delta.GetStringBytes("content"); len(c) > 0 {
+			f.text, f.answer = append(f.text, c...), true
+		}
 	}
 	d.text = f.text
 	return f, nil
@@ -297,21 +303,19 @@ func (d *ndjsonDecoder) line(l []byte) error {
 	}
 	text := d.text[:0]
 	reasoning := false
+	answer := v.GetStringBytes("response") // /api/generate
+	thinking := v.GetStringBytes("thinking")
 	if m := v.Get("message"); m != nil {
-		if t := m.GetStringBytes("thinking"); len(t) > 0 {
-			text, reasoning = append(text, t...), true
-		}
-		text = append(text, m.GetStringBytes("content")...)
-	} else { // /api/generate
-		if t := v.GetStringBytes("thinking"); len(t) > 0 {
-			text, reasoning = append(text, t...), true
-		}
-		text = append(text, v.GetStringBytes("response")...)
+		answer, thinking = m.GetStringBytes("content"), m.GetStringBytes("thinking")
 	}
+	if len(thinking) > 0 {
+		text, reasoning = append(text, thinking...), true
+	}
+	text = append(text, answer...)
 	d.text = text
 	if len(text) > 0 {
 		d.rec.TokenSource = FromEvents
-		addTokens(d.rec, d.at, 1, text, reasoning)
+		addTokens(d.rec, d.at, 1, text, reasoning, len(answer) > 0)
 	}
 	if v.GetBool("done") {
 		d.done = true

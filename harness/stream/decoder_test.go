@@ -265,3 +265,51 @@ func FuzzNDJSON(f *testing.F) {
 	f.Add([]byte("{\"message\":{\"thinking\":\"t\"}}\r\n{\"done\":true}"), uint16(9))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) { fuzzDecode(t, Ollama, data, cut) })
 }
+
+// The first answer token is the first event carrying answer content, after the reasoning a
+// reasoning model streams first; the first token of any kind stays the TTFT.
+func TestFirstAnswerFollowsTheReasoning(t *testing.T) {
+	tests := []struct {
+		name    string
+		dialect Dialect
+		body    string
+		// wants: the chunk whose offset is the first answer's; -1 when none
+		answer int
+	}{
+		{"vLLM reasoning then content", OpenAI,
+			`data: {"choices":[{"delta":{"role":"assistant","content":""}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"reasoning":"think"}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"reasoning_content":"more"}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"content":"Paris"}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"content":"."}}]}` + "\n\ndata: [DONE]\n\n", 2},
+		{"SGLang nulls beside the reasoning", OpenAI,
+			`data: {"choices":[{"delta":{"role":null,"content":null,"reasoning_content":"Simple"}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"role":null,"content":"Paris","reasoning_content":null}}]}` + "\n\ndata: [DONE]\n\n", 1},
+		{"no reasoning: the first token", OpenAI,
+			`data: {"choices":[{"delta":{"content":"Paris"}}]}` + "\n\ndata: [DONE]\n\n", 0},
+		{"all reasoning, cut by max_tokens", OpenAI,
+			`data: {"choices":[{"delta":{"reasoning":"think"}}]}` + "\n\ndata: [DONE]\n\n", -1},
+		{"completions text says neither", OpenAI,
+			`data: {"choices":[{"text":"analysis"}]}` + "\n\ndata: [DONE]\n\n", -1},
+		{"Ollama thinking then content", Ollama,
+			`{"message":{"role":"assistant","content":"","thinking":"Hmm"},"done":false}` + "\n" +
+				`{"message":{"role":"assistant","content":"Paris"},"done":false}` + "\n" +
+				`{"message":{"role":"assistant","content":""},"done":true,"eval_count":2}` + "\n", 1},
+	}
+	for _, tc := range tests {
+		for _, step := range []int{0, 3} {
+			t.Run(tc.name, func(t *testing.T) {
+				rec, err := decodeAll(t, tc.dialect, tc.body, step)
+				require.NoError(t, err)
+				got, ok := rec.TTFAT()
+				if tc.answer < 0 {
+					assert.False(t, ok)
+					return
+				}
+				require.True(t, ok)
+				assert.Equal(t, rec.Chunks[tc.answer].Offset, got)
+				assert.LessOrEqual(t, rec.TTFT(), got)
+			})
+		}
+	}
+}

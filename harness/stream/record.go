@@ -81,6 +81,12 @@ type Record struct {
 	OutputChars int
 	// ReasoningTokens counts tokens that arrived as reasoning rather than answer content.
 	ReasoningTokens int
+	// Answered says an event carried answer content (a delta's content, Ollama's message
+	// content) and FirstAnswer is its offset from Sent, after whatever reasoning came
+	// first. Answered is false when none did, or when the endpoint does not tell answer
+	// from reasoning (the plain completions stream).
+	Answered    bool
+	FirstAnswer time.Duration
 	// Server holds the server's own timings where it reports them.
 	Server *ServerTiming
 	// HTTPStatus is the response status code; 0 when no response arrived.
@@ -105,6 +111,11 @@ func (r *Record) TTFT() time.Duration {
 	}
 	return r.Chunks[0].Offset
 }
+
+// TTFAT is the time from send to the first event carrying answer content: TTFT for a
+// model that answers at once, later for one that reasons first. ok is false when no answer
+// content arrived.
+func (r *Record) TTFAT() (d time.Duration, ok bool) { return r.FirstAnswer, r.Answered }
 
 // Latency is the end-to-end latency: send to the last token-bearing event. A trailing
 // usage-only event or [DONE] does not extend it.
