@@ -37,9 +37,12 @@ type Spec struct {
 	// ResetByReload says the only way to empty its prompt cache is to unload and reload
 	// the model (Ollama, whose kept slot caches also slow every later prefill).
 	ResetByReload bool
-	// HoldsOutputLength says the API honours ignore_eos; ContinuousUsage that it streams
-	// usage on every chunk when asked.
-	HoldsOutputLength, ContinuousUsage bool
+	// OutputLength says how requests hold their output to the scenario's length, by the
+	// preset's chat format (models.Preset.ChatFormat; the entry "" for every other
+	// format). Without an entry the length is left to the model (Natural).
+	OutputLength map[string]OutputLength
+	// ContinuousUsage says it streams usage on every chunk when asked.
+	ContinuousUsage bool
 	// ContextOption says the context window is a request option (Ollama's num_ctx, which
 	// defaults to a window that silently truncates long prompts); the suite then sets it
 	// for the longest prompt of the run, the same on every request.
@@ -52,6 +55,45 @@ type Spec struct {
 	Model func(p models.Preset) string
 	// MissingModelHint says how to make a missing model available.
 	MissingModelHint func(model string) string
+}
+
+// OutputLength is how a request holds its output to the length a scenario asks for.
+type OutputLength string
+
+const (
+	// IgnoreEOS sends chat completions with ignore_eos (vLLM, SGLang): the server
+	// generates exactly max_tokens.
+	IgnoreEOS OutputLength = "ignore_eos"
+	// CompletionsIgnoreEOS sends the chat rendered by the server's own chat template (the
+	// token ids its tokenizer endpoint returns) to the plain completions endpoint with
+	// ignore_eos. No chat stream parser sees the tokens generated past the end of the
+	// model's turn: vLLM's Harmony parser for gpt-oss answers them with HTTP 500
+	// ("Unexpected token 200002 while expecting start token 200006",
+	// vllm-project/vllm#50690), while vLLM's completions endpoint
+	// (vllm/entrypoints/openai/serving_completion.py) streams tokens without one. The
+	// stream then carries reasoning and answer as one text.
+	CompletionsIgnoreEOS OutputLength = "completions_ignore_eos"
+	// Natural leaves the length to the model, max_tokens only capping it: output lengths
+	// vary, so latencies compare per token (tpot_ms, itl_ms), and each point says how much
+	// its lengths varied.
+	Natural OutputLength = "natural"
+)
+
+// OutputLengths lists the methods, for messages and validation.
+var OutputLengths = []OutputLength{IgnoreEOS, CompletionsIgnoreEOS, Natural}
+
+// Forced says the method asks the server for exactly max_tokens.
+func (o OutputLength) Forced() bool { return o == IgnoreEOS || o == CompletionsIgnoreEOS }
+
+// OutputLengthFor returns how requests for preset p hold their output length.
+func (s Spec) OutputLengthFor(p models.Preset) OutputLength {
+	if o, ok := s.OutputLength[p.ChatFormat]; ok {
+		return o
+	}
+	if o, ok := s.OutputLength[""]; ok {
+		return o
+	}
+	return Natural
 }
 
 // MetricNames are the Prometheus names one framework gives the figures servegate reads,

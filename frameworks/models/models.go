@@ -18,10 +18,14 @@ type Preset struct {
 	Ollama string
 	// Reasoning marks models that stream reasoning before the answer.
 	Reasoning bool
+	// ChatFormat names a chat format whose serving needs care, "" for an ordinary chat
+	// template: "harmony" is gpt-oss's (github.com/openai/harmony), whose turn ends in
+	// special tokens that servers parse while streaming.
+	ChatFormat string
 }
 
 var presets = map[string]Preset{
-	"gpt-oss-20b": {Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true},
+	"gpt-oss-20b": {Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true, ChatFormat: "harmony"},
 	"llama3.1-8b": {Name: "llama3.1-8b", HF: "meta-llama/Llama-3.1-8B-Instruct", Ollama: "llama3.1:8b"},
 	// tiny is the random 2-layer llama servegate generates (fixtures/tinyllama,
 	// cmd/servegate-tinymodel) to run a real Ollama on CPU in CI.

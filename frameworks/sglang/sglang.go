@@ -41,10 +41,15 @@ var Spec = frameworks.Spec{
 		// The hit rate of the last scheduling step: read only where the counters are absent.
 		PrefixHitRate: []string{"sglang:cache_hit_rate"},
 	},
-	ResetCachePath:    "/flush_cache",
-	ResetCacheHint:    "SGLang refuses /flush_cache while requests run; none should run between trials",
-	HoldsOutputLength: true,
-	Model:             frameworks.HF,
+	ResetCachePath: "/flush_cache",
+	ResetCacheHint: "SGLang refuses /flush_cache while requests run; none should run between trials",
+	// ignore_eos holds the length, except for gpt-oss: SGLang then skips the stop-token
+	// check and generates past the end of the Harmony turn, text the model never meant
+	// to write, and it has no tokenizer endpoint that applies the chat template (its
+	// /tokenize takes plain text), so the completions route is closed: the length is
+	// left to the model.
+	OutputLength: map[string]frameworks.OutputLength{"": frameworks.IgnoreEOS, "harmony": frameworks.Natural},
+	Model:        frameworks.HF,
 	Launch: func(model, host string, port int) []string {
 		return []string{"python3", "-m", "sglang.launch_server", "--model-path", model, "--tp", "1", "--host", host,
 			"--port", strconv.Itoa(port), "--mem-fraction-static", "0.85", "--enable-metrics"}

@@ -36,11 +36,14 @@ var Spec = frameworks.Spec{
 		Waiting:       []string{"vllm:num_requests_waiting"},
 	},
 	// Registered only in the server's development mode.
-	ResetCachePath:    "/reset_prefix_cache",
-	ResetCacheHint:    "start vllm with VLLM_SERVER_DEV_MODE=1 to enable /reset_prefix_cache",
-	HoldsOutputLength: true,
-	ContinuousUsage:   true,
-	Model:             frameworks.HF,
+	ResetCachePath: "/reset_prefix_cache",
+	ResetCacheHint: "start vllm with VLLM_SERVER_DEV_MODE=1 to enable /reset_prefix_cache",
+	// ignore_eos on chat completions holds the length, except for gpt-oss: its Harmony
+	// stream parser fails on the tokens forced past the end of the turn (see
+	// frameworks.CompletionsIgnoreEOS), so those go to the completions endpoint.
+	OutputLength:    map[string]frameworks.OutputLength{"": frameworks.IgnoreEOS, "harmony": frameworks.CompletionsIgnoreEOS},
+	ContinuousUsage: true,
+	Model:           frameworks.HF,
 	Launch: func(model, host string, port int) []string {
 		return []string{"vllm", "serve", model, "--host", host, "--port", strconv.Itoa(port), "--tensor-parallel-size", "1",
 			"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}

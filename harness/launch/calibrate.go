@@ -75,38 +75,71 @@ func probeMessages(nonce string, k, words int) []stream.Message {
 // counter counts a prompt's tokens on the server.
 type counter func(ctx context.Context, msgs []stream.Message) (int, error)
 
-// tokenizer returns a counter that asks spec's tokenizer endpoint (vLLM's /tokenize with
-// chat messages: the template and the assistant header included, as a request counts).
-func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string) counter {
+// tokenization is what a tokenizer endpoint answers: vLLM's TokenizeResponse.
+type tokenization struct {
+	Count  *int  `json:"count"`
+	Tokens []int `json:"tokens"`
+}
+
+// tokenizeEndpoint asks spec's tokenizer endpoint for the tokens of chat messages (vLLM's
+// /tokenize with chat messages: the template and the assistant header included, as a chat
+// request renders them).
+func tokenizeEndpoint(client *http.Client, spec frameworks.Spec, baseURL, model string) func(ctx context.Context, msgs []stream.Message) (tokenization, error) {
 	url := strings.TrimSuffix(baseURL, "/") + spec.TokenizePath
-	return func(ctx context.Context, msgs []stream.Message) (int, error) {
+	return func(ctx context.Context, msgs []stream.Message) (tokenization, error) {
+		var out tokenization
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		body, err := json.Marshal(map[string]any{"model": model, "messages": msgs, "add_generation_prompt": true})
 		if err != nil {
-			return 0, err
+			return out, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return 0, err
+			return out, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, fmt.Errorf("POST %s: %w", url, err)
+			return out, fmt.Errorf("POST %s: %w", url, err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-			return 0, fmt.Errorf("POST %s: HTTP %d: %s", url, resp.StatusCode, stream.ServerText(msg))
-		}
-		var out struct {
-			Count *int `json:"count"`
+			return out, fmt.Errorf("POST %s: HTTP %d: %s", url, resp.StatusCode, stream.ServerText(msg))
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Count == nil {
-			return 0, fmt.Errorf("POST %s: no token count in the answer (%v)", url, err)
+			return out, fmt.Errorf("POST %s: no token count in the answer (%v)", url, err)
 		}
-		return *out.Count, nil
+		return out, nil
+	}
+}
+
+// tokenizer returns a counter that asks spec's tokenizer endpoint.
+func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string) counter {
+	tok := tokenizeEndpoint(client, spec, baseURL, model)
+	return func(ctx context.Context, msgs []stream.Message) (int, error) {
+		t, err := tok(ctx, msgs)
+		if err != nil {
+			return 0, err
+		}
+		return *t.Count, nil
+	}
+}
+
+// renderer returns the token ids spec's tokenizer endpoint gives chat messages: the prompt
+// the completions endpoint takes in their place.
+func renderer(client *http.Client, spec frameworks.Spec, baseURL, model string) func(ctx context.Context, msgs []stream.Message) ([]int, error) {
+	tok := tokenizeEndpoint(client, spec, baseURL, model)
+	return func(ctx context.Context, msgs []stream.Message) ([]int, error) {
+		t, err := tok(ctx, msgs)
+		if err != nil {
+			return nil, err
+		}
+		if len(t.Tokens) == 0 || len(t.Tokens) != *t.Count {
+			return nil, fmt.Errorf("%s answered %d token ids for a count of %d; the completions route needs the ids", spec.TokenizePath, len(t.Tokens), *t.Count)
+		}
+		return t.Tokens, nil
 	}
 }
 

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/servegate/servegate/frameworks"
 )
 
 // Settings say how to bring one framework up: launch it (the default command of its Spec,
@@ -44,6 +47,10 @@ type Settings struct {
 	Grace        Duration `json:"grace,omitempty"`
 	// NumCtx overrides the context window the suite sets where the API takes one (Ollama).
 	NumCtx int `json:"num_ctx,omitempty"`
+	// OutputLength overrides how requests hold their output length: ignore_eos,
+	// completions_ignore_eos or natural (see frameworks.OutputLength); empty keeps the
+	// framework's choice for the model.
+	OutputLength frameworks.OutputLength `json:"output_length,omitempty"`
 	// KeepCache skips the reload that empties Ollama's prompt cache between trials (the
 	// model then stays loaded for the whole run, and each trial sees what the earlier ones
 	// left cached).
@@ -96,9 +103,12 @@ func LoadFile(path string) (File, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return f, fmt.Errorf("launch config %s: text after the configuration at byte %d; a file holds one JSON object", path, dec.InputOffset())
 	}
-	for name := range f.Frameworks {
+	for name, set := range f.Frameworks {
 		if _, err := Lookup(name); err != nil {
 			return f, fmt.Errorf("launch config %s: %w", path, err)
+		}
+		if err := set.validate(); err != nil {
+			return f, fmt.Errorf("launch config %s: %s: %w", path, name, err)
 		}
 	}
 	return f, nil
@@ -155,17 +165,29 @@ func (s Settings) Merge(over Settings) Settings {
 	if over.KeepCache {
 		s.KeepCache = true
 	}
+	if over.OutputLength != "" {
+		s.OutputLength = over.OutputLength
+	}
 	return s
+}
+
+// validate reports a setting that names nothing servegate knows.
+func (s Settings) validate() error {
+	if s.OutputLength != "" && !slices.Contains(frameworks.OutputLengths, s.OutputLength) {
+		return fmt.Errorf("output_length %q: choose one of %v", s.OutputLength, frameworks.OutputLengths)
+	}
+	return nil
 }
 
 // FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
 // _API_KEY, _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
-// _START_TIMEOUT, _GRACE, _NUM_CTX and _KEEP_CACHE (1 or true).
+// _START_TIMEOUT, _GRACE, _NUM_CTX, _KEEP_CACHE (1 or true) and _OUTPUT_LENGTH.
 func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
 	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
 	s := Settings{URL: get("URL"), APIKey: get("API_KEY"), Command: strings.Fields(get("COMMAND")), ExtraArgs: strings.Fields(get("EXTRA_ARGS")),
-		Venv: get("VENV"), Dir: get("DIR"), Host: get("HOST"), Model: get("MODEL")}
+		Venv: get("VENV"), Dir: get("DIR"), Host: get("HOST"), Model: get("MODEL"),
+		OutputLength: frameworks.OutputLength(get("OUTPUT_LENGTH"))}
 	var errs []error
 	num := func(k string, dst *int) {
 		if v := get(k); v != "" {
@@ -191,6 +213,9 @@ func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 		s.KeepCache = true
 	default:
 		errs = append(errs, fmt.Errorf("%sKEEP_CACHE=%q: want 1 or 0", prefix, get("KEEP_CACHE")))
+	}
+	if err := s.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%sOUTPUT_LENGTH: %w", prefix, err))
 	}
 	num("PORT", &s.Port)
 	num("NUM_CTX", &s.NumCtx)

@@ -93,9 +93,9 @@ type Info struct {
 	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not.
 	PrefixCacheReset string       `json:"prefix_cache_reset"`
 	Calibration      *Calibration `json:"token_calibration,omitempty"`
-	// FixedOutputLength is false where the API cannot force max_tokens (no ignore_eos):
-	// output lengths are then checked per request and flagged.
-	FixedOutputLength bool `json:"fixed_output_length"`
+	// OutputLength is how requests hold their output length (frameworks.OutputLength);
+	// where it is natural, output lengths are checked per request and flagged.
+	OutputLength frameworks.OutputLength `json:"output_length"`
 }
 
 // Server is a framework brought up for the suite.
@@ -128,7 +128,6 @@ func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, err
 		model = spec.Model(opt.Preset)
 	}
 	s := &Server{Spec: spec, opt: opt}
-	s.Info.FixedOutputLength = spec.HoldsOutputLength
 	base, auth, err := credentials(set)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
@@ -278,7 +277,7 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 	}
 	t := scenario.Target{
 		Framework: spec.Name, Model: model, BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Authorization: s.auth,
-		ContinuousUsage: spec.ContinuousUsage, HoldsOutputLength: spec.HoldsOutputLength, HealthPath: spec.HealthPath,
+		ContinuousUsage: spec.ContinuousUsage, HealthPath: spec.HealthPath,
 		MetricsPath: spec.MetricsPath, Metrics: spec.Metrics, Version: version,
 	}
 	if spec.ContextOption {
@@ -322,9 +321,33 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 	if tok == nil {
 		t.CountTolerance = 0.01
 	}
+	s.holdOutputLength(&t, tok != nil)
 	t.Launch = s.Info
 	s.Target = t
 	return nil
+}
+
+// holdOutputLength chooses how t's requests hold their output length: the settings'
+// choice, else the framework's for the preset's chat format. The completions route needs
+// the server's tokenizer to render the chat; without one the length is left to the model,
+// and the log and the provenance say so.
+func (s *Server) holdOutputLength(t *scenario.Target, tokenizer bool) {
+	spec := s.Spec
+	method := spec.OutputLengthFor(s.opt.Preset)
+	from := fmt.Sprintf("%s's choice for %s", spec.Name, s.opt.Preset.Name)
+	if set := s.opt.Settings.OutputLength; set != "" {
+		method, from = set, "the output_length setting"
+	}
+	if method == frameworks.CompletionsIgnoreEOS && !tokenizer {
+		s.opt.logf("%s: output length: %s needs the server's tokenizer endpoint to render the chat, and it has none; the length is left to the model (%s)",
+			spec.Name, method, frameworks.Natural)
+		method, from = frameworks.Natural, "no tokenizer endpoint for "+string(frameworks.CompletionsIgnoreEOS)
+	}
+	t.OutputLength, s.Info.OutputLength = method, method
+	if method == frameworks.CompletionsIgnoreEOS {
+		t.Dialect, t.Render = stream.OpenAICompletions, renderer(s.http, spec, t.BaseURL, t.Model)
+	}
+	s.opt.logf("%s: output length held by %s (%s)", spec.Name, method, from)
 }
 
 // contextWindow is the Ollama num_ctx that holds the run's longest request: with room for

@@ -132,7 +132,7 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			c.Stream(ctx, stream.Request{ID: "replay", Messages: []stream.Message{{Role: "user", Content: "What is the capital of France?"}},
-				MaxTokens: 16, IgnoreEOS: tg.HoldsOutputLength, NumCtx: tg.NumCtx}, &rec)
+				MaxTokens: 16, IgnoreEOS: tg.OutputLength.Forced(), NumCtx: tg.NumCtx}, &rec)
 			require.NoError(t, rec.Err)
 			assert.Equal(t, tc.output, rec.OutputTokens(), "output tokens")
 			assert.Equal(t, tc.reasoning, rec.ReasoningTokens, "reasoning tokens count as output")

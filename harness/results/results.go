@@ -45,10 +45,17 @@ type Point struct {
 	RequestRate  float64 `json:"request_rate,omitempty"`
 	InputTokens  int     `json:"input_tokens"`
 	OutputTokens int     `json:"output_tokens"`
-	// OutputLengthForced says the request asked the server to generate exactly
-	// OutputTokens (ignore_eos); false where the API cannot (Ollama), so output lengths
-	// may differ across frameworks and latencies are not comparable one to one.
-	OutputLengthForced bool `json:"output_length_forced"`
+	// OutputLengthMethod says how the requests held their output length: ignore_eos
+	// (chat completions), completions_ignore_eos (the prompt rendered by the server's chat
+	// template, sent to the plain completions endpoint) or natural (left to the model,
+	// max_tokens only capping it). OutputLengthForced says the method asked for exactly
+	// OutputTokens; where it did not, output lengths may differ across frameworks and
+	// latencies compare per token.
+	OutputLengthMethod string `json:"output_length_method"`
+	OutputLengthForced bool   `json:"output_length_forced"`
+	// OutputLengthVaried says some successful request's output length differed from
+	// OutputTokens (a warning says by how much).
+	OutputLengthVaried bool `json:"output_length_varied"`
 	NumRequests        int  `json:"num_requests"`
 	Warmup             int  `json:"warmup_requests"`
 	// Prompts names how the prompts were made (plain, shared_prefix, ...); PrefixTokens is

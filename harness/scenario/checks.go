@@ -6,12 +6,13 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/harness/stream"
 )
 
-// checks returns the fairness warnings for one trial's records.
-func (r *Runner) checks(p Point, trial int, recs []stream.Record) []string {
-	var warns []string
+// checks returns the fairness warnings for one trial's records, and whether successful
+// requests' output lengths differed from the point's.
+func (r *Runner) checks(p Point, trial int, recs []stream.Record) (warns []string, lengthVaried bool) {
 	if p.InputTokens > 0 {
 		var off []int
 		for _, rec := range recs {
@@ -37,11 +38,11 @@ func (r *Runner) checks(p Point, trial int, recs []stream.Record) []string {
 			lens = append(lens, l)
 		}
 		sort.Ints(lens)
-		why := "the server stopped at EOS"
-		if !r.Target.HoldsOutputLength {
-			why = "this API cannot force a fixed output length"
+		why := "the server stopped at EOS although asked to ignore it (" + string(r.Target.lengthMethod()) + ")"
+		if !r.Target.lengthMethod().Forced() {
+			why = "the length is left to the model here (" + string(frameworks.Natural) + ")"
 		}
-		warns = append(warns, fmt.Sprintf("trial %d: output length not held at %d tokens (%v seen): %s; compare throughput, not latency, across frameworks",
+		warns = append(warns, fmt.Sprintf("trial %d: output length not held at %d tokens (%v seen): %s; compare per-token latencies and throughput, not end-to-end latency, across frameworks",
 			trial, p.OutputTokens, lens, why))
 	}
 	if n := len(recs); n > 0 {
@@ -55,5 +56,5 @@ func (r *Runner) checks(p Point, trial int, recs []stream.Record) []string {
 			warns = append(warns, fmt.Sprintf("trial %d: %d of %d requests failed", trial, failed, n))
 		}
 	}
-	return warns
+	return warns, len(short) > 0
 }

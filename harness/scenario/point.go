@@ -16,7 +16,8 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 	out := results.Point{
 		Scenario: sc.ResultName, Point: p.Name, Framework: r.Target.Framework,
 		Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
-		OutputTokens: p.OutputTokens, OutputLengthForced: r.Target.HoldsOutputLength, NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
+		OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
+		OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
 		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens,
 		ITLBasis: metrics.ITLExact, Errors: map[string]int{},
 	}
@@ -50,7 +51,9 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			smp.ReasoningTokens = rec.ReasoningTokens
 			out.Requests = append(out.Requests, smp)
 		}
-		out.Warnings = append(out.Warnings, r.checks(p, t, tr.Records)...)
+		warns, varied := r.checks(p, t, tr.Records)
+		out.Warnings = append(out.Warnings, warns...)
+		out.OutputLengthVaried = out.OutputLengthVaried || varied
 		for _, w := range tr.Warnings {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d: %s", t, w))
 		}

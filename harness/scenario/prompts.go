@@ -62,11 +62,14 @@ func (r *Runner) prompts(ctx context.Context, p Point, trial, first, n int, tag 
 		default:
 			return nil, fmt.Errorf("point %s: unknown prompt kind %q", p.Name, p.Prompts)
 		}
-		out = append(out, job{
-			req: stream.Request{ID: id, Messages: msgs, MaxTokens: p.OutputTokens, IgnoreEOS: r.Target.HoldsOutputLength,
-				NumCtx: r.Target.NumCtx},
-			chars: prompt.Chars(msgs),
-		})
+		req := stream.Request{ID: id, Messages: msgs, MaxTokens: p.OutputTokens, IgnoreEOS: r.Target.lengthMethod().Forced(),
+			NumCtx: r.Target.NumCtx}
+		if r.Target.Render != nil {
+			if req.PromptIDs, err = r.Target.Render(ctx, msgs); err != nil {
+				return nil, fmt.Errorf("render prompt %s with the server's chat template: %w", id, err)
+			}
+		}
+		out = append(out, job{req: req, chars: prompt.Chars(msgs)})
 	}
 	return out, nil
 }

@@ -55,7 +55,7 @@ func TestReconciliationFlagsADoctoredServer(t *testing.T) {
 		warning string
 	}{
 		{"vLLM-style /metrics disagree with usage", Target{Framework: "fake", Model: "m", BaseURL: srv.URL, Dialect: stream.OpenAI,
-			HoldsOutputLength: true, MetricsPath: "/metrics", Metrics: frameworks.MetricNames{GenerationTokens: []string{"fake:generation_tokens_total"}, PromptTokens: []string{"fake:prompt_tokens_total"}, TTFT: []string{"fake:time_to_first_token_seconds"}}}, "server /metrics counted 20 generation tokens during the point; the client counted 12"},
+			OutputLength: frameworks.IgnoreEOS, MetricsPath: "/metrics", Metrics: frameworks.MetricNames{GenerationTokens: []string{"fake:generation_tokens_total"}, PromptTokens: []string{"fake:prompt_tokens_total"}, TTFT: []string{"fake:time_to_first_token_seconds"}}}, "server /metrics counted 20 generation tokens during the point; the client counted 12"},
 		{"Ollama eval_count disagrees with the stream", Target{Framework: "fake", Model: "m", BaseURL: srv.URL, Dialect: stream.Ollama},
 			"4 of 4 responses report an eval_count different from the tokens streamed"},
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/stretchr/testify/require"
 )
@@ -72,7 +73,7 @@ func startSimProcess(t testing.TB, args ...string) (Target, truthFunc) {
 	url := strings.TrimSpace(strings.TrimPrefix(line, "servegate-sim listening on "))
 	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), "unexpected start line %q", line)
 	target := Target{Framework: "sim", Model: testModel, BaseURL: url, Dialect: "openai", ContinuousUsage: true,
-		HoldsOutputLength: true, HealthPath: "/health", Count: SimCounter}
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", Count: SimCounter}
 	truth := func(ctx context.Context, id string) (sim.RequestTruth, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/sim/truth/"+neturl.PathEscape(id), nil)
 		if err != nil {

@@ -26,8 +26,12 @@ type Target struct {
 	Authorization string
 	// ContinuousUsage asks for per-chunk usage (exact token counts per chunk).
 	ContinuousUsage bool
-	// HoldsOutputLength says the API can force exactly max_tokens (ignore_eos).
-	HoldsOutputLength bool
+	// OutputLength is how requests hold their output length; "" leaves it to the model
+	// (frameworks.Natural).
+	OutputLength frameworks.OutputLength
+	// Render returns the token ids of messages as the server's chat template renders
+	// them: the prompt of the completions dialect (frameworks.CompletionsIgnoreEOS).
+	Render func(ctx context.Context, msgs []stream.Message) ([]int, error)
 	// HealthPath answers GET cheaply; the runner uses it to open the connection pool
 	// before measuring, so no measured TTFT includes a TCP handshake.
 	HealthPath string
@@ -61,19 +65,27 @@ type Target struct {
 	Launch  any
 }
 
+// lengthMethod is the target's output-length method, Natural where unset.
+func (t Target) lengthMethod() frameworks.OutputLength {
+	if t.OutputLength == "" {
+		return frameworks.Natural
+	}
+	return t.OutputLength
+}
+
 // SimTarget describes a running simulator serving model.
 func SimTarget(srv *sim.Server, model string) Target {
 	return Target{
-		Framework:         "sim",
-		Model:             model,
-		BaseURL:           srv.URL,
-		Dialect:           stream.OpenAI,
-		ContinuousUsage:   true,
-		HoldsOutputLength: true,
-		HealthPath:        "/health",
-		MetricsPath:       "/metrics",
-		Metrics:           SimMetrics,
-		Count:             SimCounter,
+		Framework:       "sim",
+		Model:           model,
+		BaseURL:         srv.URL,
+		Dialect:         stream.OpenAI,
+		ContinuousUsage: true,
+		OutputLength:    frameworks.IgnoreEOS,
+		HealthPath:      "/health",
+		MetricsPath:     "/metrics",
+		Metrics:         SimMetrics,
+		Count:           SimCounter,
 		ResetCache: func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))
 			if err != nil {

@@ -35,6 +35,9 @@ type Request struct {
 	IgnoreEOS bool
 	// NumCtx sets Ollama's options.num_ctx (its context window); 0 leaves the server default.
 	NumCtx int
+	// PromptIDs are Messages rendered to token ids by the server's chat template: the
+	// prompt of the OpenAICompletions dialect, which needs them.
+	PromptIDs []int
 }
 
 // Client streams chat requests to one target.
@@ -85,10 +88,13 @@ func NewHTTPClient(maxConns int) *http.Client {
 	}}
 }
 
-// Path returns the chat endpoint of the dialect.
+// Path returns the endpoint of the dialect.
 func (d Dialect) Path() string {
-	if d == Ollama {
+	switch d {
+	case Ollama:
 		return "/api/chat"
+	case OpenAICompletions:
+		return "/v1/completions"
 	}
 	return "/v1/chat/completions"
 }
@@ -96,6 +102,16 @@ func (d Dialect) Path() string {
 type openAIBody struct {
 	Model         string         `json:"model"`
 	Messages      []Message      `json:"messages"`
+	MaxTokens     int            `json:"max_tokens,omitempty"`
+	Stream        bool           `json:"stream"`
+	StreamOptions map[string]any `json:"stream_options,omitempty"`
+	Temperature   float64        `json:"temperature"`
+	IgnoreEOS     bool           `json:"ignore_eos,omitempty"`
+}
+
+type completionsBody struct {
+	Model         string         `json:"model"`
+	Prompt        []int          `json:"prompt"`
 	MaxTokens     int            `json:"max_tokens,omitempty"`
 	Stream        bool           `json:"stream"`
 	StreamOptions map[string]any `json:"stream_options,omitempty"`
@@ -120,17 +136,27 @@ type ollamaBody struct {
 
 var forever = -1
 
+func (c *Client) streamOptions() map[string]any {
+	opts := map[string]any{"include_usage": true}
+	if c.ContinuousUsage {
+		opts["continuous_usage_stats"] = true
+	}
+	return opts
+}
+
 // Body returns the JSON request body for req in the client's dialect.
 func (c *Client) Body(req Request) ([]byte, error) {
 	var v any
 	switch c.Dialect {
 	case OpenAI:
-		opts := map[string]any{"include_usage": true}
-		if c.ContinuousUsage {
-			opts["continuous_usage_stats"] = true
-		}
 		v = openAIBody{Model: c.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Stream: true,
-			StreamOptions: opts, IgnoreEOS: req.IgnoreEOS}
+			StreamOptions: c.streamOptions(), IgnoreEOS: req.IgnoreEOS}
+	case OpenAICompletions:
+		if len(req.PromptIDs) == 0 {
+			return nil, fmt.Errorf("request %s: the %s dialect sends the prompt as token ids, and it has none", req.ID, c.Dialect)
+		}
+		v = completionsBody{Model: c.Model, Prompt: req.PromptIDs, MaxTokens: req.MaxTokens, Stream: true,
+			StreamOptions: c.streamOptions(), IgnoreEOS: req.IgnoreEOS}
 	case Ollama:
 		b := ollamaBody{Model: c.Model, Messages: req.Messages, Stream: true,
 			Options: ollamaOptions{NumPredict: req.MaxTokens, NumCtx: req.NumCtx}}

@@ -29,6 +29,13 @@ func TestClientSendsDialectBody(t *testing.T) {
 			assert.Equal(t, true, b["ignore_eos"])
 			assert.Equal(t, map[string]any{"include_usage": true, "continuous_usage_stats": true}, b["stream_options"])
 		}},
+		{OpenAICompletions, "/v1/completions", func(t *testing.T, b map[string]any) {
+			assert.Equal(t, []any{float64(1), float64(42), float64(7)}, b["prompt"], "the chat as the server's template renders it")
+			assert.NotContains(t, b, "messages")
+			assert.Equal(t, float64(64), b["max_tokens"])
+			assert.Equal(t, true, b["ignore_eos"])
+			assert.Equal(t, map[string]any{"include_usage": true, "continuous_usage_stats": true}, b["stream_options"])
+		}},
 		{Ollama, "/api/chat", func(t *testing.T, b map[string]any) {
 			assert.Equal(t, true, b["stream"])
 			opts := b["options"].(map[string]any)
@@ -54,7 +61,8 @@ func TestClientSendsDialectBody(t *testing.T) {
 			defer srv.Close()
 			c := &Client{HTTP: NewHTTPClient(1), BaseURL: srv.URL, Dialect: tc.dialect, Model: "m", ContinuousUsage: true}
 			var rec Record
-			c.Stream(context.Background(), Request{ID: "r1", Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 64, IgnoreEOS: true, NumCtx: 8192}, &rec)
+			c.Stream(context.Background(), Request{ID: "r1", Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 64, IgnoreEOS: true, NumCtx: 8192,
+				PromptIDs: []int{1, 42, 7}}, &rec)
 			require.NoError(t, rec.Err)
 			assert.Equal(t, "r1", gotID)
 			assert.Equal(t, "m", got["model"])
@@ -63,6 +71,13 @@ func TestClientSendsDialectBody(t *testing.T) {
 			assert.True(t, rec.OK())
 		})
 	}
+}
+
+func TestCompletionsDialectNeedsPromptIDs(t *testing.T) {
+	c := &Client{Dialect: OpenAICompletions, Model: "m"}
+	_, err := c.Body(Request{ID: "r1", Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 4})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sends the prompt as token ids, and it has none")
 }
 
 func TestClientErrors(t *testing.T) {

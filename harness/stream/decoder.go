@@ -33,12 +33,12 @@ type Decoder interface {
 // offsets are measured from it.
 func NewDecoder(d Dialect, rec *Record) (Decoder, error) {
 	switch d {
-	case OpenAI:
+	case OpenAI, OpenAICompletions:
 		return &sseDecoder{rec: rec}, nil
 	case Ollama:
 		return &ndjsonDecoder{rec: rec}, nil
 	default:
-		return nil, fmt.Errorf("unknown dialect %q: use %q or %q", d, OpenAI, Ollama)
+		return nil, fmt.Errorf("unknown dialect %q: use %q, %q or %q", d, OpenAI, OpenAICompletions, Ollama)
 	}
 }
 

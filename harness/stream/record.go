@@ -18,6 +18,10 @@ const (
 	OpenAI Dialect = "openai"
 	// Ollama is Ollama's native POST /api/chat, answered with newline-delimited JSON.
 	Ollama Dialect = "ollama"
+	// OpenAICompletions is POST /v1/completions with a prompt of token ids (the chat as
+	// the server's own template renders it) and "stream": true, answered with server-sent
+	// events whose text carries reasoning and answer alike.
+	OpenAICompletions Dialect = "openai_completions"
 )
 
 // TokenSource says how the token count of each chunk was obtained.

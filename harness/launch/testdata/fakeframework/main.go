@@ -3,12 +3,17 @@
 // (sim.Config.Mimic), started the way the framework starts: on -port, or for Ollama on
 // $OLLAMA_HOST; vLLM's cache reset only with VLLM_SERVER_DEV_MODE=1. Flags add the
 // start-up faults real servers show: a slow load, a crash while loading, health that
-// flaps. -api-key makes it refuse requests without that key. Built by the tests and by CI's tagged run; never shipped.
+// flaps. -api-key makes it refuse requests without that key; -harmony makes its vLLM fail
+// as vLLM does for gpt-oss with ignore_eos. Built by the tests and by CI's tagged run;
+// never shipped.
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -29,6 +34,7 @@ func main() {
 	crash := flag.Int("crash", 0, "exit with this code while loading")
 	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
 	apiKey := flag.String("api-key", "", "answer 401 to every request without Authorization: Bearer KEY (stricter than vLLM, whose key guards /v1 only)")
+	harmony := flag.Bool("harmony", false, "serve a Harmony (gpt-oss) model: vLLM's chat stream parser fails on ignore_eos")
 	flag.Parse()
 	fmt.Printf("INFO fake %s loading %s\n", *framework, *model)
 	if *crash != 0 {
@@ -63,6 +69,9 @@ func main() {
 					w.WriteHeader(http.StatusServiceUnavailable)
 					return
 				}
+				if *harmony && *framework == "vllm" && r.URL.Path == "/v1/chat/completions" && harmonyFails(w, r) {
+					return
+				}
 				next.ServeHTTP(w, r)
 			})
 		}}
@@ -80,4 +89,31 @@ func main() {
 	<-sig
 	fmt.Println("INFO shutting down")
 	_ = srv.Close()
+}
+
+// harmonyFails answers a chat completion with ignore_eos as vLLM does for gpt-oss when the
+// model ends its Harmony turn before max_tokens (vllm-project/vllm#50690): its stream
+// parser meets <|return|> (200002) where it expects <|start|> (200006), and a streamed
+// request gets that error in-band before [DONE] (tenstorrent/vllm#355 describes the
+// stream). The fake's model always ends its turn early. Other requests pass through.
+func harmonyFails(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		IgnoreEOS bool `json:"ignore_eos"`
+		Stream    bool `json:"stream"`
+	}
+	if err != nil || json.Unmarshal(body, &req) != nil || !req.IgnoreEOS {
+		return false
+	}
+	const msg = `{"error":{"message":"Unexpected token 200002 while expecting start token 200006","type":"InternalServerError","param":null,"code":500}}`
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, msg)
+		return true
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	io.WriteString(w, "data: "+msg+"\n\ndata: [DONE]\n\n")
+	return true
 }
