@@ -65,6 +65,10 @@ type Point struct {
 	Trials       int    `json:"trials"`
 	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
 	ITLBasis string `json:"itl_basis"`
+	// PromptTokensCorrection is how many prompt tokens more than its tokenizer endpoint
+	// the server counted for the same messages (a warm-up request's usage against
+	// /tokenize); prompts were fitted to the server's count. 0 when they agree.
+	PromptTokensCorrection int `json:"prompt_tokens_correction,omitempty"`
 	// GPU figures are null when no GPU was sampled; never a made-up zero.
 	GPUMemoryMB       *float64 `json:"gpu_memory_mb"`
 	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
@@ -149,7 +153,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
 		known[k] = true
 	}
 	return known

@@ -68,6 +68,10 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 	if len(out.Errors) == 0 {
 		out.Errors = nil
 	}
+	if out.PromptTokensCorrection = r.countOffset; r.countOffset != 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
+			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
+	}
 	out.Metrics = map[string]float64{}
 	out.TrialStats = map[string]metrics.Interval{}
 	for k, xs := range perMetric {

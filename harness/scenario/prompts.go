@@ -110,7 +110,7 @@ func (r *Runner) fit(ctx context.Context, build prompt.Builder, target int) ([]s
 			tokErr = err
 			return math.MaxInt32
 		}
-		return n
+		return n + r.countOffset // what the server will count
 	}
 	msgs, _, _, err = prompt.FitFrom(exact, build, target, words)
 	if tokErr != nil {

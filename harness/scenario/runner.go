@@ -33,6 +33,12 @@ type Runner struct {
 	// kernel then dates both by the later one. Ps beyond the cores keep one polling, for
 	// about a third more client CPU per token. 0 leaves the process's setting.
 	ClientProcs int
+
+	// countOffset is how many prompt tokens more than its tokenizer endpoint the server's
+	// request path counts for the same messages (vLLM renders gpt-oss's chat through
+	// Harmony, /tokenize through the chat template), learned from warm-up requests; fits
+	// against the tokenizer aim that much below their target.
+	countOffset int
 }
 
 func (r *Runner) logf(format string, args ...any) {

@@ -62,6 +62,31 @@ func (r *Runner) openConnections(ctx context.Context, c *stream.Client, n int) e
 	return first
 }
 
+// checkTokenizer compares what the server counted for a request's messages (its usage
+// prompt tokens) with what its tokenizer endpoint counts for them. They differ where the
+// request path renders the chat otherwise than the endpoint does: vLLM renders gpt-oss's
+// chats through Harmony and /tokenize through the chat template. The difference is
+// logged, kept for every later fit (changed is true when it moved) and recorded in each
+// point's results (prompt_tokens_correction).
+func (r *Runner) checkTokenizer(ctx context.Context, msgs []stream.Message, served int, tag string, trial int) (changed bool, err error) {
+	if r.Target.Tokenize == nil || served <= 0 {
+		return false, nil
+	}
+	n, err := r.Target.Tokenize(ctx, msgs)
+	if err != nil {
+		return false, fmt.Errorf("count the warm-up's prompt with the server's tokenizer: %w", err)
+	}
+	off := served - n
+	if off == r.countOffset {
+		return false, nil
+	}
+	r.logf("  %s trial %d: the server counted %d prompt tokens for a request its tokenizer endpoint counts as %d: "+
+		"the request path renders the chat differently; prompts are fitted %+d tokens from the tokenizer's count from now on",
+		tag, trial, served, n, off)
+	r.countOffset = off
+	return true, nil
+}
+
 // Trial is the outcome of one trial of a point.
 type Trial struct {
 	Records []stream.Record
@@ -120,6 +145,19 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		send(ctx, w, &rec)
 		if rec.Err != nil {
 			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+		}
+		if i == 0 {
+			changed, err := r.checkTokenizer(ctx, w.req.Messages, rec.PromptTokens, tag, trial)
+			if err != nil {
+				return Trial{}, fmt.Errorf("%s: %w", tag, err)
+			}
+			if changed && p.Prompts != English && p.Prompts != Korean {
+				refit, err := r.prompts(ctx, p, trial, 1, len(jobs)-1, tag)
+				if err != nil {
+					return Trial{}, fmt.Errorf("%s: refit prompts after the tokenizer's correction: %w", tag, err)
+				}
+				copy(jobs[1:], refit)
+			}
 		}
 		if off := rec.PromptTokens - p.InputTokens; r.Target.CountTolerance > 0 && p.Prompts == Plain &&
 			p.InputTokens > 0 && rec.PromptTokens > 0 && off != 0 {
