@@ -34,6 +34,9 @@ type Spec struct {
 	ResetCachePath string
 	// ResetCacheHint says how to enable the reset endpoint when the server refuses it.
 	ResetCacheHint string
+	// ResetCacheBusy is the HTTP status the reset answers while requests run (SGLang's
+	// 400); the reset is then retried until the server is idle, within a deadline.
+	ResetCacheBusy int
 	// ResetByReload says the only way to empty its prompt cache is to unload and reload
 	// the model (Ollama, whose kept slot caches also slow every later prefill).
 	ResetByReload bool

@@ -41,8 +41,13 @@ var Spec = frameworks.Spec{
 		// The hit rate of the last scheduling step: read only where the counters are absent.
 		PrefixHitRate: []string{"sglang:cache_hit_rate"},
 	},
+	// /flush_cache answers 400 "Cache not flushed ... (When there are running or waiting
+	// requests, the operation will not be performed.)" while requests run
+	// (python/sglang/srt/entrypoints/http_server.py; docs/basic_usage/native_api: "0 means
+	// fail fast if not idle"): the reset waits for the server to go idle.
 	ResetCachePath: "/flush_cache",
-	ResetCacheHint: "SGLang refuses /flush_cache while requests run; none should run between trials",
+	ResetCacheHint: "SGLang flushes its cache only when no request runs or waits",
+	ResetCacheBusy: 400,
 	// ignore_eos holds the length, except for gpt-oss: SGLang then skips the stop-token
 	// check and generates past the end of the Harmony turn, text the model never meant
 	// to write, and it has no tokenizer endpoint that applies the chat template (its

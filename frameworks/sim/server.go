@@ -34,7 +34,7 @@ type Config struct {
 	//   - "vllm": vllm: metric names, /version, /tokenize, /reset_prefix_cache;
 	//   - "sglang": sglang: names (token_usage, num_running_reqs, num_queue_reqs,
 	//     cache_hit_rate, cached_tokens_total once a prompt hit the cache),
-	//     /get_server_info, /flush_cache, no tokenizer;
+	//     /get_server_info, /flush_cache (400 while requests run), no tokenizer;
 	//   - "ollama": no metrics, tokenizer or reset; /api/chat truncates a prompt to its
 	//     context window (options.num_ctx, else OllamaContext) as Ollama does, silently.
 	// Empty is the simulator's own face: sim: metrics and every endpoint.
@@ -98,6 +98,12 @@ func Start(cfg Config) (*Server, error) {
 	reset := func(w http.ResponseWriter, r *http.Request) {
 		if cfg.NoCacheReset {
 			http.NotFound(w, r)
+			return
+		}
+		// SGLang flushes only an idle server and otherwise answers 400 with this text
+		// (python/sglang/srt/entrypoints/http_server.py, flush_cache).
+		if cfg.Mimic == "sglang" && s.eng.stats.running.Load()+s.eng.stats.waiting.Load() > 0 {
+			http.Error(w, "Cache not flushed. Please check backend logs for more details. (When there are running or waiting requests, the operation will not be performed.)", http.StatusBadRequest)
 			return
 		}
 		s.eng.resetCache(r.Context())

@@ -70,6 +70,9 @@ type Options struct {
 	// memory is released. ReleaseTimeout bounds that wait (default 2 minutes).
 	GPU            *gpu.Sampler
 	ReleaseTimeout time.Duration
+	// ResetBusyWait bounds how long a cache reset waits for a busy server to go idle
+	// (default 2 minutes).
+	ResetBusyWait time.Duration
 	// Nonce makes calibration probes unique to this run.
 	Nonce string
 	// Logf prints progress; nil is silent.
@@ -90,8 +93,10 @@ type Info struct {
 	// ReadySeconds is how long the server took to answer its health check.
 	ReadySeconds float64 `json:"ready_seconds,omitempty"`
 	NumCtx       int     `json:"num_ctx,omitempty"`
-	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not.
+	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not;
+	// TrialsShareCache is true when it is not.
 	PrefixCacheReset string       `json:"prefix_cache_reset"`
+	TrialsShareCache bool         `json:"trials_share_cache"`
 	Calibration      *Calibration `json:"token_calibration,omitempty"`
 	// OutputLength is how requests hold their output length (frameworks.OutputLength);
 	// where it is natural, output lengths are checked per request and flagged.
@@ -292,7 +297,11 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 		}
 		s.opt.logf("%s: %s loaded with num_ctx %d, kept loaded", spec.Name, model, t.NumCtx)
 	}
-	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, s.http, spec, base)
+	busyWait := time.Duration(s.opt.ResetBusyWait)
+	if busyWait == 0 {
+		busyWait = 2 * time.Minute
+	}
+	t.ResetCache, s.Info.PrefixCacheReset = resetter(ctx, s.http, spec, base, busyWait)
 	if spec.ResetByReload {
 		if s.opt.Settings.KeepCache {
 			s.Info.PrefixCacheReset = "kept between trials (keep_cache)"
@@ -306,6 +315,13 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 			}
 			s.Info.PrefixCacheReset = "between trials: the model is unloaded and reloaded (no cache-reset endpoint)"
 		}
+	}
+	if t.ResetCache == nil {
+		// Trials and points then share whatever the server keeps cached: say so in every
+		// point's result, and here, loudly.
+		t.CacheShared, s.Info.TrialsShareCache = s.Info.PrefixCacheReset, true
+		s.opt.logf("%s: WARNING: the prefix cache cannot be emptied between trials (%s); trials share a cache, and every point's result says so",
+			spec.Name, s.Info.PrefixCacheReset)
 	}
 	if t.MetricsPath != "" {
 		if code, err := getStatus(ctx, s.http, base+t.MetricsPath); err != nil || code != http.StatusOK {

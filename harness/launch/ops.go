@@ -40,21 +40,42 @@ func post(ctx context.Context, client *http.Client, url string, body any, timeou
 }
 
 // resetter returns the function that empties spec's prefix cache, after trying it once,
-// and a line for the provenance: "between trials", or why not.
-func resetter(ctx context.Context, client *http.Client, spec frameworks.Spec, base string) (func(context.Context) error, string) {
+// and a line for the provenance: "between trials", or why not. Where the server refuses
+// the reset while requests run (spec.ResetCacheBusy), the reset retries with backoff
+// until the server is idle, for at most busyWait.
+func resetter(ctx context.Context, client *http.Client, spec frameworks.Spec, base string, busyWait time.Duration) (func(context.Context) error, string) {
 	if spec.ResetCachePath == "" {
 		return nil, "not offered by " + spec.Name
 	}
 	url := base + spec.ResetCachePath
 	reset := func(ctx context.Context) error {
-		code, msg, err := post(ctx, client, url, nil, time.Minute)
-		if err != nil {
-			return fmt.Errorf("reset %s prefix cache: %w", spec.Name, err)
+		deadline := time.Now().Add(busyWait)
+		backoff := 20 * time.Millisecond
+		for waited := false; ; waited = true {
+			code, msg, err := post(ctx, client, url, nil, time.Minute)
+			if err != nil {
+				return fmt.Errorf("reset %s prefix cache: %w", spec.Name, err)
+			}
+			if code/100 == 2 {
+				return nil
+			}
+			busy := spec.ResetCacheBusy != 0 && code == spec.ResetCacheBusy
+			if !busy || !time.Now().Add(backoff).Before(deadline) {
+				why := spec.ResetCacheHint
+				if busy && waited {
+					why = fmt.Sprintf("the server was still busy after %v: requests from before are still running (%s)", busyWait, why)
+				}
+				return fmt.Errorf("reset %s prefix cache: POST %s: HTTP %d: %s (%s)", spec.Name, url, code, msg, why)
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("reset %s prefix cache while waiting for the server to go idle: %w", spec.Name, ctx.Err())
+			case <-t.C:
+			}
+			backoff = min(2*backoff, 2*time.Second)
 		}
-		if code/100 != 2 {
-			return fmt.Errorf("reset %s prefix cache: POST %s: HTTP %d: %s (%s)", spec.Name, url, code, msg, spec.ResetCacheHint)
-		}
-		return nil
 	}
 	if err := reset(ctx); err != nil {
 		return nil, "unavailable: " + err.Error()

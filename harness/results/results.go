@@ -65,6 +65,9 @@ type Point struct {
 	Trials       int    `json:"trials"`
 	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
 	ITLBasis string `json:"itl_basis"`
+	// TrialsSharedCache says the server's prefix cache was not emptied between trials
+	// (nor before the point): a warning says why.
+	TrialsSharedCache bool `json:"trials_shared_cache"`
 	// PromptTokensCorrection is how many prompt tokens more than its tokenizer endpoint
 	// the server counted for the same messages (a warm-up request's usage against
 	// /tokenize); prompts were fitted to the server's count. 0 when they agree.

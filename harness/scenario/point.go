@@ -68,6 +68,11 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 	if len(out.Errors) == 0 {
 		out.Errors = nil
 	}
+	if r.Target.ResetCache == nil && r.Target.CacheShared != "" {
+		out.TrialsSharedCache = true
+		out.Warnings = append(out.Warnings, "trials shared the server's prefix cache, which was not emptied between them ("+
+			r.Target.CacheShared+"): prompts an earlier trial or point left cached are served faster")
+	}
 	if out.PromptTokensCorrection = r.countOffset; r.countOffset != 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))

@@ -60,6 +60,10 @@ type Target struct {
 	KeepLoaded bool
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
 	ResetCache func(ctx context.Context) error
+	// CacheShared, when set, says why the server's cache is not emptied between trials
+	// (an attached vLLM outside its development mode, keep_cache): every point's result
+	// then says its trials shared a cache.
+	CacheShared string
 	// Version and Launch describe the server for provenance.
 	Version string
 	Launch  any
