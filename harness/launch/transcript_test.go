@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
@@ -22,10 +24,10 @@ import (
 )
 
 // replay stands for one framework: its health, models and version answers, and every chat
-// request answered with a recorded transcript of that framework's stream, event by event.
-// The transcripts in testdata/transcripts were written for servegate in each framework's
-// wire format (vLLM 0.15 and SGLang 0.5.8 with a reasoning parser, Ollama 0.16 with a
-// thinking model).
+// or completions request answered with a transcript of that framework's stream, event by
+// event. The transcripts in testdata/transcripts were rebuilt from the frameworks' own
+// captures and source (testdata/README.md says which). Calibration probes (one-token
+// requests) are answered with the prompt length servegate counts, as /tokenize is.
 type replay struct {
 	framework, transcript string
 	answers               map[string]string
@@ -39,15 +41,23 @@ func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case "/tokenize": // the tokenizer's count, as servegate counts (the transcript's model is not here)
+	case "/tokenize": // the tokenizer's count and ids, as servegate counts (the transcript's model is not here)
 		var req struct {
 			Messages []stream.Message `json:"messages"`
 		}
 		json.NewDecoder(r.Body).Decode(&req)
-		json.NewEncoder(w).Encode(map[string]any{"count": localCount(req.Messages), "max_model_len": 131072, "tokens": []int{}})
-	case "/v1/chat/completions", "/api/chat":
+		n := localCount(req.Messages)
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = 200000 - n + i
+		}
+		json.NewEncoder(w).Encode(map[string]any{"count": n, "max_model_len": 131072, "tokens": ids})
+	case "/v1/chat/completions", "/v1/completions", "/api/chat":
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
+		if rp.probe(w, r.URL.Path, body) {
+			return
+		}
 		rp.mu.Lock()
 		rp.chatBody = body
 		rp.mu.Unlock()
@@ -63,6 +73,7 @@ func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 		}
 		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			w.Write(append(sc.Bytes(), '\n'))
 			if line := sc.Bytes(); len(line) == 0 || !strings.HasSuffix(rp.transcript, ".sse") {
@@ -74,71 +85,102 @@ func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// probe answers a calibration probe (a one-token request) with the prompt length servegate
+// counts for it; it reports whether body was one.
+func (rp *replay) probe(w http.ResponseWriter, path string, body map[string]any) bool {
+	opts, _ := body["options"].(map[string]any)
+	if body["max_tokens"] != 1.0 && (opts == nil || opts["num_predict"] != 1.0) {
+		return false
+	}
+	raw, _ := json.Marshal(body["messages"])
+	var msgs []stream.Message
+	json.Unmarshal(raw, &msgs)
+	n := localCount(msgs)
+	if path == "/api/chat" {
+		fmt.Fprintf(w, `{"message":{"role":"assistant","content":"x"},"done":false}`+"\n"+`{"done":true,"prompt_eval_count":%d,"eval_count":1}`+"\n", n)
+		return true
+	}
+	fmt.Fprintf(w, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n", n)
+	return true
+}
+
 func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
-	gpt := models.Preset{Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true}
+	gpt := models.Preset{Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true, ChatFormat: "harmony"}
+	vllmAnswers := map[string]string{"GET /health": ``, "GET /version": `{"version":"0.10.2"}`,
+		"GET /v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","created":1763852000,"owned_by":"vllm","root":"openai/gpt-oss-20b","max_model_len":131072}]}`}
 	tests := []struct {
-		framework, transcript string
-		answers               map[string]string
+		name, framework, transcript string
+		outputLength                frameworks.OutputLength // the output_length setting, "" for the framework's choice
+		answers                     map[string]string
 		// wants
+		method                            frameworks.OutputLength
 		output, reasoning, chunks, prompt int
+		answered                          bool
 		source                            stream.TokenSource
 		request                           map[string]any // fields the adapter must send
 		absent                            []string       // fields it must not send
 	}{
-		{framework: "vllm", transcript: "vllm_gpt-oss_reasoning.sse",
-			answers: map[string]string{"GET /health": ``, "GET /version": `{"version":"0.15.1"}`,
-				"GET /v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","created":1763852000,"owned_by":"vllm","root":"openai/gpt-oss-20b","max_model_len":131072}]}`},
-			output: 16, reasoning: 9, chunks: 15, prompt: 87, source: stream.FromUsage,
+		{name: "vllm chat", framework: "vllm", transcript: "vllm_gpt-oss_chat.sse", outputLength: frameworks.Natural, answers: vllmAnswers,
+			method: frameworks.Natural, output: 25, reasoning: 12, chunks: 16, prompt: 87, answered: true, source: stream.FromUsage,
+			request: map[string]any{"stream": true, "max_tokens": 16.0,
+				"stream_options": map[string]any{"include_usage": true, "continuous_usage_stats": true}},
+			absent: []string{"ignore_eos", "options", "keep_alive", "prompt"}},
+		{name: "vllm completions", framework: "vllm", transcript: "vllm_gpt-oss_completions.sse", answers: vllmAnswers,
+			method: frameworks.CompletionsIgnoreEOS, output: 24, reasoning: 0, chunks: 14, prompt: 87, source: stream.FromUsage,
 			request: map[string]any{"ignore_eos": true, "stream": true, "max_tokens": 16.0,
 				"stream_options": map[string]any{"include_usage": true, "continuous_usage_stats": true}},
-			absent: []string{"options", "keep_alive"}},
-		{framework: "sglang", transcript: "sglang_gpt-oss_reasoning.sse",
+			absent: []string{"messages", "options", "keep_alive"}},
+		{name: "sglang chat", framework: "sglang", transcript: "sglang_gpt-oss_chat.sse",
 			answers: map[string]string{"GET /health": ``, "GET /get_server_info": `{"model_path":"openai/gpt-oss-20b","tp_size":1,"version":"0.5.8"}`,
 				"GET /v1/models":    `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b","max_model_len":131072}]}`,
 				"POST /flush_cache": `Cache flushed.`},
-			output: 9, reasoning: 4, chunks: 9, prompt: 87, source: stream.FromEvents,
-			request: map[string]any{"ignore_eos": true, "stream": true, "stream_options": map[string]any{"include_usage": true}},
-			absent:  []string{"options", "keep_alive"}},
-		{framework: "ollama", transcript: "ollama_gpt-oss_thinking.ndjson",
+			method: frameworks.Natural, output: 18, reasoning: 4, chunks: 9, prompt: 87, answered: true, source: stream.FromEvents,
+			request: map[string]any{"stream": true, "stream_options": map[string]any{"include_usage": true}},
+			absent:  []string{"ignore_eos", "options", "keep_alive"}},
+		{name: "ollama chat", framework: "ollama", transcript: "ollama_gpt-oss_thinking.ndjson",
 			answers: map[string]string{"GET /api/version": `{"version":"0.16.2"}`,
 				"GET /api/tags":      `{"models":[{"name":"gpt-oss:20b","model":"gpt-oss:20b","size":13780173734,"details":{"family":"gptoss","parameter_size":"20.9B","quantization_level":"MXFP4"}}]}`,
 				"POST /api/generate": `{"model":"gpt-oss:20b","created_at":"2026-11-22T22:39:59Z","response":"","done":true,"done_reason":"load"}`},
-			output: 11, reasoning: 6, chunks: 11, prompt: 87, source: stream.FromEvents,
+			method: frameworks.Natural, output: 11, reasoning: 6, chunks: 11, prompt: 87, answered: true, source: stream.FromEvents,
 			request: map[string]any{"stream": true, "keep_alive": -1.0, "options": map[string]any{"num_predict": 16.0, "num_ctx": 5120.0, "temperature": 0.0}},
 			absent:  []string{"ignore_eos", "stream_options", "max_tokens"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.framework, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			rp := &replay{framework: tc.framework, transcript: tc.transcript, answers: tc.answers}
 			srv := httptest.NewServer(rp)
 			t.Cleanup(srv.Close)
 			spec := mustLookup(t, tc.framework)
-			// A calibration cached by an earlier run: no probe requests are needed.
-			cache := t.TempDir()
-			version := map[string]string{"vllm": "0.15.1", "sglang": "0.5.8", "ollama": "0.16.2"}[tc.framework]
-			require.NoError(t, saveCalibration(cachePath(cache, tc.framework, spec.Model(gpt), version),
-				&Calibration{Framework: tc.framework, Slope: 1.02, Intercept: 9, Method: "usage"}))
-
-			s, err := Start(context.Background(), spec, Options{Settings: Settings{URL: srv.URL}, Preset: gpt, CacheDir: cache,
-				ContextTokens: 4608, Logf: t.Logf})
+			s, err := Start(context.Background(), spec, Options{Settings: Settings{URL: srv.URL, OutputLength: tc.outputLength}, Preset: gpt,
+				CacheDir: t.TempDir(), ContextTokens: 4608, Logf: t.Logf})
 			require.NoError(t, err)
-			assert.Equal(t, version, s.Target.Version)
-			assert.Equal(t, 1.02, s.Info.Calibration.Slope, "the cached calibration is used")
+			require.NotNil(t, s.Info.Calibration)
+			assert.Equal(t, tc.method, s.Info.OutputLength)
 
 			tg := s.Target
 			c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: tg.BaseURL, Dialect: tg.Dialect, Model: tg.Model,
 				ContinuousUsage: tg.ContinuousUsage, KeepLoaded: tg.KeepLoaded}
-			var rec stream.Record
+			msgs := []stream.Message{{Role: "user", Content: "What is the capital of France?"}}
+			req := stream.Request{ID: "replay", Messages: msgs, MaxTokens: 16, IgnoreEOS: tg.OutputLength.Forced(), NumCtx: tg.NumCtx}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c.Stream(ctx, stream.Request{ID: "replay", Messages: []stream.Message{{Role: "user", Content: "What is the capital of France?"}},
-				MaxTokens: 16, IgnoreEOS: tg.OutputLength.Forced(), NumCtx: tg.NumCtx}, &rec)
+			if tg.Render != nil {
+				req.PromptIDs, err = tg.Render(ctx, msgs)
+				require.NoError(t, err)
+			}
+			var rec stream.Record
+			c.Stream(ctx, req, &rec)
 			require.NoError(t, rec.Err)
 			assert.Equal(t, tc.output, rec.OutputTokens(), "output tokens")
 			assert.Equal(t, tc.reasoning, rec.ReasoningTokens, "reasoning tokens count as output")
 			assert.Len(t, rec.Chunks, tc.chunks)
 			assert.Equal(t, tc.prompt, rec.PromptTokens)
 			assert.Equal(t, tc.source, rec.TokenSource)
+			ttfat, answered := rec.TTFAT()
+			assert.Equal(t, tc.answered, answered, "the stream tells its answer from its reasoning")
+			if answered {
+				assert.GreaterOrEqual(t, ttfat, rec.TTFT(), "the answer comes after the reasoning")
+			}
 			if tc.framework == "ollama" {
 				require.NotNil(t, rec.Server)
 				assert.Equal(t, 45678901*time.Nanosecond, rec.Server.PromptEval)
@@ -149,6 +191,9 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 			body := rp.chatBody
 			rp.mu.Unlock()
 			assert.Equal(t, spec.Model(gpt), body["model"])
+			if tg.Render != nil {
+				assert.Len(t, body["prompt"], len(req.PromptIDs), "the chat rendered by the server's template")
+			}
 			for k, v := range tc.request {
 				assert.Equal(t, v, body[k], "request field %s", k)
 			}
@@ -160,13 +205,16 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 	}
 }
 
-// The transcripts are well-formed: each SSE event is one data line and a blank line, each
-// NDJSON line one JSON object.
+// The transcripts are well-formed (each SSE event is one data line and a blank line, each
+// NDJSON line one JSON object) and each names its source in testdata/README.md.
 func TestTranscriptsAreWellFormed(t *testing.T) {
 	files, err := filepath.Glob("testdata/transcripts/*")
 	require.NoError(t, err)
-	require.Len(t, files, 3)
+	require.Len(t, files, 4)
+	readme, err := os.ReadFile("testdata/README.md")
+	require.NoError(t, err)
 	for _, f := range files {
+		assert.Contains(t, string(readme), "`"+filepath.Base(f)+"`", "testdata/README.md says where %s comes from", f)
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
