@@ -54,8 +54,11 @@ func TestSpecMetricNamesAreInTheFrameworksExposition(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.spec.Name, func(t *testing.T) {
+			readme, err := os.ReadFile(filepath.Join("testdata", "README.md"))
+			require.NoError(t, err)
 			var all []map[string]string
 			for _, f := range tc.fixtures {
+				assert.Contains(t, string(readme), "`"+f+"`", "testdata/README.md says where %s comes from", f)
 				all = append(all, exposedFamilies(t, filepath.Join("testdata", f)))
 			}
 			kinds := map[string]string{"PromptTokens": "counter", "GenerationTokens": "counter", "PrefixQueries": "counter",

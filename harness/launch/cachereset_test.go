@@ -22,10 +22,19 @@ func attach(t *testing.T, cfg sim.Config, framework string, opt Options) (*sim.S
 	p, err := sim.LookupProfile("batching")
 	require.NoError(t, err)
 	cfg.Profile, cfg.Models, cfg.Mimic = p, []string{"org/tiny-model"}, framework
+	if framework == "openai" {
+		cfg.Mimic = "" // any OpenAI-compatible server: the simulator's own face
+	}
 	running, err := sim.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { running.Close() })
-	opt.Settings.URL, opt.Preset, opt.CacheDir, opt.Logf = running.URL, preset, t.TempDir(), t.Logf
+	opt.Settings.URL, opt.Preset = running.URL, preset
+	if opt.CacheDir == "" {
+		opt.CacheDir = t.TempDir()
+	}
+	if opt.Logf == nil {
+		opt.Logf = t.Logf
+	}
 	srv, err := Start(context.Background(), mustLookup(t, framework), opt)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, srv.Stop()) })

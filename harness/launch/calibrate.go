@@ -3,6 +3,8 @@ package launch
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +34,10 @@ type Calibration struct {
 	Framework string `json:"framework"`
 	Model     string `json:"model"`
 	Version   string `json:"version"`
+	// Key is what the calibration was cached under (see calibrationKey) and Fingerprint
+	// its hash, which names the cache file.
+	Key         *calibrationKey `json:"key,omitempty"`
+	Fingerprint string          `json:"fingerprint,omitempty"`
 	// Method is "tokenize" (the server's tokenizer endpoint) or "usage" (the prompt-token
 	// counts of one-token probe requests).
 	Method    string  `json:"method"`
@@ -198,14 +204,52 @@ func calibrate(ctx context.Context, count counter, method, nonce string, maxToke
 	return c, nil
 }
 
+// calibrationKey is what changes how a server counts a prompt's tokens; a calibration is
+// reused only by a server that matches it in every field. No vLLM or SGLang endpoint
+// returns the chat template, so the server's own count of a fixed probe chat stands in
+// for it (and for a tokenizer or template swapped under an unchanged version); the model
+// revision is in the launch command where one is pinned (--revision), or in the served
+// model's digest where the server lists one (Ollama).
+type calibrationKey struct {
+	Framework string `json:"framework"`
+	Model     string `json:"model"`
+	// Version is the server's; "" when it reports none.
+	Version  string `json:"version"`
+	Revision string `json:"model_revision,omitempty"`
+	// Command and Env are how servegate launched the server; an attached server's are
+	// unknown (Attached).
+	Command  []string `json:"command,omitempty"`
+	Env      []string `json:"env,omitempty"`
+	Attached bool     `json:"attached"`
+	// Reasoning and ChatFormat are the preset's: what the chat template renders.
+	Reasoning  bool   `json:"reasoning"`
+	ChatFormat string `json:"chat_format,omitempty"`
+	// NumCtx is the context window set per request (Ollama), which bounds the probes.
+	NumCtx int `json:"num_ctx,omitempty"`
+	// Method is how the server counts (tokenize or usage); ProbeTokens its count of
+	// fingerprintMessages.
+	Method      string `json:"method"`
+	ProbeTokens int    `json:"probe_tokens"`
+}
+
+// fingerprintMessages is the fixed chat whose count stands in for the chat template.
+func fingerprintMessages() []stream.Message {
+	return []stream.Message{{Role: "system", Content: "servegate calibration fingerprint"},
+		{Role: "user", Content: "What is the capital of France? Answer in one word."}}
+}
+
+// Fingerprint hashes the key.
+func (k calibrationKey) Fingerprint() string {
+	b, _ := json.Marshal(k)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// cachePath is where the calibration of framework, model and version is kept.
-func cachePath(dir, framework, model, version string) string {
-	if version == "" {
-		version = "unknown"
-	}
-	name := unsafeName.ReplaceAllString(framework+"_"+model+"_"+version, "-")
+// cachePath is where the calibration of framework and model with fingerprint fp is kept.
+func cachePath(dir, framework, model, fp string) string {
+	name := unsafeName.ReplaceAllString(framework+"_"+model+"_"+fp, "-")
 	return filepath.Join(dir, "calibration", name+".json")
 }
 

@@ -388,16 +388,25 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 			tok = nil
 		}
 	}
-	path := cachePath(dir, spec.Name, model, version)
-	if c := loadCalibration(path); c != nil && version != "" {
-		s.opt.logf("%s: token calibration from %s (slope %.3f, intercept %.1f)", spec.Name, path, c.Slope, c.Intercept)
-		return c, tok, nil
-	}
 	count, method := tok, "tokenize"
 	if count == nil {
 		client := &stream.Client{HTTP: stream.Authorize(stream.NewHTTPClient(1), s.auth), BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Model: model,
 			KeepLoaded: spec.ContextOption}
 		count, method = usageProbe(client, numCtx), "usage"
+	}
+	key, err := s.calibrationKey(ctx, count, method, model, version, numCtx)
+	if err != nil {
+		return nil, nil, err
+	}
+	fp := key.Fingerprint()
+	path := cachePath(dir, spec.Name, model, fp)
+	if version == "" {
+		s.opt.logf("%s: the server reports no version; its token calibration is cached by a fingerprint of what it does report "+
+			"(its count of a probe chat: %d tokens; launch settings; model) rather than by version", spec.Name, key.ProbeTokens)
+	}
+	if c := loadCalibration(path); c != nil {
+		s.opt.logf("%s: token calibration from %s (fingerprint %s; slope %.3f, intercept %.1f)", spec.Name, path, fp, c.Slope, c.Intercept)
+		return c, tok, nil
 	}
 	limit := 1 << 30
 	if numCtx > 0 {
@@ -407,12 +416,52 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	if err != nil {
 		return nil, nil, err
 	}
-	c.Framework, c.Model, c.Version = spec.Name, model, version
+	c.Framework, c.Model, c.Version, c.Key, c.Fingerprint = spec.Name, model, version, &key, fp
 	s.opt.logf("%s: calibrated prompt tokens by %s: server = %.1f + %.3f x local (worst probe off by %.1f tokens)", spec.Name, method, c.Intercept, c.Slope, c.MaxError)
 	if err := saveCalibration(path, c); err != nil {
 		s.opt.logf("%s: calibration not cached: %v", spec.Name, err)
 	}
 	return c, tok, nil
+}
+
+// calibrationKey gathers what changes the server's token counts (see calibrationKey),
+// counting the fingerprint chat once with count.
+func (s *Server) calibrationKey(ctx context.Context, count counter, method, model, version string, numCtx int) (calibrationKey, error) {
+	n, err := count(ctx, fingerprintMessages())
+	if err != nil {
+		return calibrationKey{}, fmt.Errorf("count the calibration fingerprint chat: %w", err)
+	}
+	revision, err := probe.Digest(ctx, s.http, s.Spec, s.Info.URL, model)
+	if err != nil {
+		s.opt.logf("%s: model digest unknown (%v)", s.Spec.Name, err)
+	}
+	return calibrationKey{Framework: s.Spec.Name, Model: model, Version: version, Revision: revision,
+		Command: s.placeless(s.Info.Command), Env: s.placeless(s.Info.Env), Attached: s.Info.Attached, Reasoning: s.opt.Preset.Reasoning,
+		ChatFormat: s.opt.Preset.ChatFormat, NumCtx: numCtx, Method: method, ProbeTokens: n}, nil
+}
+
+// placeless returns args with the server's listen address put back as {host} and {port}:
+// where it listens changes no token count.
+func (s *Server) placeless(args []string) []string {
+	u, err := url.Parse(s.Info.URL)
+	if err != nil || len(args) == 0 {
+		return args
+	}
+	host, port := u.Hostname(), u.Port()
+	out := make([]string, len(args))
+	for i, a := range args {
+		a = strings.ReplaceAll(a, net.JoinHostPort(host, port), "{host}:{port}")
+		switch {
+		case a == port:
+			a = "{port}"
+		case a == host:
+			a = "{host}"
+		case strings.HasSuffix(a, "="+port):
+			a = strings.TrimSuffix(a, port) + "{port}"
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // Err is nil while the server can serve: an attached server is assumed to; a launched one

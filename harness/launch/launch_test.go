@@ -303,23 +303,63 @@ func TestVLLMWithoutDevModeCannotResetItsCache(t *testing.T) {
 	assert.Contains(t, srv2.Info.PrefixCacheReset, "VLLM_SERVER_DEV_MODE=1")
 }
 
-func TestCalibrationIsCachedPerFrameworkModelAndVersion(t *testing.T) {
+// A calibration is reused only by a server whose token counts cannot have changed: the
+// same framework, model, version, launch settings, preset and count of a probe chat. A
+// change of any of them calibrates anew.
+func TestCalibrationIsCachedPerFingerprint(t *testing.T) {
 	opt := fakeOptions(t, "sglang")
 	var lines []string
 	opt.Logf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
-	srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
-	require.NoError(t, err)
-	require.NoError(t, srv.Stop())
-	assert.Equal(t, "usage", srv.Info.Calibration.Method, "SGLang has no chat tokenizer endpoint: probe requests")
-	path := cachePath(opt.CacheDir, "sglang", "org/tiny-model", srv.Target.Version)
+	start := func() *Server {
+		t.Helper()
+		lines = nil
+		opt.Settings.Port = freePort(t)
+		srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
+		require.NoError(t, err)
+		require.NoError(t, srv.Stop())
+		return srv
+	}
+	first := start()
+	assert.Equal(t, "usage", first.Info.Calibration.Method, "SGLang has no chat tokenizer endpoint: probe requests")
+	path := cachePath(opt.CacheDir, "sglang", "org/tiny-model", first.Info.Calibration.Fingerprint)
 	assert.FileExists(t, path)
+	require.NotNil(t, first.Info.Calibration.Key)
+	assert.Positive(t, first.Info.Calibration.Key.ProbeTokens)
 
-	lines = nil
-	opt.Settings.Port = freePort(t)
-	srv, err = Start(context.Background(), mustLookup(t, "sglang"), opt)
-	require.NoError(t, err)
-	require.NoError(t, srv.Stop())
-	assert.Contains(t, strings.Join(lines, "\n"), "token calibration from "+path)
+	again := start()
+	assert.Contains(t, strings.Join(lines, "\n"), "token calibration from "+path, "the same server reuses it")
+	assert.Equal(t, first.Info.Calibration.Fingerprint, again.Info.Calibration.Fingerprint)
+
+	opt.Settings.Env["SGLANG_CHAT_TEMPLATE_OVERRIDE"] = "1" // launched otherwise
+	relaunched := start()
+	assert.NotContains(t, strings.Join(lines, "\n"), "token calibration from", "other launch settings calibrate anew")
+	assert.NotEqual(t, first.Info.Calibration.Fingerprint, relaunched.Info.Calibration.Fingerprint)
+
+	opt.Preset.Reasoning = true // another chat template rendering
+	reasoning := start()
+	assert.NotEqual(t, relaunched.Info.Calibration.Fingerprint, reasoning.Info.Calibration.Fingerprint)
+}
+
+// The fingerprint changes with the server's count of the probe chat, which is how a
+// swapped chat template shows when no endpoint returns the template.
+func TestCalibrationFingerprintFollowsTheTemplate(t *testing.T) {
+	k := calibrationKey{Framework: "vllm", Model: "m", Version: "0.15.1", Method: "tokenize", ProbeTokens: 31}
+	other := k
+	other.ProbeTokens = 45
+	assert.NotEqual(t, k.Fingerprint(), other.Fingerprint())
+	assert.Equal(t, k.Fingerprint(), k.Fingerprint())
+}
+
+// A server that reports no version still has its calibration cached, keyed on what it
+// does report, and the run says so.
+func TestCalibrationWithoutAVersionIsCachedAndSaysWhy(t *testing.T) {
+	opt := Options{CacheDir: t.TempDir()}
+	var lines []string
+	opt.Logf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+	_, srv := attach(t, sim.Config{}, "openai", opt)
+	assert.Empty(t, srv.Target.Version, "the openai adapter reads no version")
+	assert.FileExists(t, cachePath(opt.CacheDir, "openai", "org/tiny-model", srv.Info.Calibration.Fingerprint))
+	assert.Contains(t, strings.Join(lines, "\n"), "the server reports no version; its token calibration is cached by a fingerprint")
 }
 
 func TestCalibrationFitsAnotherTokenizer(t *testing.T) {

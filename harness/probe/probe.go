@@ -40,33 +40,62 @@ func get(ctx context.Context, client *http.Client, url string, v any) error {
 	return nil
 }
 
-// Models lists the models the server serves. The probes send through client (one that
-// carries the server's API key, when it has one).
-func Models(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) ([]string, error) {
+// served is one model a server lists: its names and, where the server gives one, the
+// digest of its weights (Ollama's /api/tags).
+type served struct {
+	names  []string
+	digest string
+}
+
+func list(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) ([]served, error) {
 	url := strings.TrimSuffix(baseURL, "/") + spec.ModelsPath
 	var body struct {
 		Data []struct {
 			ID string `json:"id"`
 		} `json:"data"` // OpenAI list
 		Models []struct {
-			Name  string `json:"name"`
-			Model string `json:"model"`
+			Name   string `json:"name"`
+			Model  string `json:"model"`
+			Digest string `json:"digest"`
 		} `json:"models"` // Ollama /api/tags
 	}
 	if err := get(ctx, client, url, &body); err != nil {
 		return nil, fmt.Errorf("list %s models: %w", spec.Name, err)
 	}
-	var out []string
+	var out []served
 	for _, d := range body.Data {
-		out = append(out, d.ID)
+		out = append(out, served{names: []string{d.ID}})
 	}
 	for _, m := range body.Models {
-		out = append(out, m.Name)
+		e := served{names: []string{m.Name}, digest: m.Digest}
 		if m.Model != "" && m.Model != m.Name {
-			out = append(out, m.Model)
+			e.names = append(e.names, m.Model)
 		}
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+// Models lists the models the server serves. The probes send through client (one that
+// carries the server's API key, when it has one).
+func Models(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) ([]string, error) {
+	all, err := list(ctx, client, spec, baseURL)
+	var out []string
+	for _, e := range all {
+		out = append(out, e.names...)
+	}
+	return out, err
+}
+
+// Digest returns the digest of model's weights where the server lists one (Ollama), else "".
+func Digest(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL, model string) (string, error) {
+	all, err := list(ctx, client, spec, baseURL)
+	for _, e := range all {
+		if slices.Contains(e.names, model) || slices.Contains(e.names, model+":latest") {
+			return e.digest, nil
+		}
+	}
+	return "", err
 }
 
 // CheckModel verifies that the server serves model, or says how to make it so.
