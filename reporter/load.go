@@ -126,7 +126,10 @@ var known = map[string]bool{"scenario": true, "point": true, "framework": true, 
 	"request_rate": true, "input_tokens": true, "output_tokens": true, "num_requests": true,
 	"warmup_requests": true, "trials": true, "itl_basis": true, "gpu_memory_mb": true,
 	"gpu_utilization_pct": true, "errors": true, "warnings": true, "trial_stats": true,
-	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true, "measured_at": true}
+	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true, "measured_at": true,
+	// How the point was run, not what it measured.
+	"output_length_method": true, "output_length_forced": true, "output_length_varied": true,
+	"trials_shared_cache": true, "prompt_tokens_correction": true}
 
 func readRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
