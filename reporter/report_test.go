@@ -227,3 +227,15 @@ func TestReportShowsChangesAgainstABaseline(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(html), `class="c-improved"`)
 }
+
+// Fields that say how a point ran are not read as metrics, numbers though some are.
+func TestPointRunFieldsAreNotMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sim_x_results.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"framework":"sim","results":[{"scenario":"s","point":"p",
+		"output_length_method":"natural","output_length_forced":false,"output_length_varied":true,
+		"trials_shared_cache":true,"prompt_tokens_correction":7,"avg_ttft_ms":12.5}]}`), 0o644))
+	r, err := readRun(path)
+	require.NoError(t, err)
+	require.Len(t, r.Points, 1)
+	assert.Equal(t, map[string]float64{"avg_ttft_ms": 12.5}, r.Points[0].Metrics)
+}
