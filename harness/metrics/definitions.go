@@ -88,7 +88,7 @@ var Definitions = map[string]string{
 
 // Distributions are the metrics written as statistics of a distribution (avg_ttft_ms,
 // p99_itl_ms, ...) rather than under their own name.
-var Distributions = []string{"ttft_ms", "latency_ms", "itl_ms", "chunk_gap_ms", "tpot_ms",
+var Distributions = []string{"ttft_ms", "ttfat_ms", "latency_ms", "itl_ms", "chunk_gap_ms", "tpot_ms",
 	"ttft_incl_queue_ms", "latency_incl_queue_ms", "queue_ms"}
 
 // DistributionStats are the prefixes of a distribution's statistics.

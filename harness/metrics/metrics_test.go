@@ -3,7 +3,6 @@ package metrics
 import (
 	"errors"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -186,22 +185,10 @@ func TestComputeTimeToFirstAnswerToken(t *testing.T) {
 	assert.InDelta(t, 350, v["avg_ttfat_ms"], 1e-9, "the first answer token, over the two that answered")
 	assert.InDelta(t, 200.0/3, v["answered_pct"], 1e-9)
 	for k := range v {
-		assert.Contains(t, Definitions, trimStat(k), "%s has a definition", k)
+		assert.NoError(t, Check(k), "%s is defined and can be named in a hypothesis", k)
 	}
 
 	plain := Compute([]stream.Record{{Sent: t0, Chunks: chunks([]int{1}, 90), CompletionTokens: 1, Answered: true, FirstAnswer: 90 * ms}}, SLO{}).Values
 	assert.Equal(t, plain["avg_ttft_ms"], plain["avg_ttfat_ms"], "no reasoning: the first token is the answer")
 	assert.NotContains(t, plain, "answered_pct")
-}
-
-// trimStat strips a distribution statistic's prefix (avg_ttft_ms → ttft_ms).
-func trimStat(k string) string {
-	for _, p := range []string{"avg_", "std_", "min_", "max_", "p50_", "p90_", "p95_", "p99_"} {
-		if rest, ok := strings.CutPrefix(k, p); ok {
-			if _, defined := Definitions[rest]; defined {
-				return rest
-			}
-		}
-	}
-	return k
 }
