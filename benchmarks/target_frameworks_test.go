@@ -36,19 +36,10 @@ func registerFramework(spec frameworks.Spec) {
 // settings merges the framework's launch settings: the config file, then the
 // SERVEGATE_<FRAMEWORK>_* environment, then -url.
 func settings(name string) (launch.Settings, error) {
-	var set launch.Settings
-	if *flagConfig != "" {
-		f, err := launch.LoadFile(resolvePath(*flagConfig))
-		if err != nil {
-			return set, err
-		}
-		set = f.Frameworks[name]
-	}
-	env, err := launch.FromEnv(name, os.Getenv)
+	set, err := launch.Configured(resolvePath(*flagConfig), name, os.Getenv)
 	if err != nil {
 		return set, err
 	}
-	set = set.Merge(env)
 	for _, part := range strings.Split(*flagURL, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {

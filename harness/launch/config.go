@@ -223,3 +223,22 @@ func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	dur("GRACE", &s.Grace)
 	return s, errors.Join(errs...)
 }
+
+// Configured returns a framework's settings as the suite reads them: the configuration file
+// at path ("" for none), overridden by the framework's SERVEGATE_<FRAMEWORK>_* variables
+// from getenv. The live dashboard reads them the same way, so it starts what a run would.
+func Configured(path, framework string, getenv func(string) string) (Settings, error) {
+	var set Settings
+	if path != "" {
+		f, err := LoadFile(path)
+		if err != nil {
+			return set, err
+		}
+		set = f.Frameworks[framework]
+	}
+	env, err := FromEnv(framework, getenv)
+	if err != nil {
+		return set, err
+	}
+	return set.Merge(env), nil
+}

@@ -398,12 +398,10 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 	path := filepath.Join(dir, "servegate.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"frameworks": {"vllm": {"venv": "/opt/vllm", "port": 8100,
 		"extra_args": ["--max-model-len", "32768"], "env": {"A": "1"}, "start_timeout": "20m"}}}`), 0o644))
-	f, err := LoadFile(path)
-	require.NoError(t, err)
 	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1", "SERVEGATE_VLLM_API_KEY": "sk-env"}
-	over, err := FromEnv("vllm", func(k string) string { return env[k] })
+	s, err := Configured(path, "vllm", func(k string) string { return env[k] })
 	require.NoError(t, err)
-	s := f.Frameworks["vllm"].Merge(over).Merge(Settings{Env: map[string]string{"B": "2"}})
+	s = s.Merge(Settings{Env: map[string]string{"B": "2"}})
 	assert.Equal(t, "/opt/vllm", s.Venv)
 	assert.Equal(t, 8200, s.Port, "env beats the file")
 	assert.Equal(t, []string{"--enforce-eager", "--seed", "1"}, s.ExtraArgs)
