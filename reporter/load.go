@@ -72,8 +72,7 @@ func Load(dir string) ([]*Run, []Problem, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, fmt.Errorf("results directory: %w", err)
 	}
-	var runs []*Run
-	var problems []Problem
+	var paths []string
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -81,27 +80,15 @@ func Load(dir string) ([]*Run, []Problem, error) {
 		if d.IsDir() && d.Name() == "summary" {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(path, "_results.json") {
-			return nil
+		if !d.IsDir() && strings.HasSuffix(path, "_results.json") {
+			paths = append(paths, path)
 		}
-		r, err := readRun(path)
-		if err != nil {
-			problems = append(problems, Problem{Path: path, Err: err})
-			return nil
-		}
-		runs = append(runs, r)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("walk %s: %w", dir, err)
 	}
-	sort.Slice(runs, func(i, j int) bool {
-		if runs[i].Framework != runs[j].Framework {
-			return runs[i].Framework < runs[j].Framework
-		}
-		return runs[i].ModelPreset < runs[j].ModelPreset
-	})
-	label(runs)
+	runs, problems := LoadFiles(paths)
 	return runs, problems, nil
 }
 

@@ -40,10 +40,15 @@ func Lookup(name string) (Preset, error) {
 	if p, ok := presets[name]; ok {
 		return p, nil
 	}
+	return Preset{}, fmt.Errorf("unknown model preset %q: choose one of %s", name, strings.Join(Names(), ", "))
+}
+
+// Names lists the presets by name, sorted.
+func Names() []string {
 	names := make([]string, 0, len(presets))
 	for n := range presets {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return Preset{}, fmt.Errorf("unknown model preset %q: choose one of %s", name, strings.Join(names, ", "))
+	return names
 }
