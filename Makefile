@@ -14,7 +14,7 @@ OUT     ?= results
 FRESH   ?=
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu
+.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -99,6 +99,11 @@ THRESHOLD ?= 0.1
 ALLOW_MISSING ?=
 compare:
 	$(GO) run ./cmd/servegate-compare -base $(BASE) -new $(NEW) -threshold $(THRESHOLD) $(if $(ALLOW_MISSING),-allow-missing)
+
+## dashboard: the live web dashboard on http://127.0.0.1:8080 (ADDR=host:port to change it)
+ADDR ?= 127.0.0.1:8080
+dashboard:
+	$(GO) run ./cmd/servegate-dashboard -addr $(ADDR)
 
 ## sim: run the simulator as a server on 127.0.0.1:8000
 sim:
