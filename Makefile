@@ -14,7 +14,7 @@ OUT     ?= results
 FRESH   ?=
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test
+.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test dashboard-screenshots
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -33,6 +33,7 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags=gpu,vllm,sglang,ollama ./...
 	$(GO) vet -tags=openai ./benchmarks
+	$(GO) vet -tags=browser ./dashboard
 
 ## frameworks-fake: `go test -tags=vllm,sglang,ollama ./benchmarks` end to end with no GPU:
 ##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that
@@ -104,6 +105,17 @@ compare:
 ADDR ?= 127.0.0.1:8080
 dashboard:
 	$(GO) run ./cmd/servegate-dashboard -addr $(ADDR)
+
+## browser-test: the dashboard in headless Chromium (Debian's chromium, or SERVEGATE_CHROMIUM),
+##   driven by chromedp against the simulator and a fake framework: every page opened, two runs
+##   followed, a comparison made; a screenshot of each page in $(SCREENSHOTS)
+SCREENSHOTS ?= $(CURDIR)/artifacts/dashboard
+browser-test:
+	SERVEGATE_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -tags=browser ./dashboard -run TestBrowser -count=1 -v -timeout 20m
+
+## dashboard-screenshots: refresh README's screenshots (docs/dashboard/*.png) with the browser test
+dashboard-screenshots:
+	$(MAKE) --no-print-directory browser-test SCREENSHOTS=$(CURDIR)/docs/dashboard
 
 ## sim: run the simulator as a server on 127.0.0.1:8000
 sim:

@@ -19,11 +19,12 @@ import (
 // DIR/<framework>/*_results.json. Sets are found under the dashboard's results root; a set's
 // report holds its own files only, not those of sets nested inside it.
 type resultSet struct {
-	// Name is the directory relative to the results root ("." for the root itself).
-	Name     string
-	Dir      string
-	Files    []string
-	Modified time.Time
+	// Name is the directory relative to the results root ("." for the root itself), and
+	// Label what the pages call it (the root by its own name).
+	Name, Label string
+	Dir         string
+	Files       []string
+	Modified    time.Time
 }
 
 // Frameworks lists the framework directories of the set's files.
@@ -68,7 +69,10 @@ func findSets(root string) ([]resultSet, error) {
 		s := byDir[dir]
 		if s == nil {
 			name, _ := filepath.Rel(root, dir)
-			s = &resultSet{Name: filepath.ToSlash(name), Dir: dir}
+			s = &resultSet{Name: filepath.ToSlash(name), Label: filepath.ToSlash(name), Dir: dir}
+			if name == "." {
+				s.Label = filepath.Base(root) + " (the results root)"
+			}
 			byDir[dir] = s
 		}
 		s.Files = append(s.Files, path)

@@ -177,10 +177,15 @@ type pointEvent struct {
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 }
 
+// metricColumn is one figure of a point row: its name in the results file, and a short
+// heading.
+type metricColumn struct{ Key, Label string }
+
 // pointMetrics are the figures a point row shows live; the full tables are on the Results
 // page.
-var pointMetrics = []string{"success_rate", "p50_ttft_ms", "p99_ttft_ms", "p50_itl_ms", "p50_tpot_ms", "p99_latency_ms",
-	"output_token_throughput", "request_throughput"}
+var pointMetrics = []metricColumn{{"success_rate", "ok %"}, {"p50_ttft_ms", "TTFT p50"}, {"p99_ttft_ms", "TTFT p99"},
+	{"p50_itl_ms", "ITL p50"}, {"p50_tpot_ms", "TPOT p50"}, {"p99_latency_ms", "E2E p99"},
+	{"output_token_throughput", "out tok/s"}, {"request_throughput", "req/s"}}
 
 // testEvent is one line of `go test -json` (cmd/test2json).
 type testEvent struct {
@@ -413,9 +418,9 @@ func (r *run) finishPoint(ev testEvent) {
 			if p.Scenario == pe.Scenario && p.Point == pe.Point {
 				pe.Requests, pe.Trials, pe.Invalid, pe.Warnings = p.NumRequests, p.Trials, p.Invalid, p.Warnings
 				pe.Metrics = map[string]float64{}
-				for _, k := range pointMetrics {
-					if v, ok := p.Metrics[k]; ok {
-						pe.Metrics[k] = v
+				for _, c := range pointMetrics {
+					if v, ok := p.Metrics[c.Key]; ok {
+						pe.Metrics[c.Key] = v
 					}
 				}
 			}
