@@ -226,6 +226,7 @@ func TestBrowserEveryPageAgainstTheSimulator(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	_, srv := start(t, Config{
+		Results:     filepath.Join(t.TempDir(), "results"),
 		Frameworks:  map[string]launch.Settings{"vllm": fakeFramework(t, "vllm")},
 		GPU:         s,
 		GPUInterval: 300 * time.Millisecond,

@@ -402,6 +402,10 @@ func (d *Dashboard) stopServer(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
+	if d.runs.running() {
+		d.fail(w, fmt.Errorf("%w: a benchmark run is in progress and may be measuring %s; cancel the run first", errConflict, f.spec.Name))
+		return
+	}
 	go f.stop() // stopping takes the framework's grace period; the page follows it live
 	http.Redirect(w, r, "/servers#fw-"+r.PathValue("name"), http.StatusSeeOther)
 }

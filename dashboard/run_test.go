@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/harness/launch"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/stretchr/testify/assert"
@@ -21,6 +23,16 @@ import (
 func runForm(scenarios ...string) url.Values {
 	return url.Values{"target": {"sim"}, "scenario": scenarios, "scale": {"quick"}, "trials": {"1"},
 		"preset": {"gpt-oss-20b"}, "profile": {"batching"}}
+}
+
+// finalStatus is the run's last status among evs.
+func finalStatus(t *testing.T, evs []sseEvent) runStatus {
+	t.Helper()
+	var st runStatus
+	statuses := ofType(evs, "status")
+	require.NotEmpty(t, statuses)
+	statuses[len(statuses)-1].decode(t, &st)
+	return st
 }
 
 // suiteTimeout bounds a run of the real suite in these tests: it compiles the benchmarks
@@ -38,9 +50,7 @@ func TestRunRunsTheSuiteAsTheCommandLineDoes(t *testing.T) {
 	assert.Contains(t, body, "a run is in progress (run 1)")
 
 	evs := events(t, srv, "/events/run/1", nil, suiteTimeout, func(e sseEvent) bool { return e.Type == "end" })
-	var st runStatus
-	statuses := ofType(evs, "status")
-	statuses[len(statuses)-1].decode(t, &st)
+	st := finalStatus(t, evs)
 	require.Equal(t, runPassed, st.State, "log:\n%s", strings.Join(dataOf(ofType(evs, "log")), "\n"))
 	assert.Equal(t, 3, st.Done)
 	assert.Equal(t, 3, st.Total)
@@ -105,9 +115,7 @@ func TestCancelStopsTheRunAndKeepsWhatWasMeasured(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 
 	evs := events(t, srv, "/events/run/1", nil, 2*time.Minute, func(e sseEvent) bool { return e.Type == "end" })
-	var st runStatus
-	statuses := ofType(evs, "status")
-	statuses[len(statuses)-1].decode(t, &st)
+	st := finalStatus(t, evs)
 	require.Equal(t, runCancelled, st.State)
 	assert.Contains(t, st.Message, "measured before are kept")
 	f, err := results.Read(st.Results)
@@ -178,4 +186,37 @@ func TestEachScenarioNamesItsTestInTheSuite(t *testing.T) {
 		assert.True(t, tests[testName(s)], "scenario %s runs as %s, which benchmarks/ must define", s, testName(s))
 	}
 	assert.Equal(t, "^Test(Single|LongContext)$", testPattern([]string{"single", "long_context"}))
+}
+
+func TestARunOfAFrameworkUpOnTheServersPageMeasuresThatServer(t *testing.T) {
+	vllm := fakeFramework(t, "vllm")
+	_, srv := start(t, Config{Frameworks: map[string]launch.Settings{"vllm": vllm}})
+	resp, _ := post(t, srv, "/servers/vllm/start", url.Values{"preset": {"gpt-oss-20b"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	events(t, srv, "/events/server/vllm", nil, 60*time.Second, func(e sseEvent) bool {
+		return e.Type == "status" && strings.Contains(e.Data, `"ready"`)
+	})
+
+	form := runForm("single")
+	form.Set("target", "vllm")
+	resp, _ = post(t, srv, "/run", form)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page := get(t, srv, "/run/1")
+	assert.Contains(t, page, "-tags=vllm", "the framework's build tag selects its adapter")
+	assert.Contains(t, page, "-url=http://127.0.0.1:"+strconv.Itoa(vllm.Port), "attached to the server the page started")
+	assert.NotContains(t, page, "-profile=", "the simulator's profile is not the framework's")
+
+	resp, body := post(t, srv, "/servers/vllm/stop", nil)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode, "a server is not stopped under a run")
+	assert.Contains(t, body, "a benchmark run is in progress")
+
+	evs := events(t, srv, "/events/run/1", nil, suiteTimeout, func(e sseEvent) bool { return e.Type == "end" })
+	st := finalStatus(t, evs)
+	require.Equal(t, runPassed, st.State, "log:\n%s", strings.Join(dataOf(ofType(evs, "log")), "\n"))
+	f, err := results.Read(st.Results)
+	require.NoError(t, err)
+	assert.Equal(t, "vllm", f.Framework)
+	launched, _ := f.ServerConfig.Launch.(map[string]any)
+	assert.Equal(t, true, launched["attached"], "the suite attached; it launched nothing: %v", f.ServerConfig.Launch)
+	assert.Len(t, f.Results, 3)
 }
