@@ -161,3 +161,17 @@ func mustPreset(t *testing.T) models.Preset {
 	require.NoError(t, err)
 	return p
 }
+
+func TestServersPageShowsNoCredentials(t *testing.T) {
+	withKey := fakeFramework(t, "vllm")
+	withKey.ExtraArgs = []string{"--api-key", "sk-live-123"}
+	_, srv := start(t, Config{Frameworks: map[string]launch.Settings{
+		"vllm":   withKey,
+		"openai": {URL: "http://bob:hunter2@127.0.0.1:" + strconv.Itoa(freePort(t))},
+	}})
+	_, page := get(t, srv, "/servers")
+	assert.NotContains(t, page, "sk-live-123")
+	assert.NotContains(t, page, "hunter2")
+	assert.Contains(t, page, "--api-key &#39;***&#39;")
+	assert.Contains(t, page, "http://bob:***@127.0.0.1:")
+}
