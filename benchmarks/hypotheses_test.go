@@ -143,61 +143,10 @@ func findPoint(t *testing.T, ref hypothesis.Ref) (scenario.Scenario, scenario.Po
 	return scenario.Scenario{}, scenario.Point{}
 }
 
-// resultSet is the result files of one preset under a results directory.
-type resultSet struct {
-	preset string
-	rs     hypothesis.Results
-	// scale and source are by framework.
-	scale, source map[string]string
-}
-
-// loadResults reads every <dir>/<framework>/*_results.json (summary/ excepted: it holds
-// the report's merged copy) and groups them by preset.
-func loadResults(dir string) ([]resultSet, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*", "*_results.json"))
-	if err != nil {
-		return nil, err
-	}
-	paths = slices.DeleteFunc(paths, func(p string) bool { return filepath.Base(filepath.Dir(p)) == "summary" })
-	if len(paths) == 0 {
-		return nil, fmt.Errorf("no result files under %s (expected %s/<framework>/<framework>_<preset>_results.json)", dir, dir)
-	}
-	byPreset := map[string]*resultSet{}
-	for _, path := range paths {
-		f, err := results.Read(path)
-		if err != nil {
-			return nil, err
-		}
-		if f.Framework == "" {
-			return nil, fmt.Errorf("%s names no framework: not a servegate result file", path)
-		}
-		set := byPreset[f.ModelPreset]
-		if set == nil {
-			set = &resultSet{preset: f.ModelPreset, rs: hypothesis.Results{}, scale: map[string]string{}, source: map[string]string{}}
-			byPreset[f.ModelPreset] = set
-		}
-		if prev, dup := set.source[f.Framework]; dup {
-			return nil, fmt.Errorf("%s and %s both hold %s results for preset %s", prev, path, f.Framework, f.ModelPreset)
-		}
-		set.rs[f.Framework] = f.Results
-		set.scale[f.Framework] = f.Provenance.Scale
-		if f.Settings != nil {
-			set.scale[f.Framework] = f.Settings.Scale
-		}
-		set.source[f.Framework] = path
-	}
-	var out []resultSet
-	for _, set := range byPreset {
-		out = append(out, *set)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].preset < out[j].preset })
-	return out, nil
-}
-
 // decideFrom decides h on the result files under dir: a single-framework claim for each
 // framework it is about, a cross-framework claim once; per preset when there are several.
 func decideFrom(t *testing.T, h hypothesis.Hypothesis, dir string) {
-	sets, err := loadResults(dir)
+	sets, err := hypothesis.LoadSets(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,51 +155,27 @@ func decideFrom(t *testing.T, h hypothesis.Hypothesis, dir string) {
 		if len(sets) == 1 {
 			decide(t)
 		} else {
-			t.Run(set.preset, decide)
+			t.Run(set.Preset, decide)
 		}
 	}
 }
 
-func decideSet(t *testing.T, h hypothesis.Hypothesis, set resultSet) {
-	fws := make([]string, 0, len(set.rs))
-	for fw := range set.rs {
-		fws = append(fws, fw)
-	}
-	sort.Strings(fws)
-	stamp := func(res hypothesis.Result, fws ...string) hypothesis.Result {
-		res.Preset = set.preset
-		var scales []string
-		for _, fw := range fws {
-			res.Sources = append(res.Sources, set.source[fw])
-			if !slices.Contains(scales, set.scale[fw]) {
-				scales = append(scales, set.scale[fw])
-			}
-		}
-		res.Scale = strings.Join(scales, "+")
-		return res
-	}
+func decideSet(t *testing.T, h hypothesis.Hypothesis, set hypothesis.Set) {
+	verdicts := set.Decide(h)
 	if h.CrossFramework {
-		res := stamp(hypothesis.Evaluate(h, set.rs), fws...)
+		res := verdicts[0]
 		if strings.Contains(res.Scale, "+") {
 			t.Errorf("%s compares results measured at different scales (%s): rerun them at one scale", h.ID, res.Scale)
 		}
 		judge(t, res)
 		return
 	}
-	about := slices.DeleteFunc(slices.Clone(fws), func(fw string) bool { return !h.About(fw) })
-	if len(about) == 0 {
-		res := stamp(hypothesis.Evaluate(h, hypothesis.Results{}))
-		res.Framework = strings.Join(h.Frameworks, ",")
-		res.Details += " among " + strings.Join(fws, ", ")
-		judge(t, res)
-		return
-	}
-	for _, fw := range about {
-		t.Run(fw, func(t *testing.T) {
-			res := stamp(hypothesis.Evaluate(h, hypothesis.Results{fw: set.rs[fw]}), fw)
-			res.Framework = fw
-			judge(t, res)
-		})
+	for _, res := range verdicts {
+		if _, measured := set.Results[res.Framework]; !measured {
+			judge(t, res) // no framework of the set is one the claim is about
+			continue
+		}
+		t.Run(res.Framework, func(t *testing.T) { judge(t, res) })
 	}
 }
 
