@@ -617,16 +617,20 @@ func (d *Dashboard) resultsPage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			data["CompareError"] = err.Error()
 		} else {
-			var regressed, improved int
+			var regressed, improved, uncompared int
+			fails := false
 			for _, c := range changes {
-				switch c.Verdict {
-				case compare.Regressed:
+				switch {
+				case c.Regression():
 					regressed++
-				case compare.Improved:
+				case c.Verdict == compare.Improved:
 					improved++
+				case c.NoEvidence():
+					uncompared++
 				}
+				fails = fails || c.Fails(opt)
 			}
-			data["Compared"], data["Regressed"], data["Improved"] = len(changes), regressed, improved
+			data["Compared"], data["Regressed"], data["Improved"], data["Uncompared"], data["GateFails"] = len(changes), regressed, improved, uncompared, fails
 		}
 	}
 	d.render(w, http.StatusOK, "results", "Results", data)
@@ -693,12 +697,12 @@ func (d *Dashboard) hypothesesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Sets": sets, "Set": set, "Overrides": d.cfg.Hypotheses, "Root": d.cfg.Results}
 	if set != nil {
-		verdicts, problems, err := decide(*set, d.cfg.Hypotheses)
+		verdicts, err := decide(*set, d.cfg.Hypotheses)
 		if err != nil {
-			d.fail(w, err)
-			return
+			// As the suite's -from: a set with an unreadable file is not decided.
+			data["Problem"] = err.Error()
 		}
-		data["Verdicts"], data["Problems"] = verdicts, problems
+		data["Verdicts"] = verdicts
 	}
 	d.render(w, http.StatusOK, "hypotheses", "Hypotheses", data)
 }

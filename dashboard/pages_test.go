@@ -54,6 +54,7 @@ func TestResultsBrowseCompareAndDownload(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, page, `id="compare-result"`)
 	assert.Contains(t, page, "0 significant regression(s) beyond 0.1")
+	assert.Contains(t, page, "would pass", "the same file against itself: nothing changed")
 	_, report = get(t, srv, "/results/report?set=.&base=baseline&threshold=0.1")
 	assert.Contains(t, report, "Against the baseline")
 
@@ -84,23 +85,28 @@ func TestResultsAndHypothesesSayWhenThereAreNone(t *testing.T) {
 func TestHypothesesAreReDecidedFromTheChosenResults(t *testing.T) {
 	root := resultsRoot(t)
 	_, srv := start(t, Config{Results: root})
-	resp, page := get(t, srv, "/hypotheses?set=.")
+	resp, page := get(t, srv, "/hypotheses?set=baseline")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	for _, id := range []string{"H1", "H1x", "H2", "H3", "H4", "H5"} {
 		assert.Contains(t, page, `data-id="`+id+`"`)
 	}
-	// H1 on the fixture: throughput at c64 over c1, per framework, with its threshold.
+	// H1 on the fixture: throughput at c64 over c1, for the framework, with its threshold.
 	assert.Contains(t, page, "sim concurrent/c64 output_token_throughput / sim concurrent/c1 output_token_throughput &gt;= 4")
 	assert.Regexp(t, `class="v-(pass|fail|inconclusive)" data-id="H1"`, page)
-	assert.Contains(t, page, "broken_results.json", "an unreadable file is named")
+	assert.Regexp(t, `data-id="H1">.*\n<td class="l">sim</td><td class="l">gpt-oss-20b</td>`, page, "decided for the framework and preset, as the suite's -from")
+
+	// As the suite's -from, a set with an unreadable file is not decided: it says why.
+	_, page = get(t, srv, "/hypotheses?set=.")
+	assert.Contains(t, page, `id="problem"`)
+	assert.Contains(t, page, "broken_results.json")
 
 	// An override file changes the threshold, and the page re-decides with it.
 	over := filepath.Join(t.TempDir(), "h.json")
-	require.NoError(t, os.WriteFile(over, []byte(`[{"id": "H1", "claim": "scales a million times", "frameworks": ["sim"],
+	require.NoError(t, os.WriteFile(over, []byte(`[{"id": "H1", "claim": "scales a million times", "frameworks": ["sim"], "min_trials": 3,
 		"checks": [{"num": {"scenario": "concurrent", "point": "c64", "metric": "output_token_throughput"},
 		            "den": {"scenario": "concurrent", "point": "c1", "metric": "output_token_throughput"}, "op": ">=", "threshold": 1000000}]}]`), 0o644))
 	_, srv = start(t, Config{Results: root, Hypotheses: over})
-	_, page = get(t, srv, "/hypotheses?set=.")
+	_, page = get(t, srv, "/hypotheses?set=baseline")
 	assert.Contains(t, page, "scales a million times")
 	assert.Contains(t, page, `class="v-fail" data-id="H1"`)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/hypothesis"
-	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/reporter"
 	"github.com/servegate/servegate/reporter/compare"
 )
@@ -175,28 +174,27 @@ func report(set resultSet, base *resultSet, opt compare.Options) ([]byte, error)
 	return []byte(b.String()), nil
 }
 
-// decide re-decides every hypothesis on a set's results with harness/hypothesis, the code
-// the suite's gates run.
-func decide(set resultSet, overrides string) ([]hypothesis.Result, []string, error) {
+// decide re-decides every hypothesis on a set's result files as the suite's -from does
+// (harness/hypothesis: per preset, each single-framework claim per framework).
+func decide(set resultSet, overrides string) ([]hypothesis.Result, error) {
 	hs, err := hypothesis.Load(overrides)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rs := hypothesis.Results{}
-	var problems []string
-	for _, path := range set.Files {
-		f, err := results.Read(path)
-		if err != nil {
-			problems = append(problems, err.Error())
+	sets, err := hypothesis.LoadSets(set.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []hypothesis.Result
+	for _, h := range hs {
+		if h.Skip != "" {
 			continue
 		}
-		rs[f.Framework] = append(rs[f.Framework], f.Results...)
+		for _, s := range sets {
+			out = append(out, s.Decide(h)...)
+		}
 	}
-	out := make([]hypothesis.Result, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, hypothesis.Evaluate(h, rs))
-	}
-	return out, problems, nil
+	return out, nil
 }
 
 // exists says whether path is there.

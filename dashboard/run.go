@@ -44,6 +44,8 @@ type runRequest struct {
 	Profile   string   `json:"profile,omitempty"`
 	// Out is a directory under the results root ("" for the root itself).
 	Out string `json:"out,omitempty"`
+	// Fresh starts the result file over instead of adding this run's points to it.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // maxTrials bounds the trials a page can ask for.
@@ -54,7 +56,8 @@ var safeDir = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-
 // parseRunRequest reads and checks the Run form.
 func parseRunRequest(form url.Values, targets []string) (runRequest, error) {
 	r := runRequest{Target: form.Get("target"), Scenarios: form["scenario"], Scale: form.Get("scale"),
-		Preset: form.Get("preset"), Profile: form.Get("profile"), Out: strings.TrimRight(strings.TrimSpace(form.Get("out")), "/")}
+		Preset: form.Get("preset"), Profile: form.Get("profile"), Out: strings.TrimRight(strings.TrimSpace(form.Get("out")), "/"),
+		Fresh: form.Get("fresh") != ""}
 	var errs []error
 	if !slices.Contains(targets, r.Target) {
 		errs = append(errs, fmt.Errorf("target %q: choose one of %s", r.Target, strings.Join(targets, ", ")))
@@ -134,6 +137,7 @@ type run struct {
 	mu           sync.Mutex
 	state        string
 	done         int
+	passed       int // points that passed: measured and written
 	pid          int
 	cancelled    bool
 	killer       *time.Timer
@@ -156,7 +160,8 @@ type runStatus struct {
 	Done     int    `json:"done"`
 	Total    int    `json:"total"`
 	ExitCode *int   `json:"exit_code,omitempty"`
-	// Kept is how many points the results file holds when the run ends.
+	// Kept is how many points this run measured and wrote (the file may hold more, from
+	// earlier runs with the same settings).
 	Kept    int    `json:"kept,omitempty"`
 	Results string `json:"results,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -241,6 +246,9 @@ func (m *runs) command(req runRequest, out string) []string {
 		args = append(args, "-tags="+req.Target)
 	}
 	args = append(args, "-args", "-scale="+req.Scale, "-trials="+strconv.Itoa(req.Trials), "-preset="+req.Preset, "-out="+out)
+	if req.Fresh {
+		args = append(args, "-fresh")
+	}
 	if req.Target == "sim" {
 		args = append(args, "-profile="+req.Profile)
 	} else {
@@ -349,14 +357,13 @@ func (m *runs) follow(r *run, cmd *exec.Cmd, stdout, stderr io.Reader) {
 	}
 	st := runStatus{State: r.state, Done: r.done, Total: r.Total, ExitCode: &code, Results: r.resultPath}
 	r.mu.Unlock()
-	kept := 0
-	if runs, _ := r.refresh(); len(runs) > 0 {
-		kept = len(runs[0].Points)
-	}
-	st.Kept = kept
+	r.refresh()
+	r.mu.Lock()
+	st.Kept = r.passed
+	r.mu.Unlock()
 	switch st.State {
 	case runCancelled:
-		st.Message = fmt.Sprintf("cancelled; the %d point(s) measured before are kept", kept)
+		st.Message = fmt.Sprintf("cancelled; the %d point(s) measured before are kept", st.Kept)
 	case runFailed:
 		st.Message = fmt.Sprintf("go test exited with status %d; the log says why", code)
 	}
@@ -408,6 +415,9 @@ func (r *run) finishPoint(ev testEvent) {
 	}
 	r.mu.Lock()
 	r.done++
+	if pe.Outcome == "pass" {
+		r.passed++
+	}
 	if r.cancelled && pe.Outcome == "fail" {
 		pe.Outcome = "cancelled" // interrupted, or not started, after the cancel
 	}

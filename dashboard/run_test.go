@@ -107,8 +107,11 @@ func TestCancelStopsTheRunAndKeepsWhatWasMeasured(t *testing.T) {
 	form := runForm("concurrent", "long_context", "prefix_cache", "korean")
 	form.Set("trials", "3")
 	form.Set("out", "cancelled/run")
+	form.Set("fresh", "1")
 	resp, _ := post(t, srv, "/run", form)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page := get(t, srv, "/run/1")
+	assert.Contains(t, page, " -fresh", "start the result file over, as the form asked")
 
 	events(t, srv, "/events/run/1", nil, suiteTimeout, func(e sseEvent) bool { return e.Type == "point" })
 	resp, _ = post(t, srv, "/run/1/cancel", nil)
@@ -121,7 +124,7 @@ func TestCancelStopsTheRunAndKeepsWhatWasMeasured(t *testing.T) {
 	f, err := results.Read(st.Results)
 	require.NoError(t, err, "the results file is there after the interrupt")
 	assert.NotEmpty(t, f.Results, "the points measured before the interrupt are kept")
-	assert.Equal(t, len(f.Results), st.Kept)
+	assert.Equal(t, len(f.Results), st.Kept, "a fresh directory holds this run's points only")
 	assert.Less(t, st.Kept, st.Total, "the run stopped early")
 	var outcomes []string
 	for _, e := range ofType(evs, "point") {
