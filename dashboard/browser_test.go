@@ -279,9 +279,10 @@ func TestBrowserEveryPageAgainstTheSimulator(t *testing.T) {
 	}
 	t.Run("run", func(t *testing.T) {
 		b := b.in(t)
-		// Trials give the comparison its t-tests and the verdicts their intervals.
+		// Trials give the comparison its t-tests, and the hypotheses the five per point they
+		// are decided on.
 		run(b, "1", "baseline", "2", "single", "concurrent")
-		run(b, "2", "", "3", "single", "concurrent", "long_context", "prefix_cache", "korean")
+		run(b, "2", "", "5", "single", "concurrent", "long_context", "prefix_cache", "korean")
 		b.waitTrue(imagesLoaded, 20*time.Second, "the run's charts")
 		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure img").length`))
 		require.NoError(t, err)
@@ -315,7 +316,7 @@ func TestBrowserEveryPageAgainstTheSimulator(t *testing.T) {
 		b := b.in(t)
 		b.open("/hypotheses?set=.", "Hypotheses")
 		b.waitTrue(`document.querySelectorAll("tr[data-id]").length >= 5`, 5*time.Second, "every hypothesis")
-		b.waitTrue(`document.querySelector('tr[data-id="H1"] .verdict').textContent !== ""`, 5*time.Second, "H1's verdict")
+		b.waitTrue(`document.querySelector('tr[data-id="H1"] .verdict').textContent === "pass"`, 5*time.Second, "H1 decided: the simulator batches")
 		b.screenshot("hypotheses")
 		b.clean("hypotheses")
 	})

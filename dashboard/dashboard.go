@@ -266,6 +266,14 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("[%.4g, %.4g]", *lo, *hi)
 	},
+	// observed is a verdict's or check's observed value, or "–" when nothing was decided on
+	// it (no interval and no verdict): a zero there would read as a measurement.
+	"observed": func(verdict string, v float64, lo *float64) string {
+		if lo == nil && verdict != "pass" && verdict != "fail" {
+			return "–"
+		}
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	},
 	"when": func(t time.Time) string { return t.Format("2006-01-02 15:04:05") },
 	"join": strings.Join,
 	"slug": func(s string) string { return strings.ReplaceAll(s, " ", "-") },
