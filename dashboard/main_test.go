@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/launch"
+	"github.com/servegate/servegate/internal/cpulock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,8 +39,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}
-	// No timing lock here: these tests start the suite, whose test binary takes it.
-	code := m.Run()
+	// These tests start the suite, whose test binary takes the timing lock: they hold it
+	// themselves, and the suite they start (with the environment cpulock sets) runs under
+	// it, instead of each run waiting for other packages' tests within its deadline.
+	code := cpulock.Run(m.Run)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
