@@ -18,6 +18,7 @@ import (
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
+	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,8 @@ import (
 // replay stands for one framework: its health, models and version answers, and every chat
 // or completions request answered with a transcript of that framework's stream, event by
 // event. The transcripts in testdata/transcripts were rebuilt from the frameworks' own
-// captures and source (testdata/README.md says which). Calibration probes (one-token
+// captures and source, those in testdata/ollama recorded from real Ollamas
+// (testdata/README.md says which). Calibration probes (one-token
 // requests) are answered with the prompt length servegate counts, as /tokenize is.
 type replay struct {
 	framework, transcript string
@@ -61,7 +63,7 @@ func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rp.mu.Lock()
 		rp.chatBody = body
 		rp.mu.Unlock()
-		f, err := os.Open(filepath.Join("testdata", "transcripts", rp.transcript))
+		f, err := os.Open(filepath.Join("testdata", rp.transcript))
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -108,8 +110,10 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 	gpt := models.Preset{Name: "gpt-oss-20b", HF: "openai/gpt-oss-20b", Ollama: "gpt-oss:20b", Reasoning: true, ChatFormat: "harmony"}
 	vllmAnswers := map[string]string{"GET /health": ``, "GET /version": `{"version":"0.10.2"}`,
 		"GET /v1/models": `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","created":1763852000,"owned_by":"vllm","root":"openai/gpt-oss-20b","max_model_len":131072}]}`}
+	think := models.Preset{Name: "tiny-think", Ollama: "servegate-tiny-think", Reasoning: true}
 	tests := []struct {
 		name, framework, transcript string
+		preset                      models.Preset           // gpt-oss-20b when unset
 		outputLength                frameworks.OutputLength // the output_length setting, "" for the framework's choice
 		answers                     map[string]string
 		// wants
@@ -120,28 +124,30 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 		request                           map[string]any // fields the adapter must send
 		absent                            []string       // fields it must not send
 	}{
-		{name: "vllm chat", framework: "vllm", transcript: "vllm_gpt-oss_chat.sse", outputLength: frameworks.Natural, answers: vllmAnswers,
+		{name: "vllm chat", framework: "vllm", transcript: "transcripts/vllm_gpt-oss_chat.sse", outputLength: frameworks.Natural, answers: vllmAnswers,
 			method: frameworks.Natural, output: 25, reasoning: 12, chunks: 16, prompt: 87, answered: true, source: stream.FromUsage,
 			request: map[string]any{"stream": true, "max_tokens": 16.0,
 				"stream_options": map[string]any{"include_usage": true, "continuous_usage_stats": true}},
 			absent: []string{"ignore_eos", "options", "keep_alive", "prompt"}},
-		{name: "vllm completions", framework: "vllm", transcript: "vllm_gpt-oss_completions.sse", answers: vllmAnswers,
+		{name: "vllm completions", framework: "vllm", transcript: "transcripts/vllm_gpt-oss_completions.sse", answers: vllmAnswers,
 			method: frameworks.CompletionsIgnoreEOS, output: 24, reasoning: 0, chunks: 14, prompt: 87, source: stream.FromUsage,
 			request: map[string]any{"ignore_eos": true, "stream": true, "max_tokens": 16.0,
 				"stream_options": map[string]any{"include_usage": true, "continuous_usage_stats": true}},
 			absent: []string{"messages", "options", "keep_alive"}},
-		{name: "sglang chat", framework: "sglang", transcript: "sglang_gpt-oss_chat.sse",
+		{name: "sglang chat", framework: "sglang", transcript: "transcripts/sglang_gpt-oss_chat.sse",
 			answers: map[string]string{"GET /health": ``, "GET /get_server_info": `{"model_path":"openai/gpt-oss-20b","tp_size":1,"version":"0.5.8"}`,
 				"GET /v1/models":    `{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model","owned_by":"sglang","root":"openai/gpt-oss-20b","max_model_len":131072}]}`,
 				"POST /flush_cache": `Cache flushed.`},
 			method: frameworks.Natural, output: 18, reasoning: 4, chunks: 9, prompt: 87, answered: true, source: stream.FromEvents,
 			request: map[string]any{"stream": true, "stream_options": map[string]any{"include_usage": true}},
 			absent:  []string{"ignore_eos", "options", "keep_alive"}},
-		{name: "ollama chat", framework: "ollama", transcript: "ollama_gpt-oss_thinking.ndjson",
-			answers: map[string]string{"GET /api/version": `{"version":"0.16.2"}`,
-				"GET /api/tags":      `{"models":[{"name":"gpt-oss:20b","model":"gpt-oss:20b","size":13780173734,"details":{"family":"gptoss","parameter_size":"20.9B","quantization_level":"MXFP4"}}]}`,
-				"POST /api/generate": `{"model":"gpt-oss:20b","created_at":"2026-11-22T22:39:59Z","response":"","done":true,"done_reason":"load"}`},
-			method: frameworks.Natural, output: 11, reasoning: 6, chunks: 11, prompt: 87, answered: true, source: stream.FromEvents,
+		// Recorded from Ollama 0.17.4: 26 thinking lines, the closing tag consumed unsent,
+		// 5 answer lines; eval_count counts all 32 tokens.
+		{name: "ollama chat", framework: "ollama", transcript: "ollama/0.17.4/api_chat_think.ndjson", preset: think,
+			answers: map[string]string{"GET /api/version": `{"version":"0.17.4"}`,
+				"GET /api/tags":      `{"models":[{"name":"servegate-tiny-think:latest","model":"servegate-tiny-think:latest","size":2887680,"details":{"family":"llama","parameter_size":"313K"}}]}`,
+				"POST /api/generate": `{"model":"servegate-tiny-think","created_at":"2026-12-01T11:13:44Z","response":"","done":true,"done_reason":"load"}`},
+			method: frameworks.Natural, output: 32, reasoning: 26, chunks: 31, prompt: 71, answered: true, source: stream.FromEvents,
 			request: map[string]any{"stream": true, "keep_alive": -1.0, "options": map[string]any{"num_predict": 16.0, "num_ctx": 5120.0, "temperature": 0.0}},
 			absent:  []string{"ignore_eos", "stream_options", "max_tokens"}},
 	}
@@ -151,7 +157,11 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 			srv := httptest.NewServer(rp)
 			t.Cleanup(srv.Close)
 			spec := mustLookup(t, tc.framework)
-			s, err := Start(context.Background(), spec, Options{Settings: Settings{URL: srv.URL, OutputLength: tc.outputLength}, Preset: gpt,
+			preset := gpt
+			if tc.preset.Name != "" {
+				preset = tc.preset
+			}
+			s, err := Start(context.Background(), spec, Options{Settings: Settings{URL: srv.URL, OutputLength: tc.outputLength}, Preset: preset,
 				CacheDir: t.TempDir(), ContextTokens: 4608, Logf: t.Logf})
 			require.NoError(t, err)
 			require.NotNil(t, s.Info.Calibration)
@@ -183,14 +193,14 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 			}
 			if tc.framework == "ollama" {
 				require.NotNil(t, rec.Server)
-				assert.Equal(t, 45678901*time.Nanosecond, rec.Server.PromptEval)
-				assert.Equal(t, rec.CompletionTokens, rec.ChunkTokens(), "eval_count matches the lines streamed")
+				assert.Equal(t, 2699771*time.Nanosecond, rec.Server.PromptEval)
+				assert.Equal(t, rec.CompletionTokens, rec.ChunkTokens()+1, "eval_count counts the closing tag Ollama consumed unsent")
 			}
 
 			rp.mu.Lock()
 			body := rp.chatBody
 			rp.mu.Unlock()
-			assert.Equal(t, spec.Model(gpt), body["model"])
+			assert.Equal(t, spec.Model(preset), body["model"])
 			if tg.Render != nil {
 				assert.Len(t, body["prompt"], len(req.PromptIDs), "the chat rendered by the server's template")
 			}
@@ -205,16 +215,67 @@ func TestRecordedTranscriptsReplayThroughTheAdapters(t *testing.T) {
 	}
 }
 
+// Every stream recorded from a real Ollama runs as a scenario point without a false
+// warning: eval_count is the output count, and Ollama's tokens that never reach the stream
+// (a thinking model's closing tag) are no disagreement between client and server.
+func TestRecordedOllamaStreamsRunAsPoints(t *testing.T) {
+	files, err := filepath.Glob("testdata/ollama/*/*_chat*")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		transcript, _ := filepath.Rel("testdata", f)
+		if strings.Contains(f, "_long") {
+			continue // an over-long prompt, truncated: TestOllamaContextWindow's matter
+		}
+		t.Run(transcript, func(t *testing.T) {
+			version := filepath.Base(filepath.Dir(f))
+			model := "servegate-tiny"
+			if strings.Contains(f, "think") {
+				model = "servegate-tiny-think"
+			}
+			rp := &replay{framework: "ollama", transcript: transcript, answers: map[string]string{
+				"GET /api/version":   `{"version":"` + version + `"}`,
+				"GET /api/tags":      `{"models":[{"name":"` + model + `:latest","model":"` + model + `:latest"}]}`,
+				"POST /api/generate": `{"model":"` + model + `","response":"","done":true,"done_reason":"load"}`}}
+			srv := httptest.NewServer(rp)
+			t.Cleanup(srv.Close)
+			s, err := Start(context.Background(), mustLookup(t, "ollama"), Options{Settings: Settings{URL: srv.URL},
+				Preset: models.Preset{Name: "tiny", Ollama: model}, CacheDir: t.TempDir(), ContextTokens: 512})
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Stop() })
+			target := s.Target
+			if strings.HasSuffix(f, ".sse") {
+				target.Dialect = stream.OpenAI
+			}
+			r := &scenario.Runner{Target: target, Trials: 1, Nonce: "replay"}
+			res, err := r.RunPoint(context.Background(), scenario.Scenario{Name: "replay", ResultName: "replay"},
+				scenario.Point{Name: "c1", Concurrency: 1, InputTokens: 64, OutputTokens: 32, Requests: 2, Prompts: scenario.Plain})
+			require.NoError(t, err)
+			assert.Equal(t, 64.0, res.Metrics["total_output_tokens"], "32 tokens a request, as the server counted them")
+			for _, w := range res.Warnings {
+				assert.NotContains(t, w, "eval_count", "a true count is no disagreement")
+			}
+		})
+	}
+}
+
 // The transcripts are well-formed (each SSE event is one data line and a blank line, each
 // NDJSON line one JSON object) and each names its source in testdata/README.md.
 func TestTranscriptsAreWellFormed(t *testing.T) {
 	files, err := filepath.Glob("testdata/transcripts/*")
 	require.NoError(t, err)
-	require.Len(t, files, 4)
+	require.Len(t, files, 3)
+	recorded, err := filepath.Glob("testdata/ollama/*/*")
+	require.NoError(t, err)
+	require.NotEmpty(t, recorded)
+	files = append(files, recorded...)
 	readme, err := os.ReadFile("testdata/README.md")
 	require.NoError(t, err)
 	for _, f := range files {
 		assert.Contains(t, string(readme), "`"+filepath.Base(f)+"`", "testdata/README.md says where %s comes from", f)
+		if strings.HasSuffix(f, ".log") {
+			continue // a server log excerpt, not JSON
+		}
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
