@@ -7,6 +7,8 @@
 package frameworks
 
 import (
+	"regexp"
+
 	"github.com/servegate/servegate/frameworks/models"
 )
 
@@ -50,6 +52,12 @@ type Spec struct {
 	// defaults to a window that silently truncates long prompts); the suite then sets it
 	// for the longest prompt of the run, the same on every request.
 	ContextOption bool
+	// LoadedPath lists the loaded models with the context window each holds (Ollama's
+	// /api/ps and its context_length); empty when the server has no such list.
+	LoadedPath string
+	// SlotsInLog finds, in a launched server's log, how many requests it decodes at once
+	// (its first group; the last match wins); nil when neither its API nor its log says.
+	SlotsInLog *regexp.Regexp
 	// Launch returns the default command line for serving model on host:port (SPEC.md).
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.

@@ -8,7 +8,9 @@ package hypothesis
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -520,7 +522,7 @@ func Evaluate(h Hypothesis, rs Results) Result {
 		}
 		parts = append(parts, s)
 	}
-	out.Details = strings.Join(parts, "; ")
+	out.Details = strings.Join(parts, "; ") + slotsNote(h, rs)
 	for _, c := range h.Checks {
 		out.Threshold = c.Threshold
 		if c.Op == "within" || c.Op == "outside" {
@@ -529,6 +531,35 @@ func Evaluate(h Hypothesis, rs Results) Result {
 		break
 	}
 	return out
+}
+
+// slotsNote names, for each framework whose points the claim reads, the parallel slots
+// its results record (Ollama's OLLAMA_NUM_PARALLEL): beside such a framework a verdict
+// judges that configuration as much as the engine.
+func slotsNote(h Hypothesis, rs Results) string {
+	var notes []string
+	for _, fw := range slices.Sorted(maps.Keys(rs)) {
+		slots := map[int]bool{}
+		for _, c := range h.Checks {
+			for _, r := range []*Ref{&c.Num, c.Den} {
+				if r == nil {
+					continue
+				}
+				if p, ok := find(rs[fw], *r); ok && p.ParallelSlots > 0 {
+					slots[p.ParallelSlots] = true
+				}
+			}
+		}
+		if len(slots) == 0 {
+			continue
+		}
+		ns := slices.Sorted(maps.Keys(slots))
+		notes = append(notes, fmt.Sprintf("%s parallel_slots %s", fw, strings.Trim(fmt.Sprint(ns), "[]")))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(notes, "; ") + "]"
 }
 
 // combine: any fail fails; all pass passes; otherwise inconclusive.

@@ -277,6 +277,14 @@ func TestCrossFrameworkNeedsItsFrameworks(t *testing.T) {
 	assert.False(t, res.Missing)
 	assert.Equal(t, []string{"ollama", "sglang", "vllm"}, res.Compared)
 	assert.False(t, math.IsNaN(res.Observed))
+	assert.NotContains(t, res.Details, "parallel_slots", "nothing recorded, nothing said")
+
+	// Ollama's slots, recorded on its points, stand beside the verdict.
+	ollama := c64(100, 101, 99)
+	ollama[0].ParallelSlots = 1
+	res = Evaluate(h, Results{"vllm": c64(900, 910, 905), "sglang": c64(800, 810, 790), "ollama": ollama})
+	assert.Equal(t, Pass, res.Verdict)
+	assert.Contains(t, res.Details, "[ollama parallel_slots 1]")
 }
 
 func TestLoadOverridesThresholds(t *testing.T) {

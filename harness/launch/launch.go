@@ -93,6 +93,14 @@ type Info struct {
 	// ReadySeconds is how long the server took to answer its health check.
 	ReadySeconds float64 `json:"ready_seconds,omitempty"`
 	NumCtx       int     `json:"num_ctx,omitempty"`
+	// LoadedContext is the context window the server reports for the loaded model
+	// (Ollama's /api/ps, 0.17.4 has it, 0.6.5 not); absent where it does not say.
+	LoadedContext int `json:"loaded_context,omitempty"`
+	// ParallelSlots is how many requests the server decodes at once, as its own log says
+	// (Ollama's runner; its default moved from 4 on CPU in 0.6.5 to 1 in 0.17.4);
+	// ParallelSlotsFrom is the log line's words, or why the number is unknown.
+	ParallelSlots     int    `json:"parallel_slots,omitempty"`
+	ParallelSlotsFrom string `json:"parallel_slots_from,omitempty"`
 	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not;
 	// TrialsShareCache is true when it is not.
 	PrefixCacheReset string       `json:"prefix_cache_reset"`
@@ -296,6 +304,20 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 			return fmt.Errorf("start %s: %w", spec.Name, err)
 		}
 		s.opt.logf("%s: %s loaded with num_ctx %d, kept loaded", spec.Name, model, t.NumCtx)
+		if n, err := probe.LoadedContext(ctx, s.http, spec, base, model); err != nil {
+			s.opt.logf("%s: %v (the loaded context window is not checked)", spec.Name, err)
+		} else if n > 0 {
+			s.Info.LoadedContext = n
+			if n < t.NumCtx {
+				s.opt.logf("%s: WARNING: %s holds a %d-token context, not the %d asked for (Ollama caps num_ctx at the model's trained context): longer prompts will be truncated and flagged",
+					spec.Name, model, n, t.NumCtx)
+			}
+		}
+	}
+	s.Info.ParallelSlots, s.Info.ParallelSlotsFrom = s.slots()
+	t.ParallelSlots = s.Info.ParallelSlots
+	if s.Info.ParallelSlotsFrom != "" {
+		s.opt.logf("%s: parallel slots: %d (%s)", spec.Name, s.Info.ParallelSlots, s.Info.ParallelSlotsFrom)
 	}
 	busyWait := time.Duration(s.opt.ResetBusyWait)
 	if busyWait == 0 {

@@ -504,3 +504,21 @@ func TestAServerThatDiesMidRunIsNamed(t *testing.T) {
 	assert.Contains(t, err.Error(), "INFO fake sglang loading")
 	assert.NoError(t, srv.Stop(), "stopping a dead server still frees its port")
 }
+
+// Ollama's slots come from its own log, as 0.6.5 and 0.17.4 write it (recorded).
+func TestOllamaSlotsFromItsLog(t *testing.T) {
+	re := mustLookup(t, "ollama").SlotsInLog
+	for version, want := range map[string]int{"0.6.5": 4, "0.17.4": 1} {
+		n, from := slotsInLog(re, filepath.Join("testdata", "ollama", version, "server_load.log"))
+		assert.Equal(t, want, n, version)
+		assert.Contains(t, from, "server log:", version)
+	}
+	empty := filepath.Join(t.TempDir(), "server.log")
+	require.NoError(t, os.WriteFile(empty, []byte("time=... msg=\"Listening on 127.0.0.1:11434\"\n"), 0o644))
+	n, from := slotsInLog(re, empty)
+	assert.Zero(t, n)
+	assert.Contains(t, from, "unknown: no line")
+	n, from = slotsInLog(re, filepath.Join(t.TempDir(), "absent.log"))
+	assert.Zero(t, n)
+	assert.Contains(t, from, "unknown:")
+}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,4 +131,35 @@ func unloadModel(ctx context.Context, client *http.Client, base, model string) e
 		return fmt.Errorf("unload %s: HTTP %d: %s", model, code, msg)
 	}
 	return nil
+}
+
+// slots says how many requests the server decodes at once, where its Spec says its log
+// tells; "" where the framework has no such line.
+func (s *Server) slots() (int, string) {
+	switch {
+	case s.Spec.SlotsInLog == nil:
+		return 0, ""
+	case s.Process == nil:
+		return 0, "unknown: an attached server's log is not at hand, and no API reports the slots"
+	}
+	return slotsInLog(s.Spec.SlotsInLog, s.Info.LogPath)
+}
+
+// slotsInLog reads the slots from the log at path: re's first group in its last match (a
+// reload logs them again), and the words it matched.
+func slotsInLog(re *regexp.Regexp, path string) (int, string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Sprintf("unknown: %v", err)
+	}
+	all := re.FindAllSubmatch(b, -1)
+	if len(all) == 0 {
+		return 0, "unknown: no line of " + path + " names them"
+	}
+	last := all[len(all)-1]
+	n, err := strconv.Atoi(string(last[1]))
+	if err != nil {
+		return 0, fmt.Sprintf("unknown: %q in the server log is no number", last[0])
+	}
+	return n, fmt.Sprintf("server log: %q", last[0])
 }

@@ -129,3 +129,30 @@ func Version(ctx context.Context, client *http.Client, spec frameworks.Spec, bas
 	}
 	return stream.ServerText([]byte(body.Version)), nil
 }
+
+// LoadedContext returns the context window the server reports for model as loaded now
+// (Ollama's /api/ps context_length), or 0 when it has no such report: no LoadedPath, a
+// version without the field, or the model not loaded.
+func LoadedContext(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL, model string) (int, error) {
+	if spec.LoadedPath == "" {
+		return 0, nil
+	}
+	var body struct {
+		Models []struct {
+			Name          string `json:"name"`
+			Model         string `json:"model"`
+			ContextLength int    `json:"context_length"`
+		} `json:"models"`
+	}
+	if err := get(ctx, client, strings.TrimSuffix(baseURL, "/")+spec.LoadedPath, &body); err != nil {
+		return 0, fmt.Errorf("%s loaded models: %w", spec.Name, err)
+	}
+	for _, m := range body.Models {
+		for _, name := range []string{m.Name, m.Model} {
+			if name == model || (!strings.Contains(model, ":") && name == model+":latest") {
+				return m.ContextLength, nil
+			}
+		}
+	}
+	return 0, nil
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/servegate/servegate/frameworks"
@@ -87,3 +89,31 @@ func TestLaunchDefaultsFollowTheOriginalGuide(t *testing.T) {
 }
 
 var specs = map[string]frameworks.Spec{"vllm": vllm.Spec, "sglang": sglang.Spec, "ollama": ollama.Spec}
+
+// The loaded context comes from /api/ps as real Ollama answers it (recorded, see
+// harness/launch/testdata/README.md): 0.17.4 reports its default window, 0.6.5 nothing.
+func TestLoadedContextFromRecordedOllama(t *testing.T) {
+	for version, want := range map[string]int{"0.17.4": 4096, "0.6.5": 0} {
+		t.Run(version, func(t *testing.T) {
+			ps, err := os.ReadFile(filepath.Join("..", "launch", "testdata", "ollama", version, "api_ps.json"))
+			require.NoError(t, err)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/api/ps" {
+					http.NotFound(w, r)
+					return
+				}
+				w.Write(ps)
+			}))
+			t.Cleanup(srv.Close)
+			n, err := LoadedContext(context.Background(), http.DefaultClient, ollama.Spec, srv.URL, "servegate-tiny")
+			require.NoError(t, err)
+			assert.Equal(t, want, n)
+			n, err = LoadedContext(context.Background(), http.DefaultClient, ollama.Spec, srv.URL, "llama3.1:8b")
+			require.NoError(t, err)
+			assert.Zero(t, n, "a model not loaded has no window yet")
+		})
+	}
+	n, err := LoadedContext(context.Background(), http.DefaultClient, vllm.Spec, "http://127.0.0.1:1", "m")
+	require.NoError(t, err)
+	assert.Zero(t, n, "no list, no request")
+}

@@ -62,7 +62,11 @@ type Point struct {
 	// the shared system prompt's length where there is one.
 	Prompts      string `json:"prompts"`
 	PrefixTokens int    `json:"prefix_tokens,omitempty"`
-	Trials       int    `json:"trials"`
+	// ParallelSlots is how many requests the server decoded at once, where it has a fixed
+	// number it told (Ollama's OLLAMA_NUM_PARALLEL as its runner loaded the model); absent
+	// when unknown. A comparison with such a server compares this configuration too.
+	ParallelSlots int `json:"parallel_slots,omitempty"`
+	Trials        int `json:"trials"`
 	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
 	ITLBasis string `json:"itl_basis"`
 	// TrialsSharedCache says the server's prefix cache was not emptied between trials
@@ -156,7 +160,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
 		known[k] = true
 	}
 	return known

@@ -18,7 +18,7 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
 		OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
 		OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
-		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens,
+		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens, ParallelSlots: r.Target.ParallelSlots,
 		ITLBasis: metrics.ITLExact, Errors: map[string]int{},
 	}
 	perMetric := map[string][]float64{}

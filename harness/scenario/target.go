@@ -58,6 +58,9 @@ type Target struct {
 	// asks Ollama to keep the model loaded (keep_alive -1).
 	NumCtx     int
 	KeepLoaded bool
+	// ParallelSlots is how many requests the server decodes at once where it has a fixed
+	// number and says so (Ollama's runner, in its log); 0 when unknown or not fixed.
+	ParallelSlots int
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
 	ResetCache func(ctx context.Context) error
 	// CacheShared, when set, says why the server's cache is not emptied between trials
