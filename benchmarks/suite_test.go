@@ -104,15 +104,24 @@ func openGPU(ctx context.Context) error {
 	return nil
 }
 
-// gpuInfo is the run's gpu_info block: the first device as the run starts.
+// gpuInfo is the run's gpu_info block as the server starts: the sampled devices (those the
+// server uses, where launch could tell), the first of them in the flat fields.
 func gpuInfo() *results.GPUInfo {
-	if sampler == nil || len(sampler.Devices()) == 0 {
+	if sampler == nil {
 		return nil
 	}
-	d := sampler.Devices()[0]
-	info := &results.GPUInfo{Name: d.Name, Driver: d.Driver, MemoryTotalMB: d.MemoryTotalMB}
-	if all := sampler.All(); len(all) > 0 {
-		info.MemoryUsedMB, info.GPUUtilizationPct = all[len(all)-1].MemoryUsedMB, all[len(all)-1].UtilPct
+	devs := sampler.Devices()
+	if len(devs) == 0 {
+		return &results.GPUInfo{Devices: devs, Selection: sampler.Selection()}
+	}
+	d := devs[0]
+	info := &results.GPUInfo{Name: d.Name, Driver: d.Driver, MemoryTotalMB: d.MemoryTotalMB, Devices: devs, Selection: sampler.Selection()}
+	all := sampler.All()
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Device == d.ID {
+			info.MemoryUsedMB, info.GPUUtilizationPct = all[i].MemoryUsedMB, all[i].UtilPct
+			break
+		}
 	}
 	return info
 }
@@ -124,7 +133,7 @@ func writeTimeline(s *suite) {
 	}
 	path := strings.TrimSuffix(s.writer.Path(), "_results.json") + "_gpu_timeline.json"
 	if err := results.WriteFile(path, map[string]any{"interval_ms": sampler.Interval.Milliseconds(), "samples": sampler.All(),
-		"errors": fmt.Sprint(sampler.Errors())}); err != nil {
+		"devices": sampler.AllDevices(), "selection": sampler.Selection(), "errors": fmt.Sprint(sampler.Errors())}); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 	}
 }

@@ -78,18 +78,19 @@ func (g *gpuMonitor) sample() {
 	g.log.Add("sample", r)
 }
 
-// gpuMetric is one chart of the GPU page.
+// gpuMetric is one chart of the GPU page. value is nil where the device does not report
+// the figure (a MIG instance has no utilisation or power of its own): no point is drawn.
 type gpuMetric struct {
 	Name, Title, Unit string
 	Cap               float64
-	value             func(gpu.Sample) float64
+	value             func(gpu.Sample) *float64
 }
 
 var gpuMetrics = []gpuMetric{
-	{"memory", "GPU memory used", "MiB", 0, func(s gpu.Sample) float64 { return s.MemoryUsedMB }},
-	{"utilization", "GPU utilisation", "%", 100, func(s gpu.Sample) float64 { return s.UtilPct }},
-	{"power", "Power draw", "W", 0, func(s gpu.Sample) float64 { return s.PowerW }},
-	{"temperature", "Temperature", "°C", 0, func(s gpu.Sample) float64 { return s.TempC }},
+	{"memory", "GPU memory used", "MiB", 0, func(s gpu.Sample) *float64 { return &s.MemoryUsedMB }},
+	{"utilization", "GPU utilisation", "%", 100, func(s gpu.Sample) *float64 { return s.UtilPct }},
+	{"power", "Power draw", "W", 0, func(s gpu.Sample) *float64 { return s.PowerW }},
+	{"temperature", "Temperature", "°C", 0, func(s gpu.Sample) *float64 { return s.TempC }},
 }
 
 func lookupGPUMetric(name string) (gpuMetric, bool) {
@@ -115,7 +116,9 @@ func (g *gpuMonitor) chart(m gpuMetric) ([]byte, error) {
 				byDev[s.Device] = ser
 				order = append(order, s.Device)
 			}
-			ser.X, ser.Y = append(ser.X, r.T), append(ser.Y, m.value(s))
+			if v := m.value(s); v != nil {
+				ser.X, ser.Y = append(ser.X, r.T), append(ser.Y, *v)
+			}
 		}
 	}
 	g.mu.Unlock()

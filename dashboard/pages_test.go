@@ -144,7 +144,9 @@ func TestGPUPageWithoutNVMLSaysSo(t *testing.T) {
 func mockGPU() nvml.Interface {
 	var reads atomic.Int64
 	dev := &mock.Device{
-		GetNameFunc: func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
+		GetNameFunc:    func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
+		GetUUIDFunc:    func() (string, nvml.Return) { return "GPU-5d1a7c3e-0000-0000-0000-000000000000", nvml.SUCCESS },
+		GetMigModeFunc: func() (int, int, nvml.Return) { return 0, 0, nvml.ERROR_NOT_SUPPORTED },
 		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
 			return nvml.Memory{Total: 80 << 30, Used: uint64(20+reads.Load()%40) << 30}, nvml.SUCCESS
 		},

@@ -18,8 +18,9 @@ type GPUSample struct {
 	Device        int     `json:"device"`
 	MemoryUsedMB  float64 `json:"memory_used_mb"`
 	MemoryTotalMB float64 `json:"memory_total_mb"`
-	UtilPct       float64 `json:"gpu_utilization_pct"`
-	PowerW        float64 `json:"power_w"`
+	// UtilPct and PowerW are absent where the device does not report them (MIG).
+	UtilPct *float64 `json:"gpu_utilization_pct"`
+	PowerW  *float64 `json:"power_w"`
 }
 
 // Verdict is one hypothesis result of results/summary/hypotheses.json (or any
@@ -199,10 +200,15 @@ func gpuCharts(runs []*Run) ([]Chart, []Problem) {
 			u := m
 			for _, s := range byDev[d] {
 				m.X, m.Y = append(m.X, s.T), append(m.Y, s.MemoryUsedMB)
-				u.X, u.Y = append(u.X, s.T), append(u.Y, s.UtilPct)
+				if s.UtilPct != nil {
+					u.X, u.Y = append(u.X, s.T), append(u.Y, *s.UtilPct)
+				}
 			}
 			if len(m.X) >= 2 {
-				mem.lines, util.lines = append(mem.lines, m), append(util.lines, u)
+				mem.lines = append(mem.lines, m)
+			}
+			if len(u.X) >= 2 {
+				util.lines = append(util.lines, u)
 			}
 		}
 	}

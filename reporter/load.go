@@ -116,7 +116,8 @@ var known = map[string]bool{"scenario": true, "point": true, "framework": true, 
 	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true, "measured_at": true,
 	// How the point was run, not what it measured.
 	"output_length_method": true, "output_length_forced": true, "output_length_varied": true,
-	"trials_shared_cache": true, "prompt_tokens_correction": true}
+	"trials_shared_cache": true, "prompt_tokens_correction": true,
+	"parallel_slots": true}
 
 func readRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)

@@ -239,3 +239,21 @@ func TestPointRunFieldsAreNotMetrics(t *testing.T) {
 	require.Len(t, r.Points, 1)
 	assert.Equal(t, map[string]float64{"avg_ttft_ms": 12.5}, r.Points[0].Metrics)
 }
+
+// A MIG instance reports memory but no utilisation: its timeline charts memory, and no line
+// of made-up zeros for utilisation.
+func TestGPUUtilisationAbsentIsNotCharted(t *testing.T) {
+	dir := t.TempDir()
+	var samples []string
+	for i := 0; i < 5; i++ {
+		samples = append(samples, fmt.Sprintf(`{"t_sec": %d, "device": 4, "memory_used_mb": %d, "memory_total_mb": 20000}`, i, 9000+i))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vllm_tiny_gpu_timeline.json"), []byte(`{"samples": [`+strings.Join(samples, ",")+`]}`), 0o644))
+	charts, problems := gpuCharts([]*Run{{Path: filepath.Join(dir, "vllm_tiny_results.json"), Framework: "vllm", Label: "vllm"}})
+	require.Empty(t, problems)
+	var files []string
+	for _, c := range charts {
+		files = append(files, c.File)
+	}
+	assert.Equal(t, []string{"gpu_memory"}, files)
+}

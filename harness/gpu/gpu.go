@@ -1,6 +1,9 @@
 // Package gpu samples NVIDIA GPUs through NVML (github.com/NVIDIA/go-nvml) while a
 // scenario point runs: memory, utilisation, power, the total-energy counter, temperature,
-// SM clock and the memory of the server's own processes.
+// SM clock and the memory the server under test holds. It samples the devices the server
+// uses (Select: indices or UUIDs, MIG instances included), keeps every device's figures
+// apart, and reads a field a device does not support (a MIG instance has no utilisation
+// of its own) as absent rather than as a failed device.
 package gpu
 
 import (
@@ -8,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,49 +25,87 @@ var ErrUnavailable = errors.New("GPU telemetry unavailable")
 // DefaultInterval is how often the sampler reads each device.
 const DefaultInterval = 200 * time.Millisecond
 
-// Sample is one reading of one device.
+// How the server's memory on a device was found (Sample.ProcessMemoryMethod).
+const (
+	// ByPID sums the memory NVML lists for the server's processes.
+	ByPID = "pid"
+	// ByMemoryDelta is the device's used memory above its level before the server
+	// started: used where NVML lists none of the server's PIDs (a container's PID
+	// namespace hides the host PIDs NVML reports).
+	ByMemoryDelta = "memory_delta"
+)
+
+// Sample is one reading of one device. The optional figures are nil where the device does
+// not support them (NVML answers ERROR_NOT_SUPPORTED); they are never a made-up zero.
 type Sample struct {
-	At     time.Time `json:"-"`
-	T      float64   `json:"t_sec"`
-	Device int       `json:"device"`
+	At time.Time `json:"-"`
+	T  float64   `json:"t_sec"`
+	// Device is the device's ID (Info.ID).
+	Device int `json:"device"`
 	// MemoryUsedMB and MemoryTotalMB are device memory in MiB.
 	MemoryUsedMB  float64 `json:"memory_used_mb"`
 	MemoryTotalMB float64 `json:"memory_total_mb"`
 	// UtilPct and MemUtilPct are NVML's GPU and memory-controller utilisation.
-	UtilPct    float64 `json:"gpu_utilization_pct"`
-	MemUtilPct float64 `json:"memory_utilization_pct"`
-	PowerW     float64 `json:"power_w"`
+	UtilPct    *float64 `json:"gpu_utilization_pct,omitempty"`
+	MemUtilPct *float64 `json:"memory_utilization_pct,omitempty"`
+	PowerW     *float64 `json:"power_w,omitempty"`
 	// EnergyMJ is the device's total-energy counter (millijoules since driver load).
-	EnergyMJ   uint64  `json:"energy_mj"`
-	TempC      float64 `json:"temperature_c"`
-	SMClockMHz float64 `json:"sm_clock_mhz"`
-	// ProcessMemoryMB is the memory used by the watched processes (the server's) on it.
-	ProcessMemoryMB float64 `json:"process_memory_mb"`
+	EnergyMJ   *uint64  `json:"energy_mj,omitempty"`
+	TempC      *float64 `json:"temperature_c,omitempty"`
+	SMClockMHz *float64 `json:"sm_clock_mhz,omitempty"`
+	// ProcessMemoryMB is the memory the watched server holds on the device, found as
+	// ProcessMemoryMethod says (ByPID or ByMemoryDelta); empty when nothing is watched.
+	ProcessMemoryMB     float64 `json:"process_memory_mb"`
+	ProcessMemoryMethod string  `json:"process_memory_method,omitempty"`
 }
 
 // Info describes one device.
 type Info struct {
-	Index         int     `json:"index"`
-	Name          string  `json:"name"`
+	// ID names the device in samples: its NVML index for a whole GPU; MIG instances
+	// follow the GPUs.
+	ID int `json:"id"`
+	// Index is the NVML index of the GPU (the parent GPU of a MIG instance); MIG is the
+	// instance's index on it, nil for a whole GPU.
+	Index int    `json:"index"`
+	MIG   *int   `json:"mig_index,omitempty"`
+	UUID  string `json:"uuid,omitempty"`
+	Name  string `json:"name"`
+	// Driver is the NVIDIA driver version.
 	Driver        string  `json:"driver"`
 	MemoryTotalMB float64 `json:"memory_total_mb"`
+	// Unsupported lists the figures the device answered ERROR_NOT_SUPPORTED for.
+	Unsupported []string `json:"unsupported,omitempty"`
 }
 
-// Sampler reads every device at an interval in the background.
+// device is one NVML handle and what the sampler learnt about it.
+type device struct {
+	h    nvml.Device
+	info Info
+	off  map[string]bool // figures not supported
+}
+
+// watch is the server whose memory is counted: its processes, and every device's used
+// memory before it started (for ByMemoryDelta).
+type watch struct {
+	pids     func() []int
+	baseline map[int]float64
+}
+
+// Sampler reads the selected devices at an interval in the background.
 type Sampler struct {
 	lib      nvml.Interface
-	devices  []nvml.Device
-	infos    []Info
+	devices  []*device
 	Interval time.Duration
-	// PIDs returns the processes whose GPU memory counts as the server's; nil counts none.
-	PIDs func() []int
 
-	mu      sync.Mutex
-	samples []Sample
-	errs    map[int]error // first error per device; a failing device is no longer read
-	start   time.Time
-	cancel  context.CancelFunc
-	done    chan struct{}
+	mu        sync.Mutex
+	selected  []int // device IDs sampled
+	selection string
+	watching  *watch
+	samples   []Sample
+	errs      map[int]error // first error per device; a failing device is no longer read
+	start     time.Time
+	cancel    context.CancelFunc
+	done      chan struct{}
 }
 
 func check(r nvml.Return, what string) error {
@@ -72,8 +115,9 @@ func check(r nvml.Return, what string) error {
 	return fmt.Errorf("%s: %s", what, nvml.ErrorString(r))
 }
 
-// Open initialises NVML through lib (nvml.New() for the real library) and finds the
-// devices. Any failure wraps ErrUnavailable and says why.
+// Open initialises NVML through lib (nvml.New() for the real library) and finds the GPUs
+// and their MIG instances. It selects every whole GPU. Any failure wraps ErrUnavailable and
+// says why.
 func Open(lib nvml.Interface) (*Sampler, error) {
 	if err := check(lib.Init(), "initialise NVML"); err != nil {
 		return nil, fmt.Errorf("%w: %v (no NVIDIA driver or libnvidia-ml.so on this machine?)", ErrUnavailable, err)
@@ -89,78 +133,290 @@ func Open(lib nvml.Interface) (*Sampler, error) {
 	}
 	driver, _ := lib.SystemGetDriverVersion()
 	s := &Sampler{lib: lib, Interval: DefaultInterval, errs: map[int]error{}}
-	for i := 0; i < n; i++ {
-		d, r := lib.DeviceGetHandleByIndex(i)
+	describe := func(h nvml.Device, index int, mig *int) {
+		name, _ := h.GetName()
+		uuid, _ := h.GetUUID()
+		mem, _ := h.GetMemoryInfo()
+		s.devices = append(s.devices, &device{h: h, off: map[string]bool{}, info: Info{ID: len(s.devices), Index: index, MIG: mig,
+			UUID: uuid, Name: name, Driver: driver, MemoryTotalMB: float64(mem.Total) / (1 << 20)}})
+	}
+	gpus := make([]nvml.Device, n)
+	for i := range n {
+		h, r := lib.DeviceGetHandleByIndex(i)
 		if err := check(r, fmt.Sprintf("open device %d", i)); err != nil {
 			lib.Shutdown()
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		name, _ := d.GetName()
-		mem, _ := d.GetMemoryInfo()
-		s.devices = append(s.devices, d)
-		s.infos = append(s.infos, Info{Index: i, Name: name, Driver: driver, MemoryTotalMB: float64(mem.Total) / (1 << 20)})
+		gpus[i] = h
+		describe(h, i, nil)
+		s.selected = append(s.selected, i)
+	}
+	for i, h := range gpus {
+		if mode, _, r := h.GetMigMode(); r != nvml.SUCCESS || mode != nvml.DEVICE_MIG_ENABLE {
+			continue
+		}
+		most, r := h.GetMaxMigDeviceCount()
+		if r != nvml.SUCCESS {
+			continue
+		}
+		for j := range most {
+			if mh, r := h.GetMigDeviceHandleByIndex(j); r == nvml.SUCCESS {
+				describe(mh, i, &j)
+			}
+		}
 	}
 	return s, nil
 }
 
-// Devices describes the devices found.
-func (s *Sampler) Devices() []Info { return s.infos }
+// Devices describes the selected devices.
+func (s *Sampler) Devices() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Info, 0, len(s.selected))
+	for _, id := range s.selected {
+		out = append(out, s.devices[id].describe())
+	}
+	return out
+}
 
-// read takes one sample of device i.
-func (s *Sampler) read(i int, now time.Time, pids []int) (Sample, error) {
-	d := s.devices[i]
-	smp := Sample{At: now, Device: i}
-	mem, r := d.GetMemoryInfo()
+// AllDevices describes every device NVML sees, selected or not.
+func (s *Sampler) AllDevices() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Info, 0, len(s.devices))
+	for _, d := range s.devices {
+		out = append(out, d.describe())
+	}
+	return out
+}
+
+func (d *device) describe() Info {
+	info := d.info
+	info.Unsupported = nil
+	for f := range d.off {
+		info.Unsupported = append(info.Unsupported, f)
+	}
+	slices.Sort(info.Unsupported)
+	return info
+}
+
+// Select makes the sampler read only the devices ids name, as CUDA_VISIBLE_DEVICES names
+// them: an NVML index ("0"; CUDA numbers devices the same way with
+// CUDA_DEVICE_ORDER=PCI_BUS_ID), or a UUID or a unique prefix of one ("GPU-5d1…",
+// "MIG-…"). An empty list selects nothing; an id NVML does not know is an error that lists
+// the devices it does. why says where the list comes from (Selection).
+func (s *Sampler) Select(ids []string, why string) error {
+	var sel []int
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		var match []int
+		for _, d := range s.devices {
+			if n, err := strconv.Atoi(id); err == nil {
+				if d.info.MIG == nil && d.info.Index == n {
+					match = append(match, d.info.ID)
+				}
+			} else if id != "" && strings.HasPrefix(d.info.UUID, id) {
+				match = append(match, d.info.ID)
+			}
+		}
+		if len(match) != 1 {
+			var seen []string
+			for _, d := range s.devices {
+				seen = append(seen, fmt.Sprintf("%s (%s)", d.label(), d.info.UUID))
+			}
+			what := "no device"
+			if len(match) > 1 {
+				what = "several devices"
+			}
+			return fmt.Errorf("GPU %q names %s; NVML sees %s: use an index or a UUID from that list", id, what, strings.Join(seen, ", "))
+		}
+		if !slices.Contains(sel, match[0]) {
+			sel = append(sel, match[0])
+		}
+	}
+	labels := make([]string, len(sel))
+	for i, id := range sel {
+		labels[i] = s.devices[id].label()
+	}
+	what := strings.Join(labels, ",")
+	if what == "" {
+		what = "no device"
+	}
+	s.mu.Lock()
+	s.selected, s.selection = sel, fmt.Sprintf("%s (%s)", what, why)
+	s.mu.Unlock()
+	return nil
+}
+
+// SelectAll makes the sampler read every whole GPU (Open's choice); why says why.
+func (s *Sampler) SelectAll(why string) {
+	var sel []int
+	for _, d := range s.devices {
+		if d.info.MIG == nil {
+			sel = append(sel, d.info.ID)
+		}
+	}
+	s.mu.Lock()
+	s.selected, s.selection = sel, "every GPU ("+why+")"
+	s.mu.Unlock()
+}
+
+// Selection says which devices are sampled and why.
+func (s *Sampler) Selection() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.selection == "" {
+		return "every GPU"
+	}
+	return s.selection
+}
+
+func (d *device) label() string {
+	if d.info.MIG != nil {
+		return fmt.Sprintf("%d/mig%d", d.info.Index, *d.info.MIG)
+	}
+	return strconv.Itoa(d.info.Index)
+}
+
+// Watch counts the memory of the server whose processes pids returns, on every selected
+// device; baseline is a reading taken before it started (Read), the level ByMemoryDelta
+// subtracts. Unwatch stops counting.
+func (s *Sampler) Watch(pids func() []int, baseline []Sample) {
+	w := &watch{pids: pids, baseline: map[int]float64{}}
+	for _, b := range baseline {
+		w.baseline[b.Device] = b.MemoryUsedMB
+	}
+	s.mu.Lock()
+	s.watching = w
+	s.mu.Unlock()
+}
+
+// Unwatch stops counting a server's memory.
+func (s *Sampler) Unwatch() {
+	s.mu.Lock()
+	s.watching = nil
+	s.mu.Unlock()
+}
+
+// The optional figures, by the names Info.Unsupported uses.
+const (
+	figUtil    = "utilization"
+	figPower   = "power"
+	figEnergy  = "energy"
+	figTemp    = "temperature"
+	figClock   = "sm_clock"
+	figProcess = "process_list"
+)
+
+// optional reads one figure the device may not support: a value, nil when not supported
+// (and from then on not asked), or the error of any other failure.
+func optional[T any](d *device, name string, get func() (T, nvml.Return)) (*T, error) {
+	if d.off[name] {
+		return nil, nil
+	}
+	v, r := get()
+	switch r {
+	case nvml.SUCCESS:
+		return &v, nil
+	case nvml.ERROR_NOT_SUPPORTED:
+		d.off[name] = true
+		return nil, nil
+	}
+	return nil, check(r, name)
+}
+
+func f64[T uint32 | uint64](v *T, scale float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	x := float64(*v) * scale
+	return &x
+}
+
+// read takes one sample of device d; s.mu is held.
+func (s *Sampler) read(d *device, now time.Time, w *watch, pids []int) (Sample, error) {
+	smp := Sample{At: now, Device: d.info.ID}
+	mem, r := d.h.GetMemoryInfo()
 	if err := check(r, "memory"); err != nil {
 		return smp, err
 	}
 	smp.MemoryUsedMB, smp.MemoryTotalMB = float64(mem.Used)/(1<<20), float64(mem.Total)/(1<<20)
-	util, r := d.GetUtilizationRates()
-	if err := check(r, "utilisation"); err != nil {
+	util, err := optional(d, figUtil, d.h.GetUtilizationRates)
+	if err != nil {
 		return smp, err
 	}
-	smp.UtilPct, smp.MemUtilPct = float64(util.Gpu), float64(util.Memory)
-	// Power, energy, temperature and clock are missing on some boards: best effort.
-	if p, r := d.GetPowerUsage(); r == nvml.SUCCESS {
-		smp.PowerW = float64(p) / 1000
+	if util != nil {
+		g, m := float64(util.Gpu), float64(util.Memory)
+		smp.UtilPct, smp.MemUtilPct = &g, &m
 	}
-	if e, r := d.GetTotalEnergyConsumption(); r == nvml.SUCCESS {
-		smp.EnergyMJ = e
+	power, err := optional(d, figPower, d.h.GetPowerUsage)
+	if err != nil {
+		return smp, err
 	}
-	if t, r := d.GetTemperature(nvml.TEMPERATURE_GPU); r == nvml.SUCCESS {
-		smp.TempC = float64(t)
+	smp.PowerW = f64(power, 1e-3)
+	if smp.EnergyMJ, err = optional(d, figEnergy, d.h.GetTotalEnergyConsumption); err != nil {
+		return smp, err
 	}
-	if c, r := d.GetClockInfo(nvml.CLOCK_SM); r == nvml.SUCCESS {
-		smp.SMClockMHz = float64(c)
+	temp, err := optional(d, figTemp, func() (uint32, nvml.Return) { return d.h.GetTemperature(nvml.TEMPERATURE_GPU) })
+	if err != nil {
+		return smp, err
 	}
-	if len(pids) > 0 {
-		if procs, r := d.GetComputeRunningProcesses(); r == nvml.SUCCESS {
-			for _, p := range procs {
-				if slices.Contains(pids, int(p.Pid)) {
-					smp.ProcessMemoryMB += float64(p.UsedGpuMemory) / (1 << 20)
-				}
+	smp.TempC = f64(temp, 1)
+	clock, err := optional(d, figClock, func() (uint32, nvml.Return) { return d.h.GetClockInfo(nvml.CLOCK_SM) })
+	if err != nil {
+		return smp, err
+	}
+	smp.SMClockMHz = f64(clock, 1)
+	if w == nil {
+		return smp, nil
+	}
+	procs, err := optional(d, figProcess, d.h.GetComputeRunningProcesses)
+	if err != nil {
+		return smp, err
+	}
+	matched := false
+	if procs != nil {
+		for _, p := range *procs {
+			// UsedGpuMemory is NVML_VALUE_NOT_AVAILABLE where the driver withholds it.
+			if slices.Contains(pids, int(p.Pid)) && p.UsedGpuMemory != ^uint64(0) {
+				smp.ProcessMemoryMB += float64(p.UsedGpuMemory) / (1 << 20)
+				matched = true
 			}
 		}
+	}
+	smp.ProcessMemoryMethod = ByPID
+	if base, ok := w.baseline[d.info.ID]; !matched && ok {
+		smp.ProcessMemoryMB, smp.ProcessMemoryMethod = max(smp.MemoryUsedMB-base, 0), ByMemoryDelta
 	}
 	return smp, nil
 }
 
-// SampleOnce reads every working device now.
-func (s *Sampler) SampleOnce() {
-	now := time.Now()
-	var pids []int
-	if s.PIDs != nil {
-		pids = s.PIDs()
+// snapshot returns the watched server and its processes now, taken outside the lock
+// (listing a process group reads /proc).
+func (s *Sampler) snapshot() (*watch, []int) {
+	s.mu.Lock()
+	w := s.watching
+	s.mu.Unlock()
+	if w == nil || w.pids == nil {
+		return w, nil
 	}
+	return w, w.pids()
+}
+
+// SampleOnce reads every selected, working device now.
+func (s *Sampler) SampleOnce() {
+	w, pids := s.snapshot()
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.devices {
-		if s.errs[i] != nil {
+	for _, id := range s.selected {
+		if s.errs[id] != nil {
 			continue
 		}
-		smp, err := s.read(i, now, pids)
+		d := s.devices[id]
+		smp, err := s.read(d, now, w, pids)
 		if err != nil {
-			s.errs[i] = fmt.Errorf("device %d: %w", i, err)
+			s.errs[id] = fmt.Errorf("device %s: %w", d.label(), err)
 			continue
 		}
 		if !s.start.IsZero() {
@@ -170,23 +426,22 @@ func (s *Sampler) SampleOnce() {
 	}
 }
 
-// Read takes one reading of every working device now, without keeping it in the
-// timeline (for the check that a stopped server's memory is released).
+// Read takes one reading of every selected, working device now, without keeping it in
+// the timeline (the baseline before a launch, the check that a stopped server's memory
+// is released).
 func (s *Sampler) Read() ([]Sample, error) {
-	var pids []int
-	if s.PIDs != nil {
-		pids = s.PIDs()
-	}
+	w, pids := s.snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Sample
-	for i := range s.devices {
-		if s.errs[i] != nil {
+	for _, id := range s.selected {
+		if s.errs[id] != nil {
 			continue
 		}
-		smp, err := s.read(i, time.Now(), pids)
+		d := s.devices[id]
+		smp, err := s.read(d, time.Now(), w, pids)
 		if err != nil {
-			return nil, fmt.Errorf("device %d: %w", i, err)
+			return nil, fmt.Errorf("device %s: %w", d.label(), err)
 		}
 		out = append(out, smp)
 	}
@@ -256,60 +511,10 @@ func (s *Sampler) Errors() []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []error
-	for i := range s.devices {
-		if e := s.errs[i]; e != nil {
+	for _, d := range s.devices {
+		if e := s.errs[d.info.ID]; e != nil {
 			out = append(out, e)
 		}
 	}
 	return out
-}
-
-// Figures summarise a point's samples.
-type Figures struct {
-	PeakMemoryMB, MeanMemoryMB float64
-	MeanUtilPct                float64
-	PeakProcessMemoryMB        float64
-	// EnergyJ is the total-energy counters' rise over the point, summed over devices;
-	// JoulesPerToken divides it by the output tokens. Zero when no counter was read.
-	EnergyJ, JoulesPerToken float64
-	Samples                 int
-}
-
-// Summarize computes a point's figures. Memory sums devices at each instant; utilisation is
-// the mean over devices and samples.
-func Summarize(samples []Sample, outputTokens int) Figures {
-	f := Figures{Samples: len(samples)}
-	if len(samples) == 0 {
-		return f
-	}
-	byTime := map[time.Time]float64{}
-	byTimeProc := map[time.Time]float64{}
-	first, last := map[int]uint64{}, map[int]uint64{}
-	var util float64
-	for _, s := range samples {
-		byTime[s.At] += s.MemoryUsedMB
-		byTimeProc[s.At] += s.ProcessMemoryMB
-		util += s.UtilPct
-		if s.EnergyMJ > 0 {
-			if _, ok := first[s.Device]; !ok {
-				first[s.Device] = s.EnergyMJ
-			}
-			last[s.Device] = s.EnergyMJ
-		}
-	}
-	var memSum float64
-	for at, m := range byTime {
-		memSum += m
-		f.PeakMemoryMB = max(f.PeakMemoryMB, m)
-		f.PeakProcessMemoryMB = max(f.PeakProcessMemoryMB, byTimeProc[at])
-	}
-	f.MeanMemoryMB = memSum / float64(len(byTime))
-	f.MeanUtilPct = util / float64(len(samples))
-	for d, e := range last {
-		f.EnergyJ += float64(e-first[d]) / 1000
-	}
-	if outputTokens > 0 {
-		f.JoulesPerToken = f.EnergyJ / float64(outputTokens)
-	}
-	return f
 }

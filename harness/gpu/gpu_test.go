@@ -3,6 +3,7 @@ package gpu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ const mib = 1 << 20
 func fakeDevice(name string, failAfter int64) *mock.Device {
 	var reads atomic.Int64
 	return &mock.Device{
-		GetNameFunc: func() (string, nvml.Return) { return name, nvml.SUCCESS },
+		GetNameFunc:    func() (string, nvml.Return) { return name, nvml.SUCCESS },
+		GetUUIDFunc:    func() (string, nvml.Return) { return "GPU-" + name, nvml.SUCCESS },
+		GetMigModeFunc: func() (int, int, nvml.Return) { return 0, 0, nvml.ERROR_NOT_SUPPORTED },
 		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
 			n := uint64(reads.Load())
 			return nvml.Memory{Total: 80 * 1024 * mib, Used: (40*1024 + 100*n) * mib}, nvml.SUCCESS
@@ -56,19 +59,20 @@ func TestHealthyDevice(t *testing.T) {
 	s, err := Open(fakeLib(fakeDevice("NVIDIA A100-SXM4-80GB", 0)))
 	require.NoError(t, err)
 	defer s.Close()
-	assert.Equal(t, []Info{{Index: 0, Name: "NVIDIA A100-SXM4-80GB", Driver: "570.86.10", MemoryTotalMB: 80 * 1024}}, s.Devices())
-	s.PIDs = func() []int { return []int{4242} }
+	assert.Equal(t, []Info{{ID: 0, Index: 0, UUID: "GPU-NVIDIA A100-SXM4-80GB", Name: "NVIDIA A100-SXM4-80GB", Driver: "570.86.10", MemoryTotalMB: 80 * 1024}}, s.Devices())
+	s.Watch(func() []int { return []int{4242} }, nil)
 	from := time.Now()
 	for i := 0; i < 5; i++ {
 		s.SampleOnce()
 	}
 	smp := s.Samples(from, time.Now())
 	require.Len(t, smp, 5)
-	assert.Equal(t, 80.0, smp[0].UtilPct)
-	assert.Equal(t, 250.0, smp[0].PowerW)
-	assert.Equal(t, 61.0, smp[0].TempC)
-	assert.Equal(t, 1410.0, smp[0].SMClockMHz)
+	assert.Equal(t, 80.0, *smp[0].UtilPct)
+	assert.Equal(t, 250.0, *smp[0].PowerW)
+	assert.Equal(t, 61.0, *smp[0].TempC)
+	assert.Equal(t, 1410.0, *smp[0].SMClockMHz)
 	assert.Equal(t, 30*1024.0, smp[0].ProcessMemoryMB, "only the server's processes count")
+	assert.Equal(t, ByPID, smp[0].ProcessMemoryMethod)
 
 	f := Summarize(smp, 1000)
 	// Memory read before each utilisation read: 40 GiB + 0, 100, ..., 400 MiB.
@@ -78,6 +82,10 @@ func TestHealthyDevice(t *testing.T) {
 	// Energy counter read after each utilisation read: 1,050,000 ... 1,250,000 mJ.
 	assert.InDelta(t, 200.0, f.EnergyJ, 1e-9)
 	assert.InDelta(t, 0.2, f.JoulesPerToken, 1e-12)
+	require.Len(t, f.Devices, 1, "one device, its own figures")
+	assert.Equal(t, f.PeakMemoryMB, f.Devices[0].PeakMemoryMB)
+	assert.InDelta(t, 200.0, *f.Devices[0].EnergyJ, 1e-9)
+	assert.Equal(t, ByPID, f.Devices[0].ProcessMemoryMethod)
 	assert.Empty(t, s.Errors())
 }
 
@@ -128,6 +136,144 @@ func TestStartStopSamplesInTheBackground(t *testing.T) {
 	assert.GreaterOrEqual(t, s.All()[n-1].T, s.All()[0].T)
 }
 
+// busyDevice is an 80 GiB GPU at a fixed utilisation holding used GiB.
+func busyDevice(uuid string, util uint32, used uint64) *mock.Device {
+	d := fakeDevice(uuid, 0)
+	d.GetUUIDFunc = func() (string, nvml.Return) { return uuid, nvml.SUCCESS }
+	d.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{Gpu: util}, nvml.SUCCESS }
+	d.GetMemoryInfoFunc = func() (nvml.Memory, nvml.Return) {
+		return nvml.Memory{Total: 80 << 30, Used: used << 30}, nvml.SUCCESS
+	}
+	return d
+}
+
+// On an 8-GPU node a server on two of them is sampled on those two: its utilisation is not
+// diluted by six idle GPUs, its memory not swollen by theirs, and each keeps its figures.
+func TestSamplesOnlyTheServersGPUs(t *testing.T) {
+	var devs []*mock.Device
+	for i := range 8 {
+		util, used := uint32(0), uint64(1)
+		if i == 2 || i == 5 {
+			util, used = 90, 60
+		}
+		devs = append(devs, busyDevice(fmt.Sprintf("GPU-%d1a2b3c4-0000-0000-0000-00000000000%d", i, i), util, used))
+	}
+	s, err := Open(fakeLib(devs...))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Select([]string{"2", "GPU-51a2"}, "CUDA_VISIBLE_DEVICES"), "an index and a UUID prefix, as CUDA takes them")
+	assert.Equal(t, "2,5 (CUDA_VISIBLE_DEVICES)", s.Selection())
+	require.Len(t, s.Devices(), 2)
+	for range 3 {
+		s.SampleOnce()
+	}
+	f := Summarize(s.All(), 100)
+	assert.Equal(t, 90.0, f.MeanUtilPct, "not 22.5: six idle GPUs are not the server's")
+	assert.Equal(t, 120*1024.0, f.PeakMemoryMB)
+	require.Len(t, f.Devices, 2)
+	assert.Equal(t, []int{2, 5}, []int{f.Devices[0].Device, f.Devices[1].Device})
+	assert.Equal(t, 60*1024.0, f.Devices[1].PeakMemoryMB)
+	assert.Equal(t, 90.0, *f.Devices[1].MeanUtilPct)
+
+	err = s.Select([]string{"GPU-9"}, "gpus")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `GPU "GPU-9" names no device; NVML sees 0 (GPU-01a2b3c4`)
+	assert.ErrorContains(t, s.Select([]string{"8"}, "gpus"), "names no device")
+	assert.ErrorContains(t, s.Select([]string{"GPU-"}, "gpus"), "names several devices")
+	s.SelectAll("none set")
+	assert.Len(t, s.Devices(), 8)
+	assert.Equal(t, "every GPU (none set)", s.Selection())
+	require.NoError(t, s.Select([]string{}, "CUDA_VISIBLE_DEVICES="))
+	assert.Empty(t, s.Devices(), "an empty list names no device")
+}
+
+// A MIG instance answers ERROR_NOT_SUPPORTED for utilisation, power and energy: those
+// figures are absent, the rest is read, and the device is not given up.
+func TestMIGInstanceWithUnsupportedFields(t *testing.T) {
+	mig := busyDevice("MIG-7e3c0d6a-1111-2222-3333-444455556666", 0, 10)
+	mig.GetMemoryInfoFunc = func() (nvml.Memory, nvml.Return) { return nvml.Memory{Total: 20 << 30, Used: 10 << 30}, nvml.SUCCESS }
+	mig.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{}, nvml.ERROR_NOT_SUPPORTED }
+	mig.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 0, nvml.ERROR_NOT_SUPPORTED }
+	mig.GetTotalEnergyConsumptionFunc = func() (uint64, nvml.Return) { return 0, nvml.ERROR_NOT_SUPPORTED }
+	parent := busyDevice("GPU-aaaa", 50, 30)
+	parent.GetMigModeFunc = func() (int, int, nvml.Return) { return nvml.DEVICE_MIG_ENABLE, nvml.DEVICE_MIG_ENABLE, nvml.SUCCESS }
+	parent.GetMaxMigDeviceCountFunc = func() (int, nvml.Return) { return 7, nvml.SUCCESS }
+	parent.GetMigDeviceHandleByIndexFunc = func(i int) (nvml.Device, nvml.Return) {
+		if i == 3 {
+			return mig, nvml.SUCCESS
+		}
+		return nil, nvml.ERROR_NOT_FOUND
+	}
+	s, err := Open(fakeLib(parent))
+	require.NoError(t, err)
+	defer s.Close()
+	require.Len(t, s.AllDevices(), 2, "the GPU and its one MIG instance")
+	require.Len(t, s.Devices(), 1, "whole GPUs by default")
+	require.NoError(t, s.Select([]string{"MIG-7e3c"}, "CUDA_VISIBLE_DEVICES"))
+	assert.Equal(t, "0/mig3 (CUDA_VISIBLE_DEVICES)", s.Selection())
+	for range 3 {
+		s.SampleOnce()
+	}
+	assert.Empty(t, s.Errors(), "unsupported figures do not disable the device")
+	all := s.All()
+	require.Len(t, all, 3)
+	assert.Equal(t, 10*1024.0, all[0].MemoryUsedMB)
+	assert.Nil(t, all[0].UtilPct)
+	assert.Nil(t, all[0].PowerW)
+	assert.Nil(t, all[0].EnergyMJ)
+	assert.Equal(t, 61.0, *all[0].TempC)
+	assert.Equal(t, []string{"energy", "power", "utilization"}, s.Devices()[0].Unsupported)
+	assert.Len(t, mig.GetPowerUsageCalls(), 1, "asked once, not on every tick")
+	f := Summarize(all, 10)
+	assert.False(t, f.HasUtil)
+	assert.Nil(t, f.Devices[0].MeanUtilPct)
+	assert.Nil(t, f.Devices[0].EnergyJ)
+	assert.Zero(t, f.EnergyJ)
+}
+
+// Inside a container NVML lists host PIDs, never the server's: its memory is then the
+// device's rise above the level before launch, and the samples say so.
+func TestServerMemoryFallsBackToTheDelta(t *testing.T) {
+	d := busyDevice("GPU-c", 90, 50)
+	d.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
+		return []nvml.ProcessInfo{{Pid: 987654, UsedGpuMemory: 40 << 30}}, nvml.SUCCESS // a host PID
+	}
+	s, err := Open(fakeLib(d))
+	require.NoError(t, err)
+	defer s.Close()
+	s.Watch(func() []int { return []int{17} }, []Sample{{Device: 0, MemoryUsedMB: 8 * 1024}})
+	s.SampleOnce()
+	smp := s.All()
+	require.Len(t, smp, 1)
+	assert.Equal(t, 42*1024.0, smp[0].ProcessMemoryMB, "50 GiB used, 8 before launch")
+	assert.Equal(t, ByMemoryDelta, smp[0].ProcessMemoryMethod)
+	assert.Equal(t, ByMemoryDelta, Summarize(smp, 1).Devices[0].ProcessMemoryMethod)
+
+	s.Watch(func() []int { return []int{987654} }, []Sample{{Device: 0, MemoryUsedMB: 8 * 1024}})
+	s.SampleOnce()
+	assert.Equal(t, 40*1024.0, s.All()[1].ProcessMemoryMB, "where the PIDs match, the process list counts")
+	assert.Equal(t, ByPID, s.All()[1].ProcessMemoryMethod)
+	assert.Equal(t, "memory_delta+pid", Summarize(s.All(), 1).Devices[0].ProcessMemoryMethod)
+	s.Unwatch()
+	s.SampleOnce()
+	assert.Empty(t, s.All()[2].ProcessMemoryMethod, "nothing watched, nothing counted")
+}
+
+// The watched server is set and cleared while the background sampler reads it (go test
+// -race finds a data race here when it is a bare field).
+func TestWatchWhileSampling(t *testing.T) {
+	s, err := Open(fakeLib(fakeDevice("gpu0", 0)))
+	require.NoError(t, err)
+	s.Interval = time.Millisecond
+	s.Start(context.Background())
+	defer s.Close()
+	for i := range 200 {
+		s.Watch(func() []int { return []int{i} }, nil)
+		s.Unwatch()
+	}
+	_ = s.Devices()
+}
+
 func TestSummarizeNothing(t *testing.T) {
 	assert.Equal(t, Figures{}, Summarize(nil, 10))
 }
@@ -139,7 +285,7 @@ func BenchmarkSample(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.PIDs = func() []int { return []int{4242} }
+	s.Watch(func() []int { return []int{4242} }, nil)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		s.SampleOnce()

@@ -55,6 +55,10 @@ type Settings struct {
 	// model then stays loaded for the whole run, and each trial sees what the earlier ones
 	// left cached).
 	KeepCache bool `json:"keep_cache,omitempty"`
+	// GPUs are the devices the server uses, by NVML index or UUID, for GPU telemetry to
+	// sample only them; unset, a launched server's CUDA_VISIBLE_DEVICES says, and
+	// without either every GPU is sampled.
+	GPUs []string `json:"gpus,omitempty"`
 }
 
 // Duration is a time.Duration written as "90s" in JSON.
@@ -168,6 +172,9 @@ func (s Settings) Merge(over Settings) Settings {
 	if over.OutputLength != "" {
 		s.OutputLength = over.OutputLength
 	}
+	if len(over.GPUs) > 0 {
+		s.GPUs = over.GPUs
+	}
 	return s
 }
 
@@ -181,13 +188,14 @@ func (s Settings) validate() error {
 
 // FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
 // _API_KEY, _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
-// _START_TIMEOUT, _GRACE, _NUM_CTX, _KEEP_CACHE (1 or true) and _OUTPUT_LENGTH.
+// _START_TIMEOUT, _GRACE, _NUM_CTX, _KEEP_CACHE (1 or true), _OUTPUT_LENGTH and _GPUS
+// (comma-separated).
 func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
 	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
 	s := Settings{URL: get("URL"), APIKey: get("API_KEY"), Command: strings.Fields(get("COMMAND")), ExtraArgs: strings.Fields(get("EXTRA_ARGS")),
 		Venv: get("VENV"), Dir: get("DIR"), Host: get("HOST"), Model: get("MODEL"),
-		OutputLength: frameworks.OutputLength(get("OUTPUT_LENGTH"))}
+		OutputLength: frameworks.OutputLength(get("OUTPUT_LENGTH")), GPUs: deviceList(get("GPUS"))}
 	var errs []error
 	num := func(k string, dst *int) {
 		if v := get(k); v != "" {
@@ -241,4 +249,18 @@ func Configured(path, framework string, getenv func(string) string) (Settings, e
 		return set, err
 	}
 	return set.Merge(env), nil
+}
+
+// deviceList splits a CUDA_VISIBLE_DEVICES-style list ("0,1" or "GPU-…,GPU-…"). As CUDA
+// reads it, a negative entry ends the list.
+func deviceList(v string) []string {
+	var out []string
+	for _, id := range strings.Split(v, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" || strings.HasPrefix(id, "-") {
+			break
+		}
+		out = append(out, id)
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package launch
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/servegate/servegate/harness/gpu"
@@ -43,4 +45,42 @@ func waitReleased(r memoryReader, baseline []gpu.Sample, timeout time.Duration) 
 		<-time.After(wait)
 		wait = min(wait*2, 2*time.Second)
 	}
+}
+
+// selectGPUs makes the sampler read the devices the server uses: the gpus setting, else
+// CUDA_VISIBLE_DEVICES as a launched server gets it (env, the launch environment added to
+// this process's); without either, every GPU, and Info says so.
+func (s *Server) selectGPUs(env []string) error {
+	set, sampler := s.opt.Settings, s.opt.GPU
+	ids, why := set.GPUs, "the gpus setting"
+	if len(ids) == 0 && !s.Info.Attached {
+		v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+		why = "CUDA_VISIBLE_DEVICES the server inherits"
+		for _, kv := range env {
+			if val, found := strings.CutPrefix(kv, "CUDA_VISIBLE_DEVICES="); found {
+				v, ok, why = val, true, "CUDA_VISIBLE_DEVICES in its launch environment"
+			}
+		}
+		if ok {
+			ids = deviceList(v)
+			if len(ids) == 0 {
+				ids = []string{} // set, naming no device: the server sees none
+			}
+		}
+	}
+	switch {
+	case ids == nil:
+		hint := "neither gpus nor CUDA_VISIBLE_DEVICES is set"
+		if s.Info.Attached {
+			hint = "attached, and no gpus setting names the server's"
+		}
+		sampler.SelectAll(hint)
+	default:
+		if err := sampler.Select(ids, why); err != nil {
+			return fmt.Errorf("start %s: sample its GPUs: %w", s.Spec.Name, err)
+		}
+	}
+	s.Info.GPUs = sampler.Selection()
+	s.opt.logf("%s: sampling GPUs %s", s.Spec.Name, s.Info.GPUs)
+	return nil
 }

@@ -106,6 +106,9 @@ type Info struct {
 	PrefixCacheReset string       `json:"prefix_cache_reset"`
 	TrialsShareCache bool         `json:"trials_share_cache"`
 	Calibration      *Calibration `json:"token_calibration,omitempty"`
+	// GPUs says which devices GPU telemetry samples and why (the gpus setting,
+	// CUDA_VISIBLE_DEVICES, or every GPU).
+	GPUs string `json:"gpus,omitempty"`
 	// OutputLength is how requests hold their output length (frameworks.OutputLength);
 	// where it is natural, output lengths are checked per request and flagged.
 	OutputLength frameworks.OutputLength `json:"output_length"`
@@ -152,6 +155,11 @@ func Start(ctx context.Context, spec frameworks.Spec, opt Options) (*Server, err
 			return nil, err
 		}
 		opt.logf("%s: attached to %s (nothing launched; it is not stopped afterwards)", spec.Name, s.Info.URL)
+		if opt.GPU != nil {
+			if err := s.selectGPUs(nil); err != nil {
+				return nil, err
+			}
+		}
 	} else if err := s.launch(ctx, model); err != nil {
 		return nil, err
 	}
@@ -253,6 +261,9 @@ func (s *Server) launch(ctx context.Context, model string) error {
 		return err
 	}
 	if s.opt.GPU != nil {
+		if err := s.selectGPUs(env); err != nil {
+			return err
+		}
 		if s.baseline, err = s.opt.GPU.Read(); err != nil {
 			s.opt.logf("%s: cannot read GPU memory before launch (%v); its release will not be checked", spec.Name, err)
 		}
@@ -270,7 +281,7 @@ func (s *Server) launch(ctx context.Context, model string) error {
 	}
 	s.Process = p
 	if s.opt.GPU != nil {
-		s.opt.GPU.PIDs = p.PIDs
+		s.opt.GPU.Watch(p.PIDs, s.baseline)
 	}
 	s.Info.URL, s.Info.Command, s.Info.Env, s.Info.Dir, s.Info.Venv = "http://"+net.JoinHostPort(host, strconv.Itoa(port)), secret.Args(cmd), secret.Env(env), set.Dir, set.Venv
 	s.Info.LogPath, s.Info.PID, s.Info.ReadySeconds = logPath, p.PID(), time.Since(start).Seconds()
@@ -504,7 +515,7 @@ func (s *Server) Stop() error {
 	}
 	err := s.Process.Close()
 	if s.opt.GPU != nil {
-		s.opt.GPU.PIDs = nil
+		s.opt.GPU.Unwatch()
 		if s.baseline != nil {
 			timeout := s.opt.ReleaseTimeout
 			if timeout == 0 {

@@ -79,6 +79,8 @@ type Point struct {
 	// GPU figures are null when no GPU was sampled; never a made-up zero.
 	GPUMemoryMB       *float64 `json:"gpu_memory_mb"`
 	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
+	// GPUs are each sampled device's own figures, trial by trial.
+	GPUs []GPUFigures `json:"gpus,omitempty"`
 	// Invalid, when set, says why the point did not measure the server (e.g.
 	// "client-bound: ..."); its numbers describe the client and must not be compared.
 	Invalid string `json:"invalid,omitempty"`
@@ -160,11 +162,31 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
 		known[k] = true
 	}
 	return known
 })
+
+// GPUFigures are one device's figures over one trial of a point (harness/gpu).
+type GPUFigures struct {
+	Trial int `json:"trial,omitempty"`
+	// Device is the device's id in the run's GPU list (gpu_info.devices).
+	Device       int     `json:"device"`
+	PeakMemoryMB float64 `json:"memory_peak_mb"`
+	MeanMemoryMB float64 `json:"memory_mean_mb"`
+	// MeanUtilPct is null where the device reports no utilisation (a MIG instance).
+	MeanUtilPct *float64 `json:"utilization_mean_pct"`
+	// PeakProcessMemoryMB is the server's memory on the device, found as
+	// ProcessMemoryMethod says: "pid" (NVML listed the server's processes) or
+	// "memory_delta" (used memory above its level before launch; "pid+memory_delta" when
+	// the trial saw both).
+	PeakProcessMemoryMB float64 `json:"server_memory_peak_mb"`
+	ProcessMemoryMethod string  `json:"server_memory_method,omitempty"`
+	// EnergyJ is the energy counter's rise; null where the device has none.
+	EnergyJ *float64 `json:"energy_j"`
+	Samples int      `json:"samples"`
+}
 
 // ServerConfig describes the target as the original did, plus how it was launched.
 type ServerConfig struct {
@@ -176,13 +198,19 @@ type ServerConfig struct {
 	Launch any `json:"launch,omitempty"`
 }
 
-// GPUInfo is the run's GPU snapshot; null when no GPU was sampled.
+// GPUInfo is the run's GPU snapshot; null when no GPU was sampled. The flat fields are
+// the first sampled device's; Devices lists every sampled one.
 type GPUInfo struct {
-	Name              string  `json:"name,omitempty"`
-	Driver            string  `json:"driver,omitempty"`
-	MemoryUsedMB      float64 `json:"memory_used_mb"`
-	MemoryTotalMB     float64 `json:"memory_total_mb"`
-	GPUUtilizationPct float64 `json:"gpu_utilization_pct"`
+	Name              string   `json:"name,omitempty"`
+	Driver            string   `json:"driver,omitempty"`
+	MemoryUsedMB      float64  `json:"memory_used_mb"`
+	MemoryTotalMB     float64  `json:"memory_total_mb"`
+	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
+	// Devices are the devices sampled: those the server uses (CUDA_VISIBLE_DEVICES or
+	// the gpus setting), else every GPU. Their type is harness/gpu's Info.
+	Devices any `json:"devices,omitempty"`
+	// Selection says how they were chosen.
+	Selection string `json:"selection,omitempty"`
 }
 
 // Provenance says what produced the numbers.

@@ -16,6 +16,8 @@ func TestGPUFiguresLandOnThePoint(t *testing.T) {
 	var energy uint64
 	dev := &mock.Device{
 		GetNameFunc:                    func() (string, nvml.Return) { return "mock", nvml.SUCCESS },
+		GetUUIDFunc:                    func() (string, nvml.Return) { return "GPU-mock", nvml.SUCCESS },
+		GetMigModeFunc:                 func() (int, int, nvml.Return) { return 0, 0, nvml.ERROR_NOT_SUPPORTED },
 		GetMemoryInfoFunc:              func() (nvml.Memory, nvml.Return) { return nvml.Memory{Total: 80 << 30, Used: 40 << 30}, nvml.SUCCESS },
 		GetUtilizationRatesFunc:        func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{Gpu: 90}, nvml.SUCCESS },
 		GetPowerUsageFunc:              func() (uint32, nvml.Return) { return 300000, nvml.SUCCESS },
@@ -45,5 +47,8 @@ func TestGPUFiguresLandOnThePoint(t *testing.T) {
 	assert.Equal(t, 40*1024.0, *res.GPUMemoryMB)
 	assert.Equal(t, 90.0, *res.GPUUtilizationPct)
 	assert.Greater(t, res.Metrics["gpu_energy_j"], 0.0)
+	require.NotEmpty(t, res.GPUs, "each device's figures, trial by trial")
+	assert.Equal(t, 1, res.GPUs[0].Trial)
+	assert.Equal(t, 40*1024.0, res.GPUs[0].PeakMemoryMB)
 	assert.InDelta(t, res.Metrics["gpu_energy_j"]/res.Metrics["total_output_tokens"], res.Metrics["gpu_joules_per_output_token"], 1e-12)
 }

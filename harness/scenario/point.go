@@ -51,6 +51,10 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			smp.ReasoningTokens = rec.ReasoningTokens
 			out.Requests = append(out.Requests, smp)
 		}
+		for _, g := range tr.GPUs {
+			g.Trial = t
+			out.GPUs = append(out.GPUs, g)
+		}
 		warns, varied := r.checks(p, t, tr.Records)
 		out.Warnings = append(out.Warnings, warns...)
 		out.OutputLengthVaried = out.OutputLengthVaried || varied

@@ -14,6 +14,7 @@ import (
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/load"
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -95,6 +96,8 @@ type Trial struct {
 	Client  ClientStats
 	// Warnings are disagreements between the server's account and the client's.
 	Warnings []string
+	// GPUs are each sampled device's figures over the trial.
+	GPUs []results.GPUFigures
 }
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests.
@@ -227,12 +230,16 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
 	}
 	sum := metrics.Compute(recs, r.SLO)
+	var gpus []results.GPUFigures
 	if r.GPU != nil {
 		f := gpu.Summarize(r.GPU.Samples(wall0, time.Now()), int(sum.Values["total_output_tokens"]))
 		if f.Samples > 0 {
+			gpus = f.Devices
 			sum.Values["gpu_memory_peak_mb"] = f.PeakMemoryMB
 			sum.Values["gpu_memory_mean_mb"] = f.MeanMemoryMB
-			sum.Values["gpu_utilization_mean_pct"] = f.MeanUtilPct
+			if f.HasUtil {
+				sum.Values["gpu_utilization_mean_pct"] = f.MeanUtilPct
+			}
 			sum.Values["gpu_server_memory_peak_mb"] = f.PeakProcessMemoryMB
 			if f.EnergyJ > 0 {
 				sum.Values["gpu_energy_j"] = f.EnergyJ
@@ -264,5 +271,5 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if client.SendRate > 0 {
 		sum.Values["client_send_rate"] = client.SendRate
 	}
-	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns}, nil
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus}, nil
 }
