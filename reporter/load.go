@@ -26,7 +26,8 @@ type Run struct {
 	Provenance   map[string]any `json:"provenance"`
 	Points       []Point        `json:"-"`
 	// Label names the run in tables and legends: the framework, or framework/preset when
-	// several presets of one framework are reported.
+	// several presets of one framework are reported, with the engine's version when one
+	// framework and preset ran under several.
 	Label string `json:"-"`
 	raw   json.RawMessage
 }
@@ -100,10 +101,19 @@ func label(runs []*Run) {
 		}
 		presets[r.Framework][r.ModelPreset] = true
 	}
+	seen := map[string]int{}
 	for _, r := range runs {
 		r.Label = r.Framework
 		if len(presets[r.Framework]) > 1 {
 			r.Label = r.Framework + "/" + r.ModelPreset
+		}
+		seen[r.Label]++
+	}
+	// Runs of one framework and preset under several versions (ci/ollama-cpu.sh runs two
+	// Ollamas) are told apart by the engine's version.
+	for _, r := range runs {
+		if v, _ := r.Provenance["engine_version"].(string); seen[r.Label] > 1 && v != "" {
+			r.Label += " " + v
 		}
 	}
 }

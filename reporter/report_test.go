@@ -257,3 +257,13 @@ func TestGPUUtilisationAbsentIsNotCharted(t *testing.T) {
 	}
 	assert.Equal(t, []string{"gpu_memory"}, files)
 }
+
+// Two versions of one framework on one preset are told apart by version; one alone is not.
+func TestRunsOfTwoVersionsAreLabelledByVersion(t *testing.T) {
+	ver := func(v string) map[string]any { return map[string]any{"engine_version": v} }
+	runs := []*Run{{Framework: "ollama", ModelPreset: "tiny", Provenance: ver("0.6.5")},
+		{Framework: "ollama", ModelPreset: "tiny", Provenance: ver("0.17.4")},
+		{Framework: "vllm", ModelPreset: "tiny", Provenance: ver("0.15.1")}}
+	label(runs)
+	assert.Equal(t, []string{"ollama 0.6.5", "ollama 0.17.4", "vllm"}, []string{runs[0].Label, runs[1].Label, runs[2].Label})
+}
