@@ -65,9 +65,10 @@ ci-bench:
 		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh) \
 		-strict=$(if $(filter 1 true,$(STRICT)),true,false) -min-success=$(MIN_SUCCESS)
 
-## ollama-cpu: a real Ollama on CPU, no GPU or download: builds Ollama 0.6.5, creates
-##             servegate's tiny model, runs the ollama-tagged suite
-##             (results/ollama/ollama_tiny_results.json; NUM_PARALLEL runs in results-ollama-parallel/)
+## ollama-cpu: real Ollamas on CPU, no GPU or download: builds Ollama 0.6.5 and 0.17.4,
+##             creates servegate's tiny models, runs the ollama-tagged suite on each
+##             (results/ollama-V/ollama/ollama_tiny_results.json; NUM_PARALLEL runs in
+##             results-ollama-parallel/ollama-V/)
 ollama-cpu:
 	bash ci/ollama-cpu.sh results results-ollama-parallel
 
