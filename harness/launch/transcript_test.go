@@ -287,3 +287,31 @@ func TestTranscriptsAreWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// The window the server reports for the loaded model is recorded, and one smaller than the
+// run's num_ctx (Ollama caps it at the model's trained context) is said at start.
+func TestOllamaLoadedContextIsRecorded(t *testing.T) {
+	ps, err := os.ReadFile("testdata/ollama/0.17.4/api_ps.json") // context_length 4096
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		contextTokens int
+		warned        bool
+	}{{contextTokens: 512}, {contextTokens: 6000, warned: true}} {
+		rp := &replay{framework: "ollama", answers: map[string]string{
+			"GET /api/version":   `{"version":"0.17.4"}`,
+			"GET /api/tags":      `{"models":[{"name":"servegate-tiny:latest","model":"servegate-tiny:latest"}]}`,
+			"GET /api/ps":        string(ps),
+			"POST /api/generate": `{"model":"servegate-tiny","response":"","done":true,"done_reason":"load"}`}}
+		srv := httptest.NewServer(rp)
+		t.Cleanup(srv.Close)
+		var logs []string
+		s, err := Start(context.Background(), mustLookup(t, "ollama"), Options{Settings: Settings{URL: srv.URL},
+			Preset: models.Preset{Name: "tiny", Ollama: "servegate-tiny"}, CacheDir: t.TempDir(), ContextTokens: tc.contextTokens,
+			Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }})
+		require.NoError(t, err)
+		assert.Equal(t, 4096, s.Info.LoadedContext)
+		assert.Equal(t, tc.warned, strings.Contains(strings.Join(logs, "\n"), "holds a 4096-token context, not the"), "%v", logs)
+		assert.Contains(t, s.Info.ParallelSlotsFrom, "unknown: an attached server", "attached: its log is not at hand")
+		require.NoError(t, s.Stop())
+	}
+}
