@@ -105,21 +105,24 @@ func openGPU(ctx context.Context) error {
 }
 
 // gpuInfo is the run's gpu_info block as the server starts: the sampled devices (those the
-// server uses, where launch could tell), the first of them in the flat fields.
-func gpuInfo() *results.GPUInfo {
+// server uses, where launch could tell), the first of them in the flat fields; without a
+// GPU, null figures.
+func gpuInfo() results.GPUInfo {
 	if sampler == nil {
-		return nil
+		return results.GPUInfo{}
 	}
 	devs := sampler.Devices()
 	if len(devs) == 0 {
-		return &results.GPUInfo{Devices: devs, Selection: sampler.Selection()}
+		return results.GPUInfo{Devices: devs, Selection: sampler.Selection()}
 	}
 	d := devs[0]
-	info := &results.GPUInfo{Name: d.Name, Driver: d.Driver, MemoryTotalMB: d.MemoryTotalMB, Devices: devs, Selection: sampler.Selection()}
+	total := d.MemoryTotalMB
+	info := results.GPUInfo{Name: d.Name, Driver: d.Driver, MemoryTotalMB: &total, Devices: devs, Selection: sampler.Selection()}
 	all := sampler.All()
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].Device == d.ID {
-			info.MemoryUsedMB, info.GPUUtilizationPct = all[i].MemoryUsedMB, all[i].UtilPct
+			used := all[i].MemoryUsedMB
+			info.MemoryUsedMB, info.GPUUtilizationPct = &used, all[i].UtilPct
 			break
 		}
 	}

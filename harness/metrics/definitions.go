@@ -12,6 +12,13 @@ import (
 // interpolate linearly between closest ranks (numpy's default); std is the population
 // standard deviation of the sample.
 var Definitions = map[string]string{
+	"input_tokens": "the prompt length the point aims at, in the target's tokens: the exact length plain prompts " +
+		"are fitted to; for prompts of their natural length (prefix_cache: the shared or unshared system prompt " +
+		"and a question; korean: the fixture texts) the mean length of the point's prompts as the target counts " +
+		"them before sending (an estimate where the server offers no tokenizer); what the server counted is " +
+		"mean_input_tokens",
+	"output_tokens": "max_tokens of every request; held exactly where output_length_forced (ignore_eos), " +
+		"otherwise an upper bound (see mean_output_tokens)",
 	"ttft_ms": "time to first token: from the request's send (when its first byte went to the socket) " +
 		"to the arrival of the first event carrying at least one output token, answer or reasoning " +
 		"(role-only and usage-only events do not count); arrivals are the kernel's receive timestamps " +

@@ -38,13 +38,14 @@ type Sample struct {
 // avg_ttft_ms) plus servegate's additions. With several trials each metric is the mean
 // over trials and TrialStats holds its spread and 95% interval.
 type Point struct {
-	Scenario     string  `json:"scenario"`
-	Point        string  `json:"point"`
-	Framework    string  `json:"framework"`
-	Concurrency  int     `json:"concurrency"`
-	RequestRate  float64 `json:"request_rate,omitempty"`
-	InputTokens  int     `json:"input_tokens"`
-	OutputTokens int     `json:"output_tokens"`
+	Scenario    string  `json:"scenario"`
+	Point       string  `json:"point"`
+	Framework   string  `json:"framework"`
+	Concurrency int     `json:"concurrency"`
+	RequestRate float64 `json:"request_rate,omitempty"`
+	// InputTokens is the prompt length the point aims at (see metrics.Definitions).
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
 	// OutputLengthMethod says how the requests held their output length: ignore_eos
 	// (chat completions), completions_ignore_eos (the prompt rendered by the server's chat
 	// template, sent to the plain completions endpoint) or natural (left to the model,
@@ -198,13 +199,15 @@ type ServerConfig struct {
 	Launch any `json:"launch,omitempty"`
 }
 
-// GPUInfo is the run's GPU snapshot; null when no GPU was sampled. The flat fields are
-// the first sampled device's; Devices lists every sampled one.
+// GPUInfo is the run's GPU snapshot. It is always an object, as the original's was, so a
+// reader's gpu_info["memory_used_mb"] never fails: without a GPU its figures are null
+// (never a made-up zero) and it has no name. The flat fields are the first sampled
+// device's; Devices lists every sampled one.
 type GPUInfo struct {
 	Name              string   `json:"name,omitempty"`
 	Driver            string   `json:"driver,omitempty"`
-	MemoryUsedMB      float64  `json:"memory_used_mb"`
-	MemoryTotalMB     float64  `json:"memory_total_mb"`
+	MemoryUsedMB      *float64 `json:"memory_used_mb"`
+	MemoryTotalMB     *float64 `json:"memory_total_mb"`
 	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
 	// Devices are the devices sampled: those the server uses (CUDA_VISIBLE_DEVICES or
 	// the gpus setting), else every GPU. Their type is harness/gpu's Info.
@@ -236,7 +239,7 @@ type File struct {
 	Model        string       `json:"model"`
 	Timestamp    string       `json:"timestamp"`
 	ServerConfig ServerConfig `json:"server_config"`
-	GPUInfo      *GPUInfo     `json:"gpu_info"`
+	GPUInfo      GPUInfo      `json:"gpu_info"`
 	Provenance   Provenance   `json:"provenance"`
 	// Settings are those every point of the file was measured under; nil in files of
 	// the original project and of servegate before results accumulated.

@@ -34,6 +34,25 @@ func TestPointKeepsTheOriginalFieldNames(t *testing.T) {
 	assert.Equal(t, p, back)
 }
 
+// The original's readers index gpu_info without a check (data['gpu_info']['memory_used_mb']):
+// without a GPU it is an object whose figures are null, and input_tokens is defined.
+func TestFileKeepsTheOriginalShapeWithoutAGPU(t *testing.T) {
+	b, err := json.Marshal(File{Framework: "sim", Definitions: map[string]string{}})
+	require.NoError(t, err)
+	var f map[string]any
+	require.NoError(t, json.Unmarshal(b, &f))
+	gpu, ok := f["gpu_info"].(map[string]any)
+	require.True(t, ok, "gpu_info is an object: %s", b)
+	for _, k := range []string{"memory_used_mb", "memory_total_mb", "gpu_utilization_pct"} {
+		assert.Contains(t, gpu, k)
+		assert.Nil(t, gpu[k], k)
+	}
+	w := open(t, Path(t.TempDir(), "sim", "p"), quick, Options{})
+	written, err := Read(w.Path())
+	require.NoError(t, err)
+	assert.NotEmpty(t, written.Definitions["input_tokens"], "input_tokens is defined in every file")
+}
+
 func TestMetricClashingWithAFieldIsRefused(t *testing.T) {
 	_, err := json.Marshal(Point{Metrics: map[string]float64{"concurrency": 3}})
 	require.Error(t, err)

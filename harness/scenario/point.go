@@ -28,6 +28,9 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			return out, err
 		}
 		s := tr.Summary
+		if t == 1 {
+			out.InputTokens = tr.InputTokens
+		}
 		for k, v := range s.Values {
 			perMetric[k] = append(perMetric[k], v)
 		}

@@ -74,6 +74,21 @@ func (r *Runner) prompts(ctx context.Context, p Point, trial, first, n int, tag 
 	return out, nil
 }
 
+// aimedLength is the prompt length point p aims at: its InputTokens where prompts are
+// fitted to a length, else the mean of its prompts' lengths as the target counts them (the
+// shared prefix plus a question; a fixture's English or Korean text), so every result entry
+// says how long its prompts were meant to be. 0 when the target cannot count.
+func (r *Runner) aimedLength(p Point, jobs []job) int {
+	if p.InputTokens > 0 || r.Target.Count == nil || len(jobs) == 0 {
+		return p.InputTokens
+	}
+	sum := 0
+	for _, j := range jobs {
+		sum += r.Target.Count(j.req.Messages)
+	}
+	return int(math.Round(float64(sum) / float64(len(jobs))))
+}
+
 // systemPrompt returns a system message of exactly tokens tokens: head (which makes it
 // shared or unique from its first token), the fixture system prompt, then filler.
 func (r *Runner) systemPrompt(ctx context.Context, head string, tokens int) (*stream.Message, error) {

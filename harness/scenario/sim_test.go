@@ -327,3 +327,25 @@ func TestClientProcsHoldWhileMeasuring(t *testing.T) {
 	tr = runTrial(t, srv, Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
 	assert.Equal(t, float64(before), tr.Summary.Values["client_procs"], "0 leaves the process's setting")
 }
+
+// Every result entry says how long its prompts were meant to be, natural-length ones too:
+// the shared prefix and a question, a fixture text as the target counts it.
+func TestEveryPointRecordsItsAimedInputLength(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "aimed"}
+	for _, p := range []Point{
+		{Name: "plain", Concurrency: 1, InputTokens: 300, OutputTokens: 2, Requests: 2, Prompts: Plain},
+		{Name: "shared", Concurrency: 1, OutputTokens: 2, Requests: 3, Prompts: SharedPrefix, PrefixTokens: 512},
+		{Name: "ko", Concurrency: 1, OutputTokens: 2, Requests: 3, Prompts: Korean},
+	} {
+		res, err := r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"}, p)
+		require.NoError(t, err, p.Name)
+		served := res.Metrics["mean_input_tokens"]
+		require.Positive(t, res.InputTokens, p.Name)
+		// The simulator counts as SimCounter does, so the aim is what it served.
+		assert.InDelta(t, served, float64(res.InputTokens), 0.5, p.Name)
+		if p.Prompts == SharedPrefix {
+			assert.Greater(t, res.InputTokens, p.PrefixTokens, "the prefix and a question")
+		}
+	}
+}

@@ -98,6 +98,10 @@ type Trial struct {
 	Warnings []string
 	// GPUs are each sampled device's figures over the trial.
 	GPUs []results.GPUFigures
+	// InputTokens is the prompt length the trial aimed at: the point's InputTokens, or,
+	// for prompts of their natural length (prefix, English, Korean), their mean length as
+	// the target counts them before sending.
+	InputTokens int
 }
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests.
@@ -112,6 +116,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
+	aim := r.aimedLength(p, jobs[p.Warmup:])
 	c := r.client(p.Concurrency)
 	defer c.HTTP.CloseIdleConnections()
 	timeout := r.RequestTimeout
@@ -271,5 +276,5 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if client.SendRate > 0 {
 		sum.Values["client_send_rate"] = client.SendRate
 	}
-	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus}, nil
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus, InputTokens: aim}, nil
 }
