@@ -3,7 +3,7 @@
 // "servegate-sim listening on URL" once it accepts connections and stops on SIGINT,
 // SIGTERM or when its standard input closes (with -stdin-exit).
 //
-//	servegate-sim -profile batching -addr 127.0.0.1:8000 -model openai/gpt-oss-20b
+//	servegate-sim -profile batching -speed gpt-oss-20b -addr 127.0.0.1:8000 -model openai/gpt-oss-20b
 package main
 
 import (
@@ -29,6 +29,7 @@ func main() {
 
 func run() error {
 	profile := flag.String("profile", sim.DefaultProfile, "engine profile")
+	speed := flag.String("speed", "gpt-oss-20b", "step times: a model preset's published speed, or fast (the harness's tests)")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	model := flag.String("model", "sim-model", "served model names, comma-separated")
 	maxBatch := flag.Int("max-batch", 0, "override the profile's max batch")
@@ -37,7 +38,7 @@ func run() error {
 	prefillChunk := flag.Int("prefill-chunk", -1, "override the chunked-prefill budget per step (tokens)")
 	stdinExit := flag.Bool("stdin-exit", false, "exit when standard input closes (for a parent that may die)")
 	flag.Parse()
-	p, err := sim.LookupProfile(*profile)
+	p, err := sim.LookupProfileAt(*profile, *speed)
 	if err != nil {
 		return err
 	}

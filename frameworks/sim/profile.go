@@ -30,14 +30,9 @@ type Profile struct {
 	// PrefillChunk caps the prompt tokens prefilled in one step (chunked prefill, vLLM's
 	// max_num_batched_tokens); 0 prefills every admitted prompt in one step.
 	PrefillChunk int `json:"prefill_chunk"`
-	// PrefillBase is added to a step that prefills anything; PrefillPerToken is paid per
-	// uncached prompt token.
-	PrefillBase     time.Duration `json:"prefill_base_ns"`
-	PrefillPerToken time.Duration `json:"prefill_per_token_ns"`
-	// DecodeBase is the time of a decode step with one sequence; DecodePerSeq is added per
-	// further sequence in the batch.
-	DecodeBase   time.Duration `json:"decode_base_ns"`
-	DecodePerSeq time.Duration `json:"decode_per_seq_ns"`
+	// Speed is how long its steps take (PrefillBase, PrefillPerToken, DecodeBase,
+	// DecodePerSeq), and where those figures come from.
+	Speed
 	// PrefixCache turns on reuse of cached prompt blocks (vLLM --enable-prefix-caching,
 	// SGLang RadixAttention).
 	PrefixCache bool `json:"prefix_cache"`
@@ -64,25 +59,26 @@ type Profile struct {
 // DefaultProfile is the profile used when none is named.
 const DefaultProfile = "batching"
 
-// Profiles returns the named profiles: engines whose behaviour the scenarios must tell
-// apart. Timings are chosen so a full suite runs in minutes on a laptop while keeping the
-// ratios that matter (prefill vs decode cost, batch scaling).
-func Profiles() map[string]Profile {
+// Profiles returns the named profiles at the Fast speed of the harness's own tests:
+// engines whose behaviour the scenarios must tell apart. LookupProfileAt gives one at a
+// preset's published speed.
+func Profiles() map[string]Profile { return profilesAt(Fast) }
+
+// profilesAt returns the named profiles with step times from s; each keeps its own
+// difference (slow-decode's decode step is twice s's).
+func profilesAt(s Speed) map[string]Profile {
 	batching := Profile{
-		Name:            "batching",
-		MaxBatch:        256,
-		KVTokens:        4 << 20,
-		MaxModelLen:     131072,
-		PrefillChunk:    0,
-		PrefillBase:     500 * time.Microsecond,
-		PrefillPerToken: 2 * time.Microsecond,
-		DecodeBase:      3 * time.Millisecond,
-		DecodePerSeq:    20 * time.Microsecond,
-		PrefixCache:     true,
-		BlockSize:       16,
-		CacheBlocks:     1 << 16,
-		TokensPerChunk:  1,
-		Seed:            1,
+		Name:           "batching",
+		MaxBatch:       256,
+		KVTokens:       4 << 20,
+		MaxModelLen:    131072,
+		PrefillChunk:   0,
+		Speed:          s,
+		PrefixCache:    true,
+		BlockSize:      16,
+		CacheBlocks:    1 << 16,
+		TokensPerChunk: 1,
+		Seed:           1,
 	}
 	nocache := batching
 	nocache.Name, nocache.PrefixCache = "batching-nocache", false
@@ -107,9 +103,11 @@ func Profiles() map[string]Profile {
 	}
 }
 
-// LookupProfile returns the named profile or an error listing the known ones.
-func LookupProfile(name string) (Profile, error) {
-	ps := Profiles()
+// LookupProfile returns the named profile at the Fast speed, or an error listing the known
+// ones.
+func LookupProfile(name string) (Profile, error) { return lookup(Profiles(), name) }
+
+func lookup(ps map[string]Profile, name string) (Profile, error) {
 	if p, ok := ps[name]; ok {
 		return p, nil
 	}

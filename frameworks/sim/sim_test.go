@@ -97,3 +97,28 @@ func TestMonoTruthRoundTrip(t *testing.T) {
 	assert.Equal(t, 3, back.Emitted[0].Tokens)
 	assert.True(t, back.Admitted.IsZero(), "an unset time stays unset")
 }
+
+// Each preset's step times reproduce the published figures they were fitted to, and an
+// unknown preset names those the simulator knows.
+func TestPresetSpeedsReproduceTheirSources(t *testing.T) {
+	perSec := func(p Profile, batch int) float64 { return float64(batch) / p.stepTime(batch, 0).Seconds() }
+	oss, err := LookupProfileAt("batching", "gpt-oss-20b")
+	require.NoError(t, err)
+	// GPUStack: 4,620 output tok/s at a mean TPOT of 48.6 ms, about 224 sequences a step.
+	assert.InDelta(t, 48.6, float64(oss.stepTime(224, 0).Microseconds())/1000, 0.5)
+	assert.InDelta(t, 4620, perSec(oss, 224), 60)
+	assert.InDelta(t, 16000, 1/oss.PrefillPerToken.Seconds(), 1, "prefill ~16k tokens/s")
+	llama, err := LookupProfileAt("batching", "llama3.1-8b")
+	require.NoError(t, err)
+	// Musgrave: ~75 tok/s at concurrency 1, 6.6x that at 8.
+	assert.InDelta(t, 75, perSec(llama, 1), 1)
+	assert.InDelta(t, 6.6, perSec(llama, 8)/perSec(llama, 1), 0.1)
+	assert.Equal(t, "llama3.1-8b", llama.Speed.Name)
+	assert.Contains(t, llama.Speed.Source, "Musgrave")
+
+	slow, err := LookupProfileAt("slow-decode", "llama3.1-8b")
+	require.NoError(t, err)
+	assert.Equal(t, 2*llama.DecodeBase, slow.DecodeBase, "a profile keeps its difference at every speed")
+	_, err = LookupProfileAt("batching", "tiny")
+	assert.ErrorContains(t, err, `no published speed for preset "tiny": choose one of fast, gpt-oss-20b, llama3.1-8b`)
+}

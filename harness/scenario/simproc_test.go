@@ -51,7 +51,7 @@ func buildSim(t testing.TB) string {
 // not share a Go scheduler with it, and returns its target and a way to read its truth.
 func startSimProcess(t testing.TB, args ...string) (Target, truthFunc) {
 	t.Helper()
-	cmd := exec.Command(buildSim(t), append([]string{"-model", testModel, "-stdin-exit"}, args...)...)
+	cmd := exec.Command(buildSim(t), append([]string{"-model", testModel, "-speed", "fast", "-stdin-exit"}, args...)...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
