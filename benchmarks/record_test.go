@@ -5,9 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/scenario"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,7 +39,32 @@ func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
 
 	var out bytes.Buffer
 	printSummary(&out, s)
-	assert.Contains(t, out.String(), "c8 (NOT ON DISK)")
-	assert.NotContains(t, out.String(), "c1 (NOT ON DISK)", "c1 was written")
+	assert.Contains(t, out.String(), "c8*")
+	assert.NotContains(t, out.String(), "c1*", "c1 was written")
 	assert.Contains(t, out.String(), "NOT ON DISK concurrent/c8: results not written")
+}
+
+// The console summary fits 100 columns with every column filled and the longest names, and
+// a simulated run says so before any number.
+func TestSummaryFitsAConsoleAndSaysSimulated(t *testing.T) {
+	w, err := results.Open(context.Background(), results.Path(t.TempDir(), "sim", "p"), results.File{Framework: "sim"}, results.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	s := &suite{writer: w, target: scenario.Target{Simulated: true, Version: "sim-batching"}, preset: models.Preset{Name: "llama3.1-8b"}}
+	all := map[string]float64{"mean_input_tokens": 4096, "mean_output_tokens": 256, "success_rate": 100, "p50_ttft_ms": 12345.6,
+		"p99_ttft_ms": 23456.7, "p50_tpot_ms": 123.45, "p99_latency_ms": 1234567, "output_token_throughput": 123456}
+	for _, pt := range []results.Point{{Scenario: "single_request", Point: "in1024"}, {Scenario: "long_context", Point: "in4096_c4", Invalid: "client-bound"},
+		{Scenario: "prefix_cache", Point: "control"}} {
+		pt.Concurrency, pt.Metrics = 64, all
+		require.NoError(t, s.record(pt))
+	}
+	var out bytes.Buffer
+	printSummary(&out, s)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for _, l := range lines[1:] { // the first names the file, as long as its path
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), 100, "%q", l)
+	}
+	assert.Contains(t, lines[1], "SIMULATED")
+	assert.Contains(t, out.String(), "in4096_c4!")
+	assert.Contains(t, out.String(), "INVALID long_context/in4096_c4: client-bound")
 }

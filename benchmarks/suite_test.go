@@ -211,7 +211,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			ver = bi.Main.Version
 		}
 		head := results.File{
-			Framework: s.spec.name, ModelPreset: s.preset.Name, Model: s.target.Model,
+			Framework: s.spec.name, ModelPreset: s.preset.Name, Model: s.target.Model, Simulated: s.target.Simulated,
 			Timestamp: time.Now().Format("2006-01-02 15:04:05"),
 			ServerConfig: results.ServerConfig{BaseURL: s.target.BaseURL, Model: s.target.Model,
 				ChatEndpoint: s.target.Dialect.Path(), Dialect: string(s.target.Dialect), Launch: s.target.Launch},

@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"text/tabwriter"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/servegate/servegate/harness/results"
 )
 
-// printSummary prints one row per scenario point this run measured, marking one whose
-// results could not be written, and counts the points of earlier runs the file keeps.
+// printSummary prints one row per scenario point this run measured, in at most 100
+// columns: the headline figures only (the result file has every metric, and the report
+// every table). A point whose results could not be written is marked, an invalid one too,
+// a run of the simulated engine says so before anything else, and the points of earlier
+// runs the file keeps are counted.
 func printSummary(w io.Writer, s *suite) {
 	rw := s.writer
 	pts := rw.Added()
@@ -25,28 +27,46 @@ func printSummary(w io.Writer, s *suite) {
 		}
 		return fmt.Sprintf("%.*f", prec, v)
 	}
-	table := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	table.Header("scenario", "point", "conc", "in", "out", "req", "ok %", "ttft p50", "ttft p99", "itl p50", "tpot p50", "e2e p50", "e2e p99", "out tok/s", "req/s")
-	var invalid []string
+	path, _ := filepath.Abs(rw.Path())
+	fmt.Fprintf(w, "\nservegate summary: %s\n", path)
+	if s.target.Simulated {
+		fmt.Fprintf(w, "SIMULATED: servegate's engine (%s) at %s's published speed, no real server\n",
+			s.target.Version, s.preset.Name)
+	}
+	fmt.Fprintln(w, "Times in ms; in: prompt tokens the server counted (mean); * not on disk, ! invalid (below).")
+	// Numbers right-aligned two spaces apart, names left-aligned in one padded cell: the
+	// widest row (long scenario names, every column) stays within 100 columns.
+	wsc, wpt := len("scenario"), len("point")
+	for _, p := range pts {
+		wsc, wpt = max(wsc, len(p.Scenario)), max(wpt, len(p.Point)+1)
+	}
+	name := func(sc, pt string) string { return fmt.Sprintf("%-*s  %-*s", wsc, sc, wpt, pt) }
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, name("scenario", "point")+"\tconc\tin\tout\tok%\tTTFT p50\tTTFT p99\tTPOT p50\tE2E p99\tout tok/s\t")
+	var notes []string
+	last := ""
 	for _, p := range pts {
 		point := p.Point
 		if p.Scenario+"/"+p.Point == s.unsaved {
-			point += " (NOT ON DISK)"
+			point += "*"
 		}
 		if p.Invalid != "" {
-			point += " (INVALID)"
-			invalid = append(invalid, fmt.Sprintf("%s/%s: %s", p.Scenario, p.Point, p.Invalid))
+			point += "!"
+			notes = append(notes, fmt.Sprintf("INVALID %s/%s: %s", p.Scenario, p.Point, p.Invalid))
 		}
-		_ = table.Append(p.Scenario, point, fmt.Sprint(p.Concurrency), f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0),
-			fmt.Sprint(p.NumRequests), f(p, "success_rate", 0), f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1),
-			f(p, "p50_itl_ms", 2), f(p, "p50_tpot_ms", 2), f(p, "p50_latency_ms", 0), f(p, "p99_latency_ms", 0),
-			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2))
+		sc := p.Scenario
+		if sc == last {
+			sc = ""
+		}
+		last = p.Scenario
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name(sc, point), p.Concurrency,
+			f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0), f(p, "success_rate", 0),
+			f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1), f(p, "p50_tpot_ms", 2), f(p, "p99_latency_ms", 0),
+			f(p, "output_token_throughput", 0))
 	}
-	path, _ := filepath.Abs(rw.Path())
-	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", path)
-	_ = table.Render()
-	for _, line := range invalid {
-		fmt.Fprintln(w, "INVALID", line)
+	_ = tw.Flush()
+	for _, line := range notes {
+		fmt.Fprintln(w, line)
 	}
 	if s.writeErr != nil {
 		fmt.Fprintf(w, "NOT ON DISK %s: %v\n", s.unsaved, s.writeErr)

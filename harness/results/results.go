@@ -233,10 +233,13 @@ type Provenance struct {
 
 // File is one result file: results/<framework>/<framework>_<preset>_results.json.
 type File struct {
-	Schema       int          `json:"schema_version"`
-	Framework    string       `json:"framework"`
-	ModelPreset  string       `json:"model_preset"`
-	Model        string       `json:"model"`
+	Schema      int    `json:"schema_version"`
+	Framework   string `json:"framework"`
+	ModelPreset string `json:"model_preset"`
+	Model       string `json:"model"`
+	// Simulated is true when servegate's simulated engine produced the numbers: they
+	// describe no serving framework and no GPU, whatever the model's name.
+	Simulated    bool         `json:"simulated"`
 	Timestamp    string       `json:"timestamp"`
 	ServerConfig ServerConfig `json:"server_config"`
 	GPUInfo      GPUInfo      `json:"gpu_info"`

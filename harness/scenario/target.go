@@ -70,6 +70,9 @@ type Target struct {
 	// Version and Launch describe the server for provenance.
 	Version string
 	Launch  any
+	// Simulated says the target is servegate's simulated engine, not a serving framework:
+	// its numbers describe no real server, and everything written says so.
+	Simulated bool
 }
 
 // lengthMethod is the target's output-length method, Natural where unset.
@@ -84,6 +87,7 @@ func (t Target) lengthMethod() frameworks.OutputLength {
 func SimTarget(srv *sim.Server, model string) Target {
 	return Target{
 		Framework:       "sim",
+		Simulated:       true,
 		Model:           model,
 		BaseURL:         srv.URL,
 		Dialect:         stream.OpenAI,
