@@ -27,7 +27,13 @@ var trials = 3
 // result entries.
 func measure(t *testing.T, profile string, tweak func(*sim.Profile), sc string, pts ...scenario.Point) []results.Point {
 	t.Helper()
-	p, err := sim.LookupProfile(profile)
+	return measureAt(t, sim.Fast, profile, tweak, trials, sc, pts...)
+}
+
+// measureAt is measure with the simulator at speed and n trials.
+func measureAt(t *testing.T, speed sim.Speed, profile string, tweak func(*sim.Profile), trials int, sc string, pts ...scenario.Point) []results.Point {
+	t.Helper()
+	p, err := sim.ProfileAt(profile, speed)
 	require.NoError(t, err)
 	if tweak != nil {
 		tweak(&p)
@@ -35,7 +41,7 @@ func measure(t *testing.T, profile string, tweak func(*sim.Profile), sc string, 
 	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{"m"}})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
-	r := &scenario.Runner{Target: scenario.SimTarget(srv, "m"), Trials: trials, Nonce: "hyp-" + profile}
+	r := &scenario.Runner{Target: scenario.SimTarget(srv, "m"), Trials: trials, Nonce: "hyp-" + speed.Name + "-" + profile}
 	s, err := scenario.Lookup(sc, scenario.Quick)
 	require.NoError(t, err)
 	var out []results.Point
