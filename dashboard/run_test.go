@@ -85,8 +85,8 @@ func TestRunRunsTheSuiteAsTheCommandLineDoes(t *testing.T) {
 	var list []chartRef
 	charts[len(charts)-1].decode(t, &list)
 	require.NotEmpty(t, list)
-	assert.Equal(t, "ttft_by_input", list[0].File)
-	resp, svg := get(t, srv, "/run/1/charts/ttft_by_input.svg")
+	assert.Equal(t, "simulated_ttft_by_input", list[0].File, "a simulated run's chart says so in its name")
+	resp, svg := get(t, srv, "/run/1/charts/simulated_ttft_by_input.svg")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
 	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "sandbox")

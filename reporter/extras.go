@@ -170,11 +170,11 @@ func loadVerdicts(dir string) ([]Verdict, []Problem) {
 	return out, problems
 }
 
-// gpuCharts draws memory and utilisation over time for every run with a timeline, one line
-// per run and device.
+// gpuCharts draws memory and utilisation over time for every run with a timeline, one
+// series per run and device.
 func gpuCharts(runs []*Run) ([]Chart, []Problem) {
-	mem := Chart{File: "gpu_memory", Title: "GPU memory used over the run", XName: "time since start (s)", YName: "memory used (MiB)"}
-	util := Chart{File: "gpu_utilization", Title: "GPU utilisation over the run", XName: "time since start (s)", YName: "utilisation (%)", yCap: 100}
+	mem := Chart{File: "gpu_memory", Title: "GPU memory used over the run", XName: "time since start (s)", YName: "memory used (MiB)", sparse: true, gpu: true}
+	util := Chart{File: "gpu_utilization", Title: "GPU utilisation over the run", XName: "time since start (s)", YName: "utilisation (%)", sparse: true, yCap: 100, gpu: true}
 	var problems []Problem
 	for _, r := range runs {
 		samples, p := loadTimeline(r)
@@ -196,7 +196,7 @@ func gpuCharts(runs []*Run) ([]Chart, []Problem) {
 			if len(devs) > 1 {
 				name = fmt.Sprintf("%s gpu%d", r.Label, d)
 			}
-			m := line{Name: name, Color: colorOf(r), Dashed: i > 0}
+			m := series{Name: name, Style: r.Style, Marker: i}
 			u := m
 			for _, s := range byDev[d] {
 				m.X, m.Y = append(m.X, s.T), append(m.Y, s.MemoryUsedMB)
@@ -205,21 +205,29 @@ func gpuCharts(runs []*Run) ([]Chart, []Problem) {
 				}
 			}
 			if len(m.X) >= 2 {
-				mem.lines = append(mem.lines, m)
+				mem.series = append(mem.series, m)
 			}
 			if len(u.X) >= 2 {
-				util.lines = append(util.lines, u)
+				util.series = append(util.series, u)
 			}
 		}
 	}
 	var out []Chart
 	for _, c := range []Chart{mem, util} {
 		if !c.Empty() {
-			c.sparse = true
-			out = append(out, c)
+			out = append(out, marked(c, runs))
 		}
 	}
 	return out, problems
+}
+
+// ObservedText formats the value a verdict was decided on, or "–" where nothing was
+// observed (an inconclusive verdict without evidence writes a placeholder 0).
+func (v Verdict) ObservedText() string {
+	if v.Missing || v.Verdict != "pass" && v.Verdict != "fail" && v.Low == nil && v.High == nil && v.Observed == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3g", v.Observed)
 }
 
 // Interval formats a verdict's interval, or "-" without one.

@@ -61,15 +61,16 @@ type Series struct {
 }
 
 // TimeChart is a chart of values over time (x in seconds), drawn as the report draws a
-// run's GPU timeline: one colour per series, round time ticks, the y axis from zero (to
-// yCap when set). Series with fewer than two values are left out; check Empty.
-func TimeChart(file, title, yName string, yCap float64, series []Series) Chart {
+// run's GPU timeline: each series its own colour and dash (in the order given), round time
+// ticks, the y axis from zero (to yCap when set). Series with fewer than two values are
+// left out; check Empty.
+func TimeChart(file, title, yName string, yCap float64, ss []Series) Chart {
 	c := Chart{File: file, Title: title, XName: "time (s)", YName: yName, sparse: true, yCap: yCap}
-	for _, s := range series {
+	for i, s := range ss {
 		if len(s.X) < 2 || len(s.X) != len(s.Y) {
 			continue
 		}
-		c.lines = append(c.lines, line{Name: s.Name, Color: colorOf(&Run{Framework: s.Name}), X: s.X, Y: s.Y})
+		c.series = append(c.series, series{Name: s.Name, Style: i, X: s.X, Y: s.Y})
 	}
 	return c
 }

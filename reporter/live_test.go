@@ -41,7 +41,7 @@ func TestTimeChartDrawsEverySeriesWithTwoValues(t *testing.T) {
 		{Name: "gpu1", X: []float64{0}, Y: []float64{90}},
 	})
 	require.False(t, c.Empty())
-	assert.Len(t, c.lines, 1, "one value makes no line")
+	assert.Len(t, c.series, 1, "one value makes no line")
 	svg, err := c.SVG()
 	require.NoError(t, err)
 	assert.Contains(t, string(svg), "gpu0")

@@ -20,6 +20,9 @@ type Run struct {
 	ModelPreset string `json:"model_preset"`
 	Model       string `json:"model"`
 	Timestamp   string `json:"timestamp"`
+	// Simulated says servegate's simulated engine produced the numbers (files written
+	// before the field existed: framework "sim").
+	Simulated bool `json:"simulated"`
 	// ServerConfig, GPUInfo and Provenance are shown as they are.
 	ServerConfig map[string]any `json:"server_config"`
 	GPUInfo      map[string]any `json:"gpu_info"`
@@ -29,6 +32,9 @@ type Run struct {
 	// several presets of one framework are reported, with the engine's version when one
 	// framework and preset ran under several.
 	Label string `json:"-"`
+	// Style is the run's place among the runs reported: its colour and dash in every chart
+	// (runStyle).
+	Style int `json:"-"`
 	raw   json.RawMessage
 }
 
@@ -111,11 +117,35 @@ func label(runs []*Run) {
 	}
 	// Runs of one framework and preset under several versions (ci/ollama-cpu.sh runs two
 	// Ollamas) are told apart by the engine's version.
-	for _, r := range runs {
+	for i, r := range runs {
 		if v, _ := r.Provenance["engine_version"].(string); seen[r.Label] > 1 && v != "" {
 			r.Label += " " + v
 		}
+		r.Style = i
 	}
+}
+
+// How many of the runs reported are simulated.
+const (
+	noneSimulated = iota
+	someSimulated
+	allSimulated
+)
+
+func simulated(runs []*Run) int {
+	n := 0
+	for _, r := range runs {
+		if r.Simulated {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return noneSimulated
+	case n == len(runs):
+		return allSimulated
+	}
+	return someSimulated
 }
 
 // known are the non-metric fields of a point.
@@ -193,6 +223,7 @@ func readRun(path string) (*Run, error) {
 		r.Points = append(r.Points, p)
 	}
 	r.Path, r.raw = path, b
+	r.Simulated = r.Simulated || r.Framework == "sim"
 	return &r, nil
 }
 

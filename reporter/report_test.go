@@ -14,7 +14,7 @@ import (
 	"github.com/servegate/servegate/reporter/compare"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/wcharczuk/go-chart/v2"
+	"gonum.org/v1/plot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -39,16 +39,20 @@ func load(t *testing.T) ([]*Run, []Problem) {
 
 func TestLoadNamesTheBrokenFileAndKeepsTheRest(t *testing.T) {
 	runs, problems := load(t)
-	require.Len(t, runs, 2)
-	assert.Equal(t, "sim", runs[0].Label)
-	assert.Equal(t, "sim-single-slot", runs[1].Label)
+	var labels []string
+	for _, r := range runs {
+		labels = append(labels, r.Label)
+		assert.True(t, r.Simulated, r.Label)
+	}
+	assert.Equal(t, []string{"sim/gpt-oss-20b", "sim/llama3.1-8b", "sim-single-slot/gpt-oss-20b", "sim-single-slot/llama3.1-8b"}, labels,
+		"two frameworks with two presets each: the preset is in the label")
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].String(), "broken_results.json")
 	assert.Contains(t, problems[0].String(), "not a servegate result file")
 	p := runs[0].point("concurrent", "c64")
 	require.NotNil(t, p)
 	assert.Equal(t, 3, p.Trials)
-	assert.Contains(t, p.Low, "p50_ttft_ms", "trial intervals are read")
+	assert.Contains(t, p.Low, "output_token_throughput", "trial intervals are read")
 }
 
 func TestGoldenTables(t *testing.T) {
@@ -72,33 +76,13 @@ func TestChartsAreImagesOfTheExpectedSize(t *testing.T) {
 		assert.Equal(t, ChartHeight, img.Bounds().Dy(), c.File)
 		svg, err := c.SVG()
 		require.NoError(t, err)
-		assert.True(t, bytes.HasPrefix(svg, []byte("<svg")), c.File)
-		assert.Contains(t, string(svg), c.YName, "%s: y axis titled", c.File)
+		assert.Contains(t, string(svg), "<svg", c.File)
+		assert.Contains(t, string(svg), ">"+c.YName+"<", "%s: y axis titled", c.File)
+		assert.Contains(t, string(svg), "SIMULATED", "%s: a simulated run's chart says so", c.File)
 	}
-	assert.ElementsMatch(t, []string{"ttft_by_input", "throughput_vs_concurrency", "p99_latency_vs_concurrency",
-		"long_context_ttft", "prefix_cache_ttft", "korean_vs_english"}, names)
-}
-
-func TestOneFrameworkOneColourEverywhere(t *testing.T) {
-	runs, _ := load(t)
-	// A line belongs to the run whose label is the longest prefix of its name.
-	owner := func(name string) *Run {
-		var best *Run
-		for _, r := range runs {
-			if (name == r.Label || strings.HasPrefix(name, r.Label+" ")) && (best == nil || len(r.Label) > len(best.Label)) {
-				best = r
-			}
-		}
-		return best
-	}
-	for _, c := range Charts(runs) {
-		for _, l := range c.lines {
-			r := owner(l.Name)
-			require.NotNil(t, r, "%s: line %q belongs to no run", c.File, l.Name)
-			assert.Equal(t, colorOf(r), l.Color, "%s: %s", c.File, l.Name)
-		}
-	}
-	assert.NotEqual(t, colorOf(runs[0]), colorOf(runs[1]))
+	assert.ElementsMatch(t, []string{"simulated_ttft_by_input", "simulated_throughput_vs_concurrency", "simulated_p99_latency_vs_concurrency",
+		"simulated_long_context_ttft", "simulated_prefix_cache_ttft", "simulated_korean_vs_english"}, names,
+		"every chart of simulated runs says so in its file name")
 }
 
 func TestWriteProducesTheReport(t *testing.T) {
@@ -107,7 +91,7 @@ func TestWriteProducesTheReport(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, w.Problems, 1)
 	for _, f := range []string{"all_results.json", "comparison.md", "analysis_report.md", "summary.md", "index.html",
-		"charts/throughput_vs_concurrency.png", "charts/throughput_vs_concurrency.svg"} {
+		"charts/simulated_throughput_vs_concurrency.png", "charts/simulated_throughput_vs_concurrency.svg"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 	html, err := os.ReadFile(filepath.Join(out, "index.html"))
@@ -118,6 +102,8 @@ func TestWriteProducesTheReport(t *testing.T) {
 	assert.Contains(t, page, "broken_results.json")
 	assert.Contains(t, page, "sim-single-slot")
 	assert.Contains(t, page, "server configuration and launch flags")
+	assert.Contains(t, page, "<title>servegate report (simulated)</title>")
+	assert.NotContains(t, page, "<?xml", "inline charts have no XML prolog")
 
 	_, err = Write(t.TempDir(), out)
 	require.Error(t, err)
@@ -130,17 +116,20 @@ func TestInvalidPointsAreShownAndLeftOutOfCharts(t *testing.T) {
 	p.Invalid = "client-bound: held 40 of 64 requests in flight"
 	var b bytes.Buffer
 	Analysis(&b, runs, nil)
-	assert.Contains(t, b.String(), "INVALID sim-single-slot concurrent/c64: client-bound")
+	assert.Contains(t, b.String(), "INVALID sim/llama3.1-8b concurrent/c64: client-bound")
+	found := false
 	for _, c := range Charts(runs) {
-		if c.File != "throughput_vs_concurrency" {
+		if !strings.HasSuffix(c.File, "throughput_vs_concurrency") {
 			continue
 		}
-		for _, l := range c.lines {
-			if l.Name == "sim-single-slot" {
-				assert.NotContains(t, l.X, 64.0, "an invalid point is not plotted")
+		for _, s := range c.series {
+			if s.Name == runs[1].Label {
+				found = true
+				assert.NotContains(t, s.X, 64.0, "an invalid point is not plotted")
 			}
 		}
 	}
+	assert.True(t, found)
 }
 
 // copyResults copies the fixture results into a fresh directory the test may add to.
@@ -160,7 +149,7 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim", "sim_gpt-oss-20b_gpu_timeline.json"),
 		[]byte(`{"samples": [`+strings.Join(samples, ",")+`]}`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim-single-slot", "sim-single-slot_gpt-oss-20b_gpu_timeline.json"),
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim-single-slot", "sim-single-slot_llama3.1-8b_gpu_timeline.json"),
 		[]byte(`{"samples": [{"t_sec": "soon"}]}`), 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "summary"), 0o755))
 	// H1 was decided on the points in the report; H4 on an earlier measurement of a point
@@ -175,13 +164,13 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	out := t.TempDir()
 	w, err := Write(dir, out)
 	require.NoError(t, err)
-	assert.FileExists(t, filepath.Join(out, "charts", "gpu_memory.png"))
-	assert.FileExists(t, filepath.Join(out, "charts", "gpu_utilization.svg"))
+	assert.FileExists(t, filepath.Join(out, "charts", "simulated_gpu_memory.png"))
+	assert.FileExists(t, filepath.Join(out, "charts", "simulated_gpu_utilization.svg"))
 	var named []string
 	for _, p := range w.Problems {
 		named = append(named, p.String())
 	}
-	assert.Contains(t, strings.Join(named, "\n"), "sim-single-slot_gpt-oss-20b_gpu_timeline.json: not a GPU timeline")
+	assert.Contains(t, strings.Join(named, "\n"), "sim-single-slot_llama3.1-8b_gpu_timeline.json: not a GPU timeline")
 	html, err := os.ReadFile(filepath.Join(out, "index.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(html), "GPU memory used over the run")
@@ -189,22 +178,31 @@ func TestGPUTimelineAndVerdictsRenderWhenPresent(t *testing.T) {
 	summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
 	require.NoError(t, err)
 	assert.Regexp(t, `\| H1 \| sim \(gpt-oss-20b\) \| pass +\|`, string(summary))
-	assert.Regexp(t, `\| H4 \| sim \(gpt-oss-20b\) \| inconclusive \(STALE\) +\|.*STALE: sim prefix_cache/shared was measured again`, string(summary))
-	assert.Regexp(t, `\| H3 \| no frameworks +\| pass \(STALE\) +\|.*names no points`, string(summary))
+	// The table says which verdicts are stale; the fold under it says why.
+	assert.Regexp(t, `\| H4 \| sim \(gpt-oss-20b\) \| inconclusive \(STALE\) +\|`, string(summary))
+	assert.Regexp(t, `\| H3 \| no frameworks +\| pass \(STALE\) +\|`, string(summary))
+	assert.Regexp(t, `\*\*H4\*\* \(inconclusive \(STALE\)\):.* STALE: sim prefix_cache/shared was measured again`, string(summary))
+	assert.Regexp(t, `\*\*H3\*\* \(pass \(STALE\)\):.* STALE: .*names no points`, string(summary))
 	assert.NotContains(t, strings.Join(named, "\n"), "sim_gpt-oss-20b_gpu_timeline.json: not a servegate result file", "timelines are not result files")
 }
 
-func TestNiceTicks(t *testing.T) {
-	labels := func(ts []chart.Tick) []string {
+// Axis ticks fall on round values from zero (not 30, 59, 88), and a log2 concurrency axis
+// has a labelled tick at every measured value.
+func TestTicksAreRound(t *testing.T) {
+	labels := func(ts []plot.Tick) []string {
 		var out []string
 		for _, t := range ts {
-			out = append(out, t.Label)
+			if t.Label != "" {
+				out = append(out, t.Label)
+			}
 		}
 		return out
 	}
-	assert.Equal(t, []string{"0", "2", "4", "6", "8", "10", "12", "14"}, labels(niceTicks(0, 13.2, 8)))
-	assert.Equal(t, []string{"0", "2000", "4000", "6000", "8000", "10000", "12000", "14000"}, labels(niceTicks(0, 12500, 8)))
-	assert.Equal(t, []string{"0", "0.5", "1"}, labels(niceTicks(0, 1, 2)))
+	assert.Equal(t, []string{"0", "2", "4", "6", "8", "10", "12", "14", "16"}, labels(roundTicks{}.Ticks(0, niceTop(13.2, 0))))
+	assert.Equal(t, []string{"0", "2000", "4000", "6000", "8000", "10000", "12000", "14000"}, labels(roundTicks{}.Ticks(0, niceTop(12500, 0))))
+	assert.Equal(t, []string{"0", "20", "40", "60", "80", "100"}, labels(roundTicks{}.Ticks(0, niceTop(99, 100))))
+	assert.Equal(t, []string{"0", "0.2", "0.4", "0.6", "0.8", "1", "1.2"}, labels(roundTicks{}.Ticks(0, niceTop(0.93, 0))))
+	assert.Equal(t, []string{"1", "8", "16", "32", "64"}, labels(measuredTicks([]float64{1, 8, 16, 32, 64})))
 }
 
 func TestReportShowsChangesAgainstABaseline(t *testing.T) {

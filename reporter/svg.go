@@ -5,25 +5,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"strings"
-
-	"github.com/wcharczuk/go-chart/v2"
 )
-
-// escapedSVG is go-chart's SVG renderer with its text escaped. go-chart (v2.1.2) writes
-// text into <text> elements as it is, so a framework named "x</text></svg><img …>" would
-// close the drawing and add an element; here every label becomes character data where it
-// enters the SVG, after go-chart has measured and placed it by its real characters.
-func escapedSVG(width, height int) (chart.Renderer, error) {
-	r, err := chart.SVG(width, height)
-	return escapingRenderer{r}, err
-}
-
-type escapingRenderer struct{ chart.Renderer }
-
-func (r escapingRenderer) Text(body string, x, y int) { r.Renderer.Text(html.EscapeString(body), x, y) }
 
 // drawingElements are the SVG elements a chart may hold: shapes, text and their grouping. Nothing
 // that runs script, loads a resource or embeds other markup (script, image, use,
