@@ -16,17 +16,19 @@ SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
 .PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test dashboard-screenshots
 
-## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
+## bench: all five scenarios on the embedded default target (simulator), full shapes
 bench:
 	$(GO) test ./benchmarks -run '$(SCENARIOS)' -count=1 -v -timeout 60m \
 		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -profile=$(PROFILE) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh)
 
 ## test: vet (untagged and tagged builds), every test (the scenarios at quick scale against
 ##       the simulator), then the framework-tagged suite against fake frameworks. The suite
-##       writes into a temporary directory: results/ is left as it was.
+##       writes into a temporary directory: results/ is left as it was. gotestsum prints each
+##       package as it finishes and every failure in full.
+GOTESTSUM := $(GO) tool gotestsum
 TEST_OUT := $(shell mktemp -d -u /tmp/servegate-test.XXXXXX)
 test: vet
-	SERVEGATE_OUT=$(TEST_OUT) $(GO) test ./... -count=1 -timeout 15m; status=$$?; rm -rf $(TEST_OUT); exit $$status
+	SERVEGATE_OUT=$(TEST_OUT) $(GOTESTSUM) --format pkgname-and-test-fails -- ./... -count=1 -timeout 15m; status=$$?; rm -rf $(TEST_OUT); exit $$status
 	$(MAKE) --no-print-directory frameworks-fake
 
 vet:
@@ -47,11 +49,12 @@ frameworks-fake:
 	SERVEGATE_OLLAMA_COMMAND="$(FAKE_DIR)/fakeframework -framework ollama -model {model}" \
 	SERVEGATE_VLLM_PORT=18000 SERVEGATE_SGLANG_PORT=38000 SERVEGATE_OLLAMA_PORT=21434 \
 	SERVEGATE_CACHE_DIR=$(FAKE_DIR)/cache \
-	$(GO) test -tags=vllm,sglang,ollama ./benchmarks -run '$(SCENARIOS)' -count=1 -timeout 10m -args -scale=quick -out=$(FAKE_DIR)/results
+	$(GOTESTSUM) --format testname -- -tags=vllm,sglang,ollama ./benchmarks -run '$(SCENARIOS)' -count=1 -timeout 10m -args -scale=quick -out=$(FAKE_DIR)/results
 	rm -rf $(FAKE_DIR)
 
 ## ci-bench: scenarios and hypothesis gates under gotestsum: JUnit XML and the go test JSON
-##           event stream beside the results. TAGS=gpu,vllm for a framework (empty: simulator).
+##           event stream beside the results. Takes make bench's knobs (SCALE, TRIALS, PRESET,
+##           PROFILE, FRESH, OUT) and TAGS=gpu,vllm for a framework (empty: simulator).
 ##           Each point is measured once (a gate decides on the scenario's measurement, taken
 ##           with the trials the gate needs); -strict: an inconclusive gate fails (STRICT=0
 ##           lets it skip); a point below MIN_SUCCESS percent success fails.
@@ -59,10 +62,11 @@ TAGS        ?=
 STRICT      ?= 1
 MIN_SUCCESS ?= 99
 ci-bench:
+	$(if $(and $(TAGS),$(filter command line environment,$(origin PROFILE))),$(error PROFILE picks a simulator profile; a build with TAGS=$(TAGS) runs no simulator: drop PROFILE or TAGS))
 	mkdir -p $(OUT)
-	$(GO) tool gotestsum --format testname --junitfile $(OUT)/junit.xml --jsonfile $(OUT)/go-test-events.json -- \
+	$(GOTESTSUM) --format testname --junitfile $(OUT)/junit.xml --jsonfile $(OUT)/go-test-events.json -- \
 		$(if $(TAGS),-tags=$(TAGS)) ./benchmarks -run '$(SCENARIOS)|TestHypothesis' -count=1 -timeout 180m \
-		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh) \
+		-args -scale=$(SCALE) -trials=$(TRIALS) -preset=$(PRESET) $(if $(TAGS),,-profile=$(PROFILE)) -out=$(abspath $(OUT)) $(if $(FRESH),-fresh) \
 		-strict=$(if $(filter 1 true,$(STRICT)),true,false) -min-success=$(MIN_SUCCESS)
 
 ## ollama-cpu: real Ollamas on CPU, no GPU or download: builds Ollama 0.6.5 and 0.17.4,
