@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,4 +38,24 @@ func TestReadmeCommandsFitStartUp(t *testing.T) {
 		}
 	}
 	assert.NotZero(t, seen, "the README shows how to run a real framework")
+}
+
+// TestDocsStandAlone checks that README and docs/ name nothing a reader of the repository
+// does not have (the internal product notes) and that every relative link in them resolves.
+func TestDocsStandAlone(t *testing.T) {
+	docs, err := filepath.Glob("../docs/*.md")
+	require.NoError(t, err)
+	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+	for _, path := range append(docs, "../README.md") {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		for _, internal := range []string{"SPEC.md", "ANCHORS.md", "seeds/"} {
+			assert.NotContains(t, string(b), internal, "%s cites %s, which readers of the repository do not have", path, internal)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := filepath.Join(filepath.Dir(path), m[1])
+			_, err := os.Stat(target)
+			assert.NoError(t, err, "%s links to %s", path, m[1])
+		}
+	}
 }
