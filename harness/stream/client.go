@@ -210,7 +210,7 @@ func (c *Client) Stream(ctx context.Context, req Request, rec *Record) {
 	switch out := rec.OutputTokens(); {
 	case len(rec.Chunks) == 0:
 		rec.Err = fmt.Errorf("%w: the stream ended properly without content", ErrTokenless)
-	case req.IgnoreEOS && c.Dialect == OpenAI && out < req.MaxTokens: // Ollama is not sent ignore_eos
+	case req.IgnoreEOS && c.Dialect != Ollama && out < req.MaxTokens: // Ollama is not sent ignore_eos
 		rec.Err = fmt.Errorf("%w: %d of %d tokens", ErrTruncated, out, req.MaxTokens)
 	}
 }

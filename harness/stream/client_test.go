@@ -32,7 +32,7 @@ func TestClientSendsDialectBody(t *testing.T) {
 		{OpenAICompletions, "/v1/completions", func(t *testing.T, b map[string]any) {
 			assert.Equal(t, []any{float64(1), float64(42), float64(7)}, b["prompt"], "the chat as the server's template renders it")
 			assert.NotContains(t, b, "messages")
-			assert.Equal(t, float64(64), b["max_tokens"])
+			assert.Equal(t, float64(1), b["max_tokens"])
 			assert.Equal(t, true, b["ignore_eos"])
 			assert.Equal(t, map[string]any{"include_usage": true, "continuous_usage_stats": true}, b["stream_options"])
 		}},
