@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -184,8 +185,9 @@ func TestTheCallersCancellationIsNotTheServers(t *testing.T) {
 		defer close(done)
 		c.Stream(ctx, Request{Messages: []Message{{Role: "user", Content: "hi"}}}, &rec)
 	}()
-	<-sent // mid-stream
-	cancel(context.Canceled)
+	<-sent                                          // mid-stream
+	cancel(errors.New("interrupt signal received")) // a cause of its own, as signal.NotifyContext gives
 	<-done
 	assert.Equal(t, Cancelled, rec.Class(), "err: %v", rec.Err)
+	assert.Contains(t, rec.Err.Error(), "interrupt signal received")
 }

@@ -263,8 +263,12 @@ func ctxError(ctx context.Context, stall time.Duration, url string, chunks int) 
 		return fmt.Errorf("%w: no byte from %s for %v (stall timeout) after %d token chunks", ErrStalled, url, stall, chunks)
 	case errors.Is(cause, ErrRequestTimeout):
 		return fmt.Errorf("%w: %s after %d token chunks", ErrRequestTimeout, url, chunks)
-	default:
+	case errors.Is(cause, ctx.Err()):
 		return fmt.Errorf("request to %s stopped after %d token chunks: %w", url, chunks, cause)
+	default:
+		// A cause of the caller's (an interrupt, the suite's deadline) beside the context's
+		// own error, which classifies it.
+		return fmt.Errorf("request to %s stopped after %d token chunks: %w: %v", url, chunks, ctx.Err(), cause)
 	}
 }
 
