@@ -80,7 +80,7 @@ type Server struct {
 // Start starts a simulator with cfg and returns once it accepts connections.
 func Start(cfg Config) (*Server, error) {
 	if err := cfg.Profile.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start sim: %w", err)
 	}
 	if len(cfg.Models) == 0 {
 		cfg.Models = []string{"sim-model"}
