@@ -39,24 +39,12 @@ var classOf = map[sim.Fault]stream.Class{
 func TestEachFaultIsClassified(t *testing.T) {
 	for _, fault := range sim.AllFaults {
 		t.Run(string(fault), func(t *testing.T) {
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			spec := string(fault) + "=0.5"
 			if fault == sim.FaultRateLimit {
 				spec += ",retry_after=3s"
 			}
-			faults, err := sim.ParseFaults(spec)
-			require.NoError(t, err)
-			p := profile(t, "batching")
-			p.Faults = faults
-			srv, err := sim.Start(sim.Config{Profile: p, Models: []string{testModel}})
-			require.NoError(t, err)
-			defer func() { require.NoError(t, srv.Close()) }()
-
-			r := &Runner{Target: SimTarget(srv, testModel), StallTimeout: 300 * time.Millisecond, Nonce: t.Name()}
 			pt := Point{Name: "faulty", Concurrency: 4, InputTokens: 128, OutputTokens: 16, Requests: 16, Prompts: Plain}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			res, err := r.RunPoint(ctx, Scenario{Name: "faults", ResultName: "faults"}, pt)
+			res, srv, err := faultyPoint(t, spec, pt)
 			require.NoError(t, err, "a faulty server is a finding, not an aborted point")
 
 			// Every measured request is in the point, with its class.
@@ -86,9 +74,10 @@ func TestEachFaultIsClassified(t *testing.T) {
 	}
 }
 
-// faultyPoint runs pt against a simulator with faults and returns the point and the
-// simulator (closed by then), checking that nothing is left running.
-func faultyPoint(t *testing.T, spec string, pt Point) (resPoint, *sim.Server) {
+// faultyPoint runs pt against a simulator injecting the faults of spec (sim.ParseFaults)
+// with a short stall timeout, and returns the point, the simulator (closed
+// by then) and the point's error, checking that nothing is left running.
+func faultyPoint(t *testing.T, spec string, pt Point) (results.Point, *sim.Server, error) {
 	t.Helper()
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	faults, err := sim.ParseFaults(spec)
@@ -102,12 +91,7 @@ func faultyPoint(t *testing.T, spec string, pt Point) (resPoint, *sim.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := r.RunPoint(ctx, Scenario{Name: "faults", ResultName: "faults"}, pt)
-	return resPoint{res, err}, srv
-}
-
-type resPoint struct {
-	results.Point
-	err error
+	return res, srv, err
 }
 
 // launchSim starts cmd/servegate-sim as a launched server (its own process group, its
@@ -169,9 +153,9 @@ func TestALaunchedServerThatCrashesMidPoint(t *testing.T) {
 
 func TestACrashMidPointKeepsWhatWasMeasured(t *testing.T) {
 	pt := Point{Name: "crash", Concurrency: 4, InputTokens: 128, OutputTokens: 32, Requests: 16, Prompts: Plain}
-	res, srv := faultyPoint(t, "crash_after=6", pt)
+	res, srv, err := faultyPoint(t, "crash_after=6", pt)
 	require.Error(t, srv.Err(), "the simulator crashed")
-	require.NoError(t, res.err, "the trial ran to its end: requests after the crash fail at once")
+	require.NoError(t, err, "the trial ran to its end: requests after the crash fail at once")
 	require.Len(t, res.Requests, pt.Requests, "every request is in the point")
 	ok := int(res.Metrics["successful_requests"])
 	assert.Positive(t, ok, "the requests before the crash are measured")
