@@ -214,6 +214,25 @@ func (s *suite) record(p results.Point) error {
 // errSuiteDeadline is the cause of the suite's context ending ahead of go test's deadline.
 var errSuiteDeadline = errors.New("the suite's deadline, ahead of go test's -timeout, was reached: raise -timeout (e.g. -timeout 3h) or select fewer points")
 
+// binaryStart is when this test binary started measuring time: go test kills the binary
+// about its -timeout after its start, whatever the frameworks run one after another do.
+var binaryStart = time.Now()
+
+// suiteDeadline is when go test ends this run: the test's deadline (testing restarts it
+// for each framework's m.Run), but no later than -timeout after the binary started (go
+// test itself kills the binary a minute after that).
+func suiteDeadline(t *testing.T) (time.Time, bool) {
+	dl, ok := t.Deadline()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if g, isGetter := f.Value.(flag.Getter); isGetter {
+			if d, _ := g.Get().(time.Duration); d > 0 && (!ok || binaryStart.Add(d).Before(dl)) {
+				dl, ok = binaryStart.Add(d), true
+			}
+		}
+	}
+	return dl, ok
+}
+
 // deadlineMargin is how long before go test's deadline the suite stops measuring, so it
 // records what it has and skips the rest instead of dying in a panic: a tenth of the time
 // left, within 15 s to 2 min (stopping a launched server happens after, outside it).
@@ -258,7 +277,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	s.once.Do(func() {
 		// Stop measuring ahead of go test's deadline: the test binary panics there, with
 		// a goroutine dump and nothing recorded or stopped.
-		if dl, ok := t.Deadline(); ok {
+		if dl, ok := suiteDeadline(t); ok {
 			s.ctx, s.cancel = context.WithDeadlineCause(s.ctx, dl.Add(-deadlineMargin(time.Until(dl))), errSuiteDeadline)
 		}
 		start := time.Now()
