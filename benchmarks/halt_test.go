@@ -20,10 +20,10 @@ import (
 // childEnv marks a run of this test binary started by TestTheSuiteStopsCleanly.
 const childEnv = "SERVEGATE_SUITE_CHILD"
 
-// runSuiteChild runs this test binary again, as a user runs the suite, and returns its output,
-// its exit code and the result file it wrote. The child takes its own timing lock (its
-// own TMPDIR): this binary holds the shared one while it waits.
-func runSuiteChild(t *testing.T, env []string, args ...string) (string, int, *results.File) {
+// runChild runs this test binary again, as a user runs the suite, and returns its output,
+// its exit code and its results directory. The child takes its own timing lock (its own
+// TMPDIR): this binary holds the shared one while it waits.
+func runChild(t *testing.T, env []string, args ...string) (string, int, string) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
@@ -40,9 +40,16 @@ func runSuiteChild(t *testing.T, env []string, args ...string) (string, int, *re
 	} else {
 		require.NoError(t, err)
 	}
-	f, rerr := results.Read(results.Path(out, "sim", *flagPreset))
-	require.NoError(t, rerr, "output:\n%s", b)
-	return string(b), code, f
+	return string(b), code, out
+}
+
+// runSuiteChild is runChild for a run that writes results, and reads them.
+func runSuiteChild(t *testing.T, env []string, args ...string) (string, int, *results.File) {
+	t.Helper()
+	out, code, dir := runChild(t, env, args...)
+	f, err := results.Read(results.Path(dir, "sim", *flagPreset))
+	require.NoError(t, err, "output:\n%s", out)
+	return out, code, f
 }
 
 func point(f *results.File, name string) *results.Point {
@@ -87,6 +94,13 @@ func TestTheSuiteStopsCleanly(t *testing.T) {
 		assert.Nil(t, point(f, "c32"), "points after the crash are not run")
 		assert.Contains(t, out, "concurrent/{c32,c64} not run: sim stopped at concurrent/c16")
 		assert.Contains(t, out, "--- SKIP: TestLongContext")
+	})
+	t.Run("a target that does not start is reported once", func(t *testing.T) {
+		out, code, _ := runChild(t, nil, "-test.run", "^(TestSingle|TestConcurrent)$", "-profile", "no-such-profile")
+		assert.NotEqual(t, 0, code)
+		assert.Equal(t, 1, strings.Count(out, "unknown sim profile"), "reported once:\n%s", out)
+		assert.NotContains(t, out, "start sim: start sim:")
+		assert.Contains(t, out, "--- SKIP: TestConcurrent")
 	})
 	t.Run("the suite stops before go test's deadline", func(t *testing.T) {
 		// 30 s less the 15 s margin: the full-scale single-request points take longer.
