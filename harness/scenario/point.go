@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -164,12 +163,6 @@ func classList(classes map[stream.Class]int) string {
 	}
 	sort.Strings(parts)
 	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-// Interrupted reports whether err ended a point because the run's context ended (an
-// interrupt, the suite's deadline) rather than because of the target.
-func Interrupted(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func appendReason(all, one string) string {
