@@ -84,11 +84,9 @@ func Compute(records []stream.Record, slo SLO) Summary {
 	n := 0
 	for i := range records {
 		r := &records[i]
-		if class := r.Class(); class == stream.Cancelled || r.Sent.IsZero() && r.Err == nil {
-			// Stopped by the run, or never sent: the server had no part in it.
-			if class == stream.Cancelled {
-				s.Classes[class]++
-			}
+		if r.Class() == stream.Cancelled {
+			// Stopped by the run itself: the server had no part in it.
+			s.Classes[stream.Cancelled]++
 			continue
 		}
 		n++

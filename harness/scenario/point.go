@@ -59,9 +59,6 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		out.UsageDisagreements += s.UsageDisagreements
 		for i := range tr.Records {
 			rec := &tr.Records[i]
-			if rec.Sent.IsZero() && rec.Err == nil {
-				continue // never sent: the run stopped first
-			}
 			smp := results.Sample{Trial: t, Index: i, QueueMs: msf(rec.QueueDelay()), TTFTMs: msf(rec.TTFT()),
 				LatencyMs: msf(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks),
 				Class: string(rec.Class()), RetryAfter: stream.RetryAfter(rec.Err), UsageDisagrees: rec.UsageDisagrees}

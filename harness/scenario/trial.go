@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -120,8 +121,8 @@ func stopCause(ctx context.Context) error {
 }
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests. A trial the
-// context stops part-way returns its records (those the run cancelled have class
-// cancelled, those it never sent a zero Sent) with the error, so what was measured is kept.
+// context stops part-way returns the records of the requests it sent (those the run
+// cancelled have class cancelled) with the error, so what was measured is kept.
 func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
 	tag := sc.Name + "-" + p.Name
 	if r.Target.ResetCache != nil {
@@ -252,6 +253,8 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		if watch != nil {
 			watch.finish(map[string]float64{})
 		}
+		// The requests the run never sent are no part of the trial.
+		recs = slices.DeleteFunc(recs, func(rec stream.Record) bool { return rec.Sent.IsZero() && rec.Err == nil })
 		return Trial{Records: recs, Summary: metrics.Compute(recs, r.SLO), Load: rep, Client: client, Warnings: warns},
 			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), stopCause(ctx))
 	}
