@@ -18,7 +18,8 @@ import (
 )
 
 // resultsRoot is a results root with two sets: the reporter's fixture results at the root
-// (two simulator runs and a broken file) and a baseline beside them.
+// (four simulator runs, two profiles by two presets, and a broken file) and a baseline beside
+// them.
 func resultsRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
@@ -44,8 +45,8 @@ func TestResultsBrowseCompareAndDownload(t *testing.T) {
 	resp, report := get(t, srv, "/results/report?set=.")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "sandbox", "the report runs no script, even if a result file carried one")
-	assert.Contains(t, report, "<h1>servegate report</h1>")
-	assert.Contains(t, report, "2 result file(s)")
+	assert.Contains(t, report, "<h1>servegate report: simulated</h1>", "the fixtures are simulator runs, and the title says so")
+	assert.Contains(t, report, "4 result file(s)")
 	assert.Contains(t, report, "broken_results.json", "an unreadable file is named, as in the offline report")
 	assert.Contains(t, report, "<svg", "charts are inline, as in index.html")
 
