@@ -137,10 +137,6 @@ func best(runs []*Run, scenario, metric string, lower bool) []finding {
 		l.points = append(l.points, k.point)
 		l.min, l.max = min(l.min, ratio), max(l.max, ratio)
 	}
-	better := "higher"
-	if lower {
-		better = "lower"
-	}
 	var out []finding
 	for _, pr := range pairs {
 		l := leads[pr]
@@ -148,8 +144,15 @@ func best(runs []*Run, scenario, metric string, lower bool) []finding {
 		if fmt.Sprintf("%.1f", l.max) != fmt.Sprintf("%.1f", l.min) {
 			by = fmt.Sprintf("%.1fx-%.1fx", l.min, l.max)
 		}
-		out = append(out, finding{scenario, fmt.Sprintf("%s has the %s %s at %s: %s %s's",
-			pr.winner, better, metric, strings.Join(l.points, ", "), by, pr.loser)})
+		// The ratio is always the larger value over the smaller: said of the run with the
+		// larger value, so "lower ... 10x" never reads as ten times the loser's.
+		text := fmt.Sprintf("%s has the higher %s at %s: %s %s's",
+			pr.winner, metric, strings.Join(l.points, ", "), by, pr.loser)
+		if lower {
+			text = fmt.Sprintf("%s has the lower %s at %s: %s's is %s %s's",
+				pr.winner, metric, strings.Join(l.points, ", "), pr.loser, by, pr.winner)
+		}
+		out = append(out, finding{scenario, text})
 	}
 	return out
 }

@@ -170,6 +170,9 @@ func TestFindingsCompareRunsOfOneModel(t *testing.T) {
 	}
 	assert.NotZero(t, n)
 	assert.Contains(t, findingTexts(runs), "sim/gpt-oss-20b has the higher output_token_throughput at c8, c16, c32, c64: ")
+	// The ratio is the larger over the smaller, so it is said of the larger value.
+	assert.Regexp(t, `sim/gpt-oss-20b has the lower p50_ttft_ms at c8, c16, c32, c64: sim-single-slot/gpt-oss-20b's is [0-9.x-]+ sim/gpt-oss-20b's`,
+		findingTexts(runs))
 }
 
 func findingTexts(runs []*Run) string {
