@@ -305,9 +305,13 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 				Engine: s.spec.name, EngineVer: s.target.Version, Scale: string(s.scale), Seed: *flagSeed, Host: host},
 		}
 		head.Settings = &results.Settings{Scale: string(s.scale), Preset: s.preset.Name, Profile: s.profile, TargetVersion: s.target.Version}
-		path := results.Path(s.out, s.spec.name, s.preset.Name)
-		s.writer, s.err = results.Open(s.ctx, path, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
+		var moved *results.SettingsError
+		s.writer, moved, s.err = results.OpenApart(s.ctx, s.out, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
 			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
+		if moved != nil && s.err == nil {
+			fmt.Printf("servegate: %s; this run's points go to a file of their own, %s (-fresh starts the first over instead)\n",
+				moved, s.writer.Path())
+		}
 		var se *results.SettingsError
 		var busy *results.BusyError
 		switch {
@@ -318,7 +322,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 		if s.err == nil {
 			if kept := len(s.writer.Points()); kept > 0 {
-				fmt.Printf("servegate: adding to %s (%d points of earlier runs with the same settings kept; -fresh starts over)\n", path, kept)
+				fmt.Printf("servegate: adding to %s (%d points of earlier runs with the same settings kept; -fresh starts over)\n", s.writer.Path(), kept)
 			}
 		}
 	})
