@@ -146,10 +146,33 @@ func writeTimeline(s *suite) {
 		return
 	}
 	path := strings.TrimSuffix(s.writer.Path(), "_results.json") + "_gpu_timeline.json"
+	if err := keepEarlierTimeline(path); err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		return
+	}
 	if err := results.WriteFile(path, map[string]any{"interval_ms": sampler.Interval.Milliseconds(), "samples": sampler.All(),
 		"devices": sampler.AllDevices(), "selection": sampler.Selection(), "errors": fmt.Sprint(sampler.Errors())}); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 	}
+}
+
+// keepEarlierTimeline moves an earlier run's timeline at path (its points stay in the result
+// file this run adds to) aside to a name carrying the time it was written, so that this run's
+// timeline does not replace it: …_gpu_timeline_20261201T141500Z.json.
+func keepEarlierTimeline(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("keep the earlier GPU timeline: %w", err)
+	}
+	aside := strings.TrimSuffix(path, ".json") + "_" + fi.ModTime().UTC().Format("20060102T150405Z") + ".json"
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("keep the earlier GPU timeline: %w", err)
+	}
+	fmt.Printf("servegate: the earlier run's GPU timeline is kept as %s\n", aside)
+	return nil
 }
 
 // suite is the state shared by the scenario tests while one target is under test.
