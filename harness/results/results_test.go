@@ -260,3 +260,26 @@ func TestReadNamesTheBadFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
 }
+
+func TestUpdateWaitsForTheFilesLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary", "hypotheses.json")
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Update(context.Background(), path, time.Second, func() error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	err := Update(context.Background(), path, 0, func() error { return nil })
+	var busy *BusyError
+	require.ErrorAs(t, err, &busy, "the lock is held: no waiting allowed")
+	ran := false
+	go func() { close(release) }()
+	require.NoError(t, Update(context.Background(), path, time.Minute, func() error { ran = true; return nil }))
+	assert.True(t, ran)
+	require.NoError(t, <-done)
+}
