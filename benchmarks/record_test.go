@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/servegate/servegate/frameworks/models"
@@ -67,4 +68,18 @@ func TestSummaryFitsAConsoleAndSaysSimulated(t *testing.T) {
 	assert.Contains(t, lines[1], "SIMULATED")
 	assert.Contains(t, out.String(), "in4096_c4!")
 	assert.Contains(t, out.String(), "INVALID long_context/in4096_c4: client-bound")
+}
+
+func TestAnEarlierGPUTimelineIsKeptAside(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vllm_tiny_gpu_timeline.json")
+	require.NoError(t, keepEarlierTimeline(path), "no earlier timeline: nothing to do")
+	require.NoError(t, os.WriteFile(path, []byte(`{"samples":[{"t_sec":1}]}`), 0o644))
+	written := time.Date(2026, 12, 1, 14, 15, 0, 0, time.UTC)
+	require.NoError(t, os.Chtimes(path, written, written))
+	require.NoError(t, keepEarlierTimeline(path))
+	assert.NoFileExists(t, path)
+	b, err := os.ReadFile(filepath.Join(dir, "vllm_tiny_gpu_timeline_20261201T141500Z.json"))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"samples":[{"t_sec":1}]}`, string(b))
 }
