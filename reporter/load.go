@@ -144,12 +144,27 @@ func label(runs []*Run) {
 					r.Label += " " + v
 				}
 			}
+			if distinct(g) {
+				break // a further setting would only repeat what tells them apart
+			}
 		}
 	}
 	// A run's colour and dash follow its place among the runs reported (runStyle).
 	for i, r := range runs {
 		r.Style = i
 	}
+}
+
+// distinct says whether the runs' labels differ from one another.
+func distinct(runs []*Run) bool {
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if seen[r.Label] {
+			return false
+		}
+		seen[r.Label] = true
+	}
+	return true
 }
 
 // How many of the runs reported are simulated.

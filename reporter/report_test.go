@@ -276,3 +276,15 @@ func TestRunsUnderOtherSettingsAreLabelledBySettings(t *testing.T) {
 	label(runs)
 	assert.Equal(t, []string{"sim full", "sim quick", "vllm"}, []string{runs[0].Label, runs[1].Label, runs[2].Label})
 }
+
+// A simulator profile is named by the engine's version already (sim-batching): the label
+// says it once, not "sim sim-batching batching".
+func TestASettingAlreadyToldIsNotRepeated(t *testing.T) {
+	run := func(profile string) *Run {
+		return &Run{Framework: "sim", ModelPreset: "tiny", Provenance: map[string]any{"engine_version": "sim-" + profile},
+			Settings: map[string]any{"scale": "quick", "profile": profile}}
+	}
+	runs := []*Run{run("batching"), run("single-slot")}
+	label(runs)
+	assert.Equal(t, []string{"sim sim-batching", "sim sim-single-slot"}, []string{runs[0].Label, runs[1].Label})
+}
