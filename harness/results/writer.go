@@ -91,8 +91,8 @@ func load(path string, head File, fresh bool) (*Writer, error) {
 			return nil, err
 		case old.Settings == nil && len(old.Results) > 0:
 			return nil, &SettingsError{Path: path}
-		case old.Settings != nil && len(old.Settings.differences(*head.Settings)) > 0:
-			return nil, &SettingsError{Path: path, Differences: old.Settings.differences(*head.Settings)}
+		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
+			return nil, &SettingsError{Path: path, Differences: old.Settings.Differences(*head.Settings)}
 		default:
 			head.Results = old.Results
 		}
