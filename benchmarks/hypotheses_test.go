@@ -66,6 +66,9 @@ func runHypothesis(t *testing.T, id string) {
 	if current == nil {
 		t.Fatal("no target registered")
 	}
+	if !current.sharding.shard.Whole() {
+		t.Fatalf("%s: shard %s measures a share of the load, on which no claim can be decided: merge the shards (servegate-merge) and decide with -from", id, current.sharding.shard)
+	}
 	if !h.About(current.spec.name) {
 		t.Skipf("%s is a claim about %s, not %s", id, strings.Join(h.Frameworks, ", "), current.spec.name)
 	}

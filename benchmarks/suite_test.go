@@ -25,7 +25,9 @@ import (
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/shard"
 	"github.com/servegate/servegate/internal/cpulock"
+	"github.com/servegate/servegate/schema"
 )
 
 func envOr(key, def string) string {
@@ -67,7 +69,59 @@ var (
 	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+	flagShard       = flag.String("shard", os.Getenv("SERVEGATE_SHARD"), "run shard i/n of every point's load and write its records only, for servegate-merge (env SERVEGATE_SHARD; default from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX and JOB_COMPLETIONS)")
+	flagStartAt     = flag.String("start-at", os.Getenv("SERVEGATE_START_AT"), "with -shard: when the shards' measured load starts, RFC 3339 (env SERVEGATE_START_AT); without -barrier, one point's one trial")
+	flagBarrier     = flag.String("barrier", os.Getenv("SERVEGATE_BARRIER"), "with -shard: a directory every shard sees, where they line up before each trial (env SERVEGATE_BARRIER)")
+	flagRunID       = flag.String("run-id", os.Getenv("SERVEGATE_RUN_ID"), "with -barrier: a name the shards of one measurement share, e.g. the Job's uid (env SERVEGATE_RUN_ID)")
 )
+
+// sharding is the shard this process runs and how it lines up with the others; the whole
+// measurement when not sharded.
+type sharding struct {
+	shard shard.Shard
+	sync  shard.Sync
+}
+
+// shardFlags reads -shard (or the Indexed Job's environment), -start-at, -barrier and
+// -run-id.
+func shardFlags() (sharding, error) {
+	var sh sharding
+	var err error
+	switch {
+	case *flagShard != "":
+		sh.shard, err = shard.Parse(*flagShard)
+	default:
+		sh.shard, _, err = shard.FromEnv(os.Getenv)
+	}
+	if err != nil || sh.shard.Whole() {
+		if err == nil && (*flagStartAt != "" || *flagBarrier != "") {
+			err = fmt.Errorf("-start-at and -barrier line shards up: give -shard=i/n (n > 1) too")
+		}
+		return sh, err
+	}
+	var at time.Time
+	if *flagStartAt != "" {
+		if at, err = time.Parse(time.RFC3339, *flagStartAt); err != nil {
+			return sh, fmt.Errorf("-start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z: %w", *flagStartAt, err)
+		}
+	}
+	switch {
+	case *flagBarrier != "":
+		run := *flagRunID
+		if run == "" {
+			run = *flagStartAt
+		}
+		if run == "" {
+			return sh, fmt.Errorf("-barrier needs a name the shards of this measurement share, so an earlier run's files in %s release nothing: -run-id (the Job's uid) or -start-at", *flagBarrier)
+		}
+		sh.sync = &shard.Barrier{Dir: resolvePath(*flagBarrier), Run: run, Shard: sh.shard, NotBefore: at}
+	case !at.IsZero():
+		sh.sync = &shard.At{Time: at}
+	default:
+		return sh, fmt.Errorf("shard %s needs a start it shares with the other shards: -start-at (one point's one trial) or -barrier DIR (a directory every shard sees)", sh.shard)
+	}
+	return sh, nil
+}
 
 func envBool(key string) bool {
 	return envNum(key, false, strconv.ParseBool, "true or false")
@@ -161,6 +215,9 @@ type suite struct {
 	profile string
 	// out is the results directory (-out, absolute).
 	out string
+	// sharding, unless whole, runs this process's share of every point and writes its
+	// records only.
+	sharding sharding
 
 	mu sync.Mutex
 	// measured holds every point this run measured, by result scenario and point name:
@@ -175,18 +232,19 @@ type measurement struct {
 	by  string
 }
 
-// record writes a finished point to the results. A failed write (a full disk, a removed
+// record writes a finished point's records and its result, computed from them. A failed write (a full disk, a removed
 // directory) stops the run: a point measured now would be lost, and hours of measuring
 // could end in a summary of points that are not on disk. Every later point fails at once
 // with the reason, and the summary marks the point not written.
-func (s *suite) record(p results.Point) error {
-	if err := s.writer.Add(p); err != nil {
+func (s *suite) record(g *schema.Group) (results.Point, error) {
+	p, err := s.writer.Record(g)
+	if err != nil {
 		s.writeErr = fmt.Errorf("results not written (%w); the run stops: nothing measured from here on would be kept", err)
-		s.unsaved = p.Scenario + "/" + p.Point
-		fmt.Fprintf(os.Stderr, "servegate: %s/%s: %v\n", p.Scenario, p.Point, s.writeErr)
-		return s.writeErr
+		s.unsaved = g.Head.Point.Key()
+		fmt.Fprintf(os.Stderr, "servegate: %s: %v\n", s.unsaved, s.writeErr)
+		return p, s.writeErr
 	}
-	return nil
+	return p, nil
 }
 
 var current *suite
@@ -218,8 +276,12 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 		head.Settings = &results.Settings{Scale: string(s.scale), Preset: s.preset.Name, Profile: s.profile, TargetVersion: s.target.Version}
 		path := results.Path(s.out, s.spec.name, s.preset.Name)
+		if sh := s.sharding.shard; !sh.Whole() {
+			path = results.ShardPath(s.out, s.spec.name, s.preset.Name, sh.Index, sh.Count)
+		}
 		s.writer, s.err = results.Open(s.ctx, path, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
-			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
+			RecordsOnly: !s.sharding.shard.Whole(),
+			Logf:        func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
 		var se *results.SettingsError
 		var busy *results.BusyError
 		switch {
@@ -227,6 +289,10 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			s.err = fmt.Errorf("%w\n  -fresh (FRESH=1) replaces its points with this run's; -out DIR (OUT=DIR) keeps both", s.err)
 		case errors.As(s.err, &busy):
 			s.err = fmt.Errorf("%w\n  two runs at once would measure each other: wait for it, or pass -lock-wait=30m (env SERVEGATE_LOCK_WAIT) to wait here, or -out DIR", s.err)
+		}
+		if s.err == nil && !s.sharding.shard.Whole() {
+			fmt.Printf("servegate: shard %s: this process runs its share of every point and writes its records to %s; servegate-merge -in %s makes the result\n",
+				s.sharding.shard, s.writer.RecordsPath(), s.out)
 		}
 		if s.err == nil {
 			if kept := len(s.writer.Points()); kept > 0 {
@@ -238,7 +304,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		t.Fatal(s.err)
 	}
 	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
-		ClientProcs: *flagClientProcs}, s.writer
+		ClientProcs: *flagClientProcs, Shard: s.sharding.shard, Sync: s.sharding.sync}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry
@@ -297,7 +363,7 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 	}
 	r := *runner
 	r.Trials, r.Logf = trials, t.Logf
-	res, err := r.RunPoint(s.ctx, sc, p)
+	g, err := r.Measure(s.ctx, sc, p)
 	if err != nil {
 		if s.alive != nil {
 			err = errors.Join(err, s.alive())
@@ -309,7 +375,8 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 			t.Errorf("%s/%s: %v", sc.Name, p.Name, err)
 		}
 	}
-	if err := s.record(res); err != nil {
+	res, err := s.record(&g)
+	if err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Lock()
@@ -417,6 +484,10 @@ func TestMain(m *testing.M) {
 		if *flagMinSuccess < 0 || *flagMinSuccess > 100 {
 			return fmt.Errorf("-min-success is a percentage: 0 to 100, got %g", *flagMinSuccess)
 		}
+		sh, err := shardFlags()
+		if err != nil {
+			return err
+		}
 		nonce := make([]byte, 4)
 		_, _ = rand.Read(nonce)
 		// An interrupt cancels the run; points already finished are on disk.
@@ -436,7 +507,7 @@ func TestMain(m *testing.M) {
 		order := map[string]int{"sim": 0, "vllm": 1, "sglang": 2, "ollama": 3, "openai": 4}
 		sort.SliceStable(registered, func(i, j int) bool { return order[registered[i].name] < order[registered[j].name] })
 		for _, spec := range registered {
-			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut}
+			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut, sharding: sh}
 			if c := m.Run(); c != 0 {
 				code = c
 			}

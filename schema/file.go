@@ -30,8 +30,28 @@ type ServerConfig struct {
 	Model        string `json:"model"`
 	ChatEndpoint string `json:"chat_endpoint"`
 	Dialect      string `json:"dialect"`
-	// Launch holds framework-specific settings (the sim's profile, a server's flags).
+	// Launch holds framework-specific settings (the sim's profile, a server's flags). Read
+	// back from a file it is the JSON as written (a json.RawMessage), so a file rewritten
+	// from what was read keeps it byte for byte.
 	Launch any `json:"launch,omitempty"`
+}
+
+// UnmarshalJSON keeps Launch as the JSON it was written as.
+func (c *ServerConfig) UnmarshalJSON(b []byte) error {
+	type fields ServerConfig
+	var f struct {
+		fields
+		Launch json.RawMessage `json:"launch,omitempty"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*c = ServerConfig(f.fields)
+	c.Launch = nil
+	if len(f.Launch) > 0 && string(f.Launch) != "null" {
+		c.Launch = f.Launch
+	}
+	return nil
 }
 
 // GPUInfo is the run's GPU snapshot; null when no GPU was sampled. The flat fields are

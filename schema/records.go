@@ -76,6 +76,8 @@ type Trial struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Invalid says why the trial measured the client rather than the server.
 	Invalid string `json:"invalid,omitempty"`
+	// GPUs are each sampled device's figures over the trial.
+	GPUs []GPUFigures `json:"gpus,omitempty"`
 }
 
 // How a request's chunks were dated (Request.Dated).
@@ -106,6 +108,9 @@ type Request struct {
 	FirstByteNs int64 `json:"first_byte_ns,omitempty"`
 	// EndNs is when the stream finished, from Sent.
 	EndNs int64 `json:"end_ns,omitempty"`
+	// FirstAnswerNs is when the first event carrying answer content (not reasoning)
+	// arrived, from Sent; absent when none did or the stream does not tell them apart.
+	FirstAnswerNs *int64 `json:"first_answer_ns,omitempty"`
 	// ChunkNs, ChunkTokens and ChunkLagNs are, per chunk, its arrival from Sent, the
 	// output tokens it carried and how long after arriving the client read it.
 	ChunkNs     []int64 `json:"chunk_ns"`

@@ -127,3 +127,14 @@ func TestRecordsOfANewerSchemaAreRefused(t *testing.T) {
 	require.True(t, errors.As(err, &ve), "got %v", err)
 	assert.Contains(t, err.Error(), path+" has schema_version 3")
 }
+
+// A file read and written again is the file: the launch settings keep their order.
+func TestLaunchSettingsSurviveARewrite(t *testing.T) {
+	in := `{"base_url":"u","model":"m","chat_endpoint":"/c","dialect":"openai","launch":{"name":"batching","max_batch":256}}`
+	var c ServerConfig
+	require.NoError(t, json.Unmarshal([]byte(in), &c))
+	out, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.JSONEq(t, in, string(out))
+	assert.Contains(t, string(out), `{"name":"batching","max_batch":256}`)
+}

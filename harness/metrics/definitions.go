@@ -77,6 +77,8 @@ var Definitions = map[string]string{
 	"gpu_energy_j":                   "rise of the devices' total-energy counters over the measured requests (J)",
 	"gpu_joules_per_output_token":    "gpu_energy_j / total_output_tokens",
 	"client_cpu_pct":                 "the harness process's CPU time during the measured requests, percent of all cores (includes an in-process target's work)",
+	"client_cpu_sec":                 "the harness process's CPU time (user and system) during the measured requests, in seconds; summed over shards",
+	"client_cpu_us_per_token":        "client_cpu_sec per output token, in microseconds: what the client spends per streamed token (includes an in-process target's work)",
 	"client_sched_lag_p99_ms":        "p99 lateness of a 1 ms timer in the harness process while measuring: how late its goroutines ran; above 10 ms the point is invalid (client-bound)",
 	"client_send_lag_p99_ms":         "p99 of send minus scheduled time; in an uncapped open loop above 10 ms the point is invalid (client-bound)",
 	"client_max_in_flight":           "most requests the load generator had in flight; in a closed loop below the concurrency the point is invalid (client-bound)",
