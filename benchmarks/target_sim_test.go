@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/servegate/servegate/benchmarks/simtarget"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
 )
@@ -53,5 +54,5 @@ func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, err
 	if err != nil {
 		return scenario.Target{}, nil, err
 	}
-	return scenario.SimTarget(srv, preset.HF), srv.Close, nil
+	return simtarget.Of(srv, preset.HF), srv.Close, nil
 }
