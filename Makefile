@@ -37,11 +37,11 @@ vet:
 
 ## frameworks-fake: `go test -tags=vllm,sglang,ollama ./benchmarks` end to end with no GPU:
 ##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that
-##   answers on that framework's paths, metric names and start-up (harness/launch/testdata)
+##   answers on that framework's paths, metric names and start-up (frameworks/sim/fakeframework)
 FAKE_DIR := $(shell mktemp -d -u /tmp/servegate-fake.XXXXXX)
 frameworks-fake:
 	mkdir -p $(FAKE_DIR)
-	$(GO) build -o $(FAKE_DIR)/fakeframework ./harness/launch/testdata/fakeframework
+	$(GO) build -o $(FAKE_DIR)/fakeframework ./frameworks/sim/fakeframework
 	SERVEGATE_VLLM_COMMAND="$(FAKE_DIR)/fakeframework -framework vllm -port {port} -model {model}" \
 	SERVEGATE_SGLANG_COMMAND="$(FAKE_DIR)/fakeframework -framework sglang -port {port} -model {model}" \
 	SERVEGATE_OLLAMA_COMMAND="$(FAKE_DIR)/fakeframework -framework ollama -model {model}" \
