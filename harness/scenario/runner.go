@@ -34,6 +34,8 @@ type Runner struct {
 	// kernel then dates both by the later one. Ps beyond the cores keep one polling, for
 	// about a third more client CPU per token. 0 leaves the process's setting.
 	ClientProcs int
+	// ProbeEvery is how often the scheduler-lag probe fires; 0 means ProbeEvery.
+	ProbeEvery time.Duration
 	// Shard, unless whole, runs this process's share of every point's load (its share of
 	// the concurrency, or of the arrival schedule) and numbers its requests as one process
 	// would; Sync lines the shards up before each trial's warm-up and load. Only shard 0

@@ -239,7 +239,11 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			return Trial{}, err
 		}
 	}
-	lagProbe := startProbe()
+	probeEvery := r.ProbeEvery
+	if probeEvery <= 0 {
+		probeEvery = ProbeEvery
+	}
+	lagProbe := startProbe(probeEvery)
 	cpu0, wall0 := cpuTime(), time.Now()
 	go func() {
 		t := time.NewTicker(every)
