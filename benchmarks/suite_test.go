@@ -321,8 +321,8 @@ func sourceCommit() string {
 	return commit
 }
 
-// runScenario runs every point of the named scenario as a subtest, writing each result as
-// it finishes.
+// runScenario runs every point of the named scenario as a subtest of the framework under
+// test, writing each result as it finishes.
 func runScenario(t *testing.T, name string) {
 	if current == nil {
 		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang, ollama or openai")
@@ -331,12 +331,16 @@ func runScenario(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range sc.Points {
-		t.Run(p.Name, func(t *testing.T) {
-			res := current.measure(t, sc, p, *flagTrials)
-			checkPoint(t, res)
-		})
-	}
+	// The framework names a level of its own (TestConcurrent/vllm/c64), so the JUnit of a
+	// run over several frameworks tells their points apart.
+	t.Run(current.spec.name, func(t *testing.T) {
+		for _, p := range sc.Points {
+			t.Run(p.Name, func(t *testing.T) {
+				res := current.measure(t, sc, p, *flagTrials)
+				checkPoint(t, res)
+			})
+		}
+	})
 }
 
 // measure returns point p of sc as this run measured it: measured now with trials
