@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
@@ -141,7 +140,7 @@ var sampler *gpu.Sampler
 // openGPU starts GPU sampling, or says once that there is none. With the gpu build tag a
 // missing GPU is an error before anything starts.
 func openGPU(ctx context.Context) error {
-	s, err := gpu.Open(nvml.New())
+	s, err := gpu.OpenSystem()
 	if err != nil {
 		if gpuRequired {
 			return fmt.Errorf("built with the gpu tag but %v", err)
