@@ -85,3 +85,18 @@ func TestAShardWritesItsShareOfRecordsOnly(t *testing.T) {
 	assert.Equal(t, want, got, "its share of the requests, numbered as one process numbers them")
 	assert.Equal(t, 4.0, gs[0].Trials[0].Values["client_max_in_flight"], "its share of the concurrency")
 }
+
+// A shard with no share of a point (concurrency 1 over two shards: shard 0 sends it) still
+// lines up and writes the point's records, and its test does not fail for want of requests.
+func TestAShardWithoutAShareOfAPointPasses(t *testing.T) {
+	s := simSuite(t, true, nil)
+	s.sharding = sharding{shard: shard.Shard{Index: 1, Count: 2}, sync: &shard.At{Time: time.Now()}}
+	sc, err := scenario.Lookup("concurrent", scenario.Quick)
+	require.NoError(t, err)
+	t.Run("c1", func(t *testing.T) { checkPoint(t, s.measure(t, sc, sc.Points[0], 1)) })
+	gs, err := schema.ReadRecords(results.RecordsPath(results.ShardPath(s.out, "sim", s.preset.Name, 1, 2)))
+	require.NoError(t, err)
+	require.Len(t, gs, 1)
+	assert.Equal(t, "c1", gs[0].Head.Point.Point)
+	assert.Empty(t, gs[0].Requests)
+}

@@ -50,7 +50,7 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 		}
 		s := tr.Summary
 		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
-			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], s.Values["p50_ttft_ms"],
+			sc.Name, p.Name, t, trials, len(tr.Records), s.Values["success_rate"], s.Values["p50_ttft_ms"],
 			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
 	}
 	// How the point was run, for every trial: on the head, with the warnings that go with it.
