@@ -5,15 +5,13 @@ package simtarget
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/simproc"
 )
 
 // Target describes the simulator at url serving model with profile: it counts prompts
@@ -31,23 +29,9 @@ func Target(url, model string, profile sim.Profile) scenario.Target {
 		MetricsPath:     "/metrics",
 		Metrics:         sim.Metrics,
 		Count:           prompt.Local,
-		ResetCache: func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/reset_prefix_cache", strings.NewReader(""))
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("reset sim prefix cache: %w", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("reset sim prefix cache: HTTP %d", resp.StatusCode)
-			}
-			return nil
-		},
-		Version: "sim-" + profile.Name,
-		Launch:  profile,
+		ResetCache:      func(ctx context.Context) error { return simproc.ResetCache(ctx, url) },
+		Version:         "sim-" + profile.Name,
+		Launch:          profile,
 	}
 }
 

@@ -18,8 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
-	"time"
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/internal/truth"
@@ -79,8 +77,17 @@ type Options struct {
 	Args []string
 }
 
+// TB is the part of testing.TB Start needs (so that this package, which simtarget uses
+// outside tests too, does not import testing).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Start runs the simulator for the test and stops it when the test ends.
-func Start(t testing.TB, opt Options) *Sim {
+func Start(t TB, opt Options) *Sim {
 	t.Helper()
 	bin, err := Build()
 	if err != nil {
@@ -146,10 +153,11 @@ func (s *Sim) Truth(ctx context.Context, id string) (truth.Request, error) {
 }
 
 // ResetCache empties the simulator's prefix cache (POST /reset_prefix_cache).
-func (s *Sim) ResetCache(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/reset_prefix_cache", strings.NewReader(""))
+func (s *Sim) ResetCache(ctx context.Context) error { return ResetCache(ctx, s.URL) }
+
+// ResetCache empties the prefix cache of the simulator at url.
+func ResetCache(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/reset_prefix_cache", strings.NewReader(""))
 	if err != nil {
 		return err
 	}
