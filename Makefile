@@ -93,12 +93,15 @@ fuzz:
 	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzNDJSON -fuzztime 30s
 	$(GO) test ./harness/stream -run '^$$' -fuzz FuzzChunkScanner -fuzztime 30s
 
-## perf: the performance figures quoted in README (parse speed, client CPU, 1,000 streams)
+## perf: the performance figures quoted in README (parse speed, client CPU, 1,000 streams,
+##       CPU per token on paced streams, 10,000 streams from shards)
 perf:
 	$(GO) test ./harness/stream -run '^$$' -bench 'Parse' -cpu 1 -benchtime 2s
 	$(GO) test ./harness/stream -run '^$$' -bench 'ClientOverhead' -benchtime 200x
 	$(GO) test ./harness/scenario -run '^$$' -bench 'ManyStreams' -benchtime 3x
 	$(GO) test ./harness/scenario -run 'TestLongPrompts' -count=1 -v
+	$(GO) test ./harness/scenario -run '^$$' -bench 'PacedClientCPU' -benchtime 1x -count 3
+	$(GO) test ./benchmarks/shards -run '^$$' -bench 'ShardedStreams' -benchtime 1x -count 3 -timeout 60m
 
 ## report: tables, charts and index.html from every results/<framework>/*_results.json
 ##         [BASE=<dir>] adds the significant changes against a baseline

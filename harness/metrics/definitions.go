@@ -79,7 +79,7 @@ var Definitions = map[string]string{
 	"client_cpu_pct":                 "the harness process's CPU time during the measured requests, percent of all cores (includes an in-process target's work)",
 	"client_cpu_sec":                 "the harness process's CPU time (user and system) during the measured requests, in seconds; summed over shards",
 	"client_cpu_us_per_token":        "client_cpu_sec per output token, in microseconds: what the client spends per streamed token (includes an in-process target's work)",
-	"client_sched_lag_p99_ms":        "p99 lateness of a 1 ms timer in the harness process while measuring: how late its goroutines ran; above 10 ms the point is invalid (client-bound)",
+	"client_sched_lag_p99_ms":        "p99 lateness of a timer firing every 10 ms in the harness process while measuring: how late its goroutines ran; above 10 ms the point is invalid (client-bound)",
 	"client_send_lag_p99_ms":         "p99 of send minus scheduled time; in an uncapped open loop above 10 ms the point is invalid (client-bound)",
 	"client_max_in_flight":           "most requests the load generator had in flight; in a closed loop below the concurrency the point is invalid (client-bound)",
 	"client_read_lag_p99_ms":         "p99 over token events of how long after arriving at this host's socket the harness read them; arrival times come from the kernel's receive timestamps (client_kernel_stamped_pct), which keep this lag out of every latency, except that events read together are all dated by the newest",
