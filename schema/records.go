@@ -43,6 +43,9 @@ type Head struct {
 	SLO *SLO `json:"slo,omitempty"`
 	// Shard says which share of the point's load these records are; nil for a whole point.
 	Shard *Shard `json:"shard,omitempty"`
+	// Stopped says why measuring stopped before the point's last trial (a crash, an
+	// interrupt, the suite's deadline); the records hold what was measured until then.
+	Stopped string `json:"stopped,omitempty"`
 	// Trials and Requests count the lines of the group after the head, so a group cut
 	// short (a run killed while writing) is told from a whole one.
 	Trials   int `json:"trials"`
@@ -125,6 +128,11 @@ type Request struct {
 	Status int    `json:"status"`
 	Class  string `json:"class,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// RetryAfter is the Retry-After header of an error status (a 429's), as sent.
+	RetryAfter string `json:"retry_after,omitempty"`
+	// UsageDisagrees says the server's completion count was below the tokens the stream
+	// carried: the request's output tokens are the stream's count.
+	UsageDisagrees bool `json:"usage_disagrees,omitempty"`
 	// PromptTokens and CompletionTokens are the server's counts (-1: it gave none);
 	// TokenSource how ChunkTokens were counted (server_usage, events).
 	PromptTokens     int    `json:"prompt_tokens"`

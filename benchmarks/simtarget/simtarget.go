@@ -29,9 +29,13 @@ func Target(url, model string, profile sim.Profile) scenario.Target {
 		MetricsPath:     "/metrics",
 		Metrics:         sim.Metrics,
 		Count:           prompt.Local,
-		ResetCache:      func(ctx context.Context) error { return simproc.ResetCache(ctx, url) },
-		Version:         "sim-" + profile.Name,
-		Launch:          profile,
+		ResetCache: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, scenario.DefaultProbeTimeout)
+			defer cancel()
+			return simproc.ResetCache(ctx, url)
+		},
+		Version: "sim-" + profile.Name,
+		Launch:  profile,
 	}
 }
 

@@ -84,8 +84,12 @@ func Merge(shards [][]schema.Group) ([]schema.Group, error) {
 		m := schema.Group{Head: base.Head}
 		m.Head.Shard = nil
 		m.Head.Point.Shards = n
+		m.Head.Stopped = ""
 		for _, p := range parts {
 			h := p.g.Head
+			if h.Stopped != "" {
+				m.Head.Stopped = appendReason(m.Head.Stopped, fmt.Sprintf("shard %d: %s", h.Shard.Index, h.Stopped))
+			}
 			if d := pointDifferences(base.Head.Point, h.Point); d != "" {
 				return nil, fmt.Errorf("%s: shard %d measured another point: %s", key, h.Shard.Index, d)
 			}

@@ -70,6 +70,19 @@ func TestMergedShardsAreOneMeasurement(t *testing.T) {
 	assert.Equal(t, 25.0, pm.Metrics["client_cpu_pct"], "percentages are averaged")
 	assert.InDelta(t, 2e6/pm.Metrics["total_output_tokens"], pm.Metrics["client_cpu_us_per_token"], 1e-9, "per token over the pooled tokens")
 	assert.Contains(t, pm.Warnings, "shard 3: a finding")
+	assert.Empty(t, pm.Invalid)
+}
+
+// A shard whose measuring stopped early (its target died, its deadline came) marks the
+// merged point invalid, naming the shard.
+func TestAStoppedShardMarksTheMergedPoint(t *testing.T) {
+	shards := shardsOf(requests(), 2)
+	shards[1][0].Head.Stopped = "sim exited"
+	merged, err := Merge(shards)
+	require.NoError(t, err)
+	p, err := Assemble(&merged[0])
+	require.NoError(t, err)
+	assert.Equal(t, "stopped after 1 of 1 trials: shard 1: sim exited", p.Invalid)
 }
 
 func TestMergeRefusesShardsOfAnotherMeasurement(t *testing.T) {

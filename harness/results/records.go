@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,8 +38,10 @@ func Request(trial, index int, rec *stream.Record) schema.Request {
 	if !rec.Sent.IsZero() {
 		q.SentNs = rec.Sent.UnixNano()
 	}
+	q.Class, q.UsageDisagrees = string(rec.Class()), rec.UsageDisagrees
 	if rec.Err != nil {
 		q.Error = rec.Err.Error()
+		q.RetryAfter = stream.RetryAfter(rec.Err)
 	}
 	if rec.Server != nil {
 		q.Server = &schema.ServerTiming{TotalNs: int64(rec.Server.Total), LoadNs: int64(rec.Server.Load),
@@ -81,7 +84,7 @@ func Record(q *schema.Request) stream.Record {
 		Answered:    q.FirstAnswerNs != nil,
 		TokenSource: stream.TokenSource(q.TokenSource), ReasoningTokens: q.ReasoningTokens, PromptChars: q.PromptChars,
 		OutputChars: q.OutputChars, FirstByte: time.Duration(q.FirstByteNs), End: time.Duration(q.EndNs),
-		KernelStamps: q.Dated == schema.DatedKernel, Chunks: make([]stream.Chunk, len(q.ChunkNs))}
+		KernelStamps: q.Dated == schema.DatedKernel, UsageDisagrees: q.UsageDisagrees, Chunks: make([]stream.Chunk, len(q.ChunkNs))}
 	if q.ScheduledNs != 0 {
 		rec.Scheduled = time.Unix(0, q.ScheduledNs)
 	}
@@ -91,8 +94,11 @@ func Record(q *schema.Request) stream.Record {
 	if q.SentNs != 0 {
 		rec.Sent = time.Unix(0, q.SentNs)
 	}
-	if q.Error != "" {
-		rec.Err = errors.New(q.Error)
+	switch {
+	case q.Error != "" && q.Class != "":
+		rec.Err = stream.Recorded(stream.Class(q.Class), q.Error)
+	case q.Error != "":
+		rec.Err = errors.New(q.Error) // records from before requests were classified
 	}
 	if q.Server != nil {
 		rec.Server = &stream.ServerTiming{Total: time.Duration(q.Server.TotalNs), Load: time.Duration(q.Server.LoadNs),
@@ -159,8 +165,8 @@ func Assemble(g *schema.Group) (Point, error) {
 	out := g.Head.Point
 	out.Trials = len(g.Trials)
 	out.ITLBasis = metrics.ITLExact
-	out.Errors = map[string]int{}
-	out.OutputLengthVaried = false
+	out.Errors, out.ErrorClasses = map[string]int{}, map[string]int{}
+	out.OutputLengthVaried, out.OutputTokensFrom, out.UsageDisagreements = false, "", 0
 	// The head's warnings are about how the whole point ran; they follow the trials'.
 	headWarnings := out.Warnings
 	out.Warnings, out.Invalid, out.Requests, out.Metrics, out.TrialStats = nil, "", nil, nil, nil
@@ -171,6 +177,7 @@ func Assemble(g *schema.Group) (Point, error) {
 	objective := slo(g.Head.SLO)
 	byTrial := Trials(g)
 	perMetric := map[string][]float64{}
+	var ok, serverCounted int
 	for _, tr := range g.Trials {
 		qs := byTrial[tr.Trial]
 		recs := make([]stream.Record, len(qs))
@@ -192,10 +199,20 @@ func Assemble(g *schema.Group) (Point, error) {
 		for msg, n := range s.Errors {
 			out.Errors[msg] += n
 		}
+		for class, n := range s.Classes {
+			out.ErrorClasses[string(class)] += n
+		}
+		ok += int(s.Values["successful_requests"])
+		serverCounted += s.ServerCounted
+		out.UsageDisagreements += s.UsageDisagreements
 		for i := range recs {
 			rec := &recs[i]
 			smp := Sample{Trial: tr.Trial, Index: qs[i].Index, QueueMs: Ms(rec.QueueDelay()), TTFTMs: Ms(rec.TTFT()),
-				LatencyMs: Ms(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks)}
+				LatencyMs: Ms(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks),
+				Class: string(rec.Class()), RetryAfter: qs[i].RetryAfter, UsageDisagrees: rec.UsageDisagrees}
+			if rec.HTTPStatus != http.StatusOK {
+				smp.HTTPStatus = rec.HTTPStatus
+			}
 			if rec.Err != nil {
 				smp.Error = rec.Err.Error()
 			}
@@ -218,9 +235,28 @@ func Assemble(g *schema.Group) (Point, error) {
 			out.Invalid = appendReason(out.Invalid, fmt.Sprintf("trial %d %s", tr.Trial, tr.Invalid))
 		}
 	}
+	if g.Head.Stopped != "" {
+		out.Invalid = appendReason(out.Invalid, fmt.Sprintf("stopped after %d of %d trials: %s", len(g.Trials), g.Head.Point.Trials, g.Head.Stopped))
+	}
+	switch {
+	case ok == 0:
+	case serverCounted == ok:
+		out.OutputTokensFrom = "server"
+	case serverCounted == 0:
+		out.OutputTokensFrom = "stream"
+	default:
+		out.OutputTokensFrom = "mixed"
+	}
+	if out.UsageDisagreements > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%d requests' server-reported output tokens were fewer than their streams carried: the stream's count is used for them",
+			out.UsageDisagreements))
+	}
 	out.Warnings = append(out.Warnings, headWarnings...)
 	if len(out.Errors) == 0 {
 		out.Errors = nil
+	}
+	if len(out.ErrorClasses) == 0 {
+		out.ErrorClasses = nil
 	}
 	out.Metrics = map[string]float64{}
 	out.TrialStats = map[string]schema.Interval{}

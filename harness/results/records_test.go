@@ -1,7 +1,10 @@
 package results
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -71,7 +74,45 @@ func TestAssembleComputesThePointFromItsRecords(t *testing.T) {
 	assert.Equal(t, []string{"trial 1: a finding", "trial 2: a finding"}, p.Warnings)
 	assert.Equal(t, "trial 2 client-bound: held 1 of 2 requests in flight", p.Invalid)
 	require.Len(t, p.Requests, 4)
-	assert.Equal(t, Sample{Trial: 2, Index: 1, QueueMs: 1, TTFTMs: 40, LatencyMs: 44, InputTokens: 100, OutputTokens: 3, Chunks: 3}, p.Requests[3])
+	assert.Equal(t, Sample{Trial: 2, Index: 1, QueueMs: 1, TTFTMs: 40, LatencyMs: 44, InputTokens: 100, OutputTokens: 3, Chunks: 3, Class: "ok"}, p.Requests[3])
+}
+
+// Each request's class survives its records: a point recomputed from them has the classes,
+// Retry-After, HTTP status and usage disagreements it was measured with, and a request the
+// run cancelled stays out of its figures. A point whose measuring stopped early says so.
+func TestClassesSurviveTheRecords(t *testing.T) {
+	recs := []stream.Record{streamed(0, 10, 20), streamed(0, 11, 21), streamed(0, 12), streamed(0, 13), streamed(0, 14), streamed(0, 15, 25)}
+	recs[1].CompletionTokens, recs[1].UsageDisagrees = 1, true // the server counted 1 of the 2 streamed
+	recs[2].Chunks, recs[2].HTTPStatus = nil, 429
+	recs[2].Err = &stream.StatusError{URL: "http://x/v1/chat/completions", Code: 429, RetryAfter: "3"}
+	recs[3].Err = fmt.Errorf("%w: no byte for 1s", stream.ErrStalled)
+	recs[4].Err = fmt.Errorf("read stream: %w", context.Canceled)
+	recs[5].Err = fmt.Errorf("%w: 2 of 16 tokens", stream.ErrTruncated)
+	g := measured("c2", recs)
+	g.Head.Point.Trials, g.Head.Stopped = 3, "interrupted: the suite's deadline"
+	var buf bytes.Buffer
+	require.NoError(t, schema.WriteGroup(&buf, g))
+	read, err := schema.ReadGroups(&buf)
+	require.NoError(t, err)
+	require.Len(t, read, 1)
+
+	p, err := Assemble(&read[0])
+	require.NoError(t, err)
+	var classes []string
+	for _, smp := range p.Requests {
+		classes = append(classes, smp.Class)
+	}
+	assert.Equal(t, []string{"ok", "ok", "rate_limited", "stalled", "cancelled", "truncated"}, classes)
+	assert.Equal(t, map[string]int{"rate_limited": 1, "stalled": 1, "cancelled": 1, "truncated": 1}, p.ErrorClasses)
+	assert.Equal(t, "3", p.Requests[2].RetryAfter)
+	assert.Equal(t, 429, p.Requests[2].HTTPStatus)
+	assert.Zero(t, p.Requests[0].HTTPStatus, "200 is not written")
+	assert.True(t, p.Requests[1].UsageDisagrees)
+	assert.Equal(t, 2, p.Requests[1].OutputTokens, "the stream's count where the server's is below it")
+	assert.Equal(t, 1, p.UsageDisagreements)
+	assert.Equal(t, "mixed", p.OutputTokensFrom)
+	assert.InDelta(t, 100*2.0/5, p.Metrics["success_rate"], 1e-9, "the cancelled request is not counted")
+	assert.Equal(t, "stopped after 1 of 3 trials: interrupted: the suite's deadline", p.Invalid)
 }
 
 func recordsOf(t *testing.T, path string) []schema.Group {

@@ -91,7 +91,7 @@ func load(path string, head File, opt Options) (*Writer, error) {
 	if head.Definitions == nil {
 		head.Definitions = maps.Clone(metrics.Definitions)
 	}
-	head.Results = nil
+	head.Results = []Point{} // "results": [] before the first point, not null
 	if !fresh && !opt.RecordsOnly {
 		old, err := Read(path)
 		switch {
@@ -102,7 +102,7 @@ func load(path string, head File, opt Options) (*Writer, error) {
 			return nil, &SettingsError{Path: path}
 		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
 			return nil, &SettingsError{Path: path, Differences: old.Settings.Differences(*head.Settings)}
-		default:
+		case len(old.Results) > 0:
 			head.Results = old.Results
 		}
 	}

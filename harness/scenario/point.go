@@ -2,16 +2,23 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/schema"
 )
 
 // Measure runs every trial of p and returns its records: the point's description, each
 // trial's figures and findings, and every measured request. results.Assemble computes the
-// point from them; the suite writes both.
+// point from them; the suite writes both. When a trial fails or is interrupted, the group
+// still holds what was measured (the trials before it, and that trial's requests where it
+// got as far as sending them; Head.Stopped says why it ended), with the error: a caller
+// writes the group when it has requests.
 func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Group, error) {
 	trials := max(r.Trials, 1)
 	g := schema.Group{Head: schema.Head{
@@ -25,10 +32,14 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 		},
 		SLO: results.SLO(r.SLO),
 	}}
+	var stopped error
 	for t := 1; t <= trials; t++ {
 		tr, err := r.RunTrial(ctx, sc, p, t)
 		if err != nil {
-			return g, err
+			stopped = err
+			if len(tr.Records) == 0 {
+				break
+			}
 		}
 		warns, _ := r.checks(p, t, tr.Records) // whether lengths varied is read off the records
 		line := schema.Trial{Trial: t, Values: tr.Extra, Warnings: warns, Invalid: tr.Client.Invalid, GPUs: tr.GPUs}
@@ -49,9 +60,15 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 			r.logf("%s/%s trial %d is INVALID: %s", sc.Name, p.Name, t, tr.Client.Invalid)
 		}
 		s := tr.Summary
-		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
-			sc.Name, p.Name, t, trials, len(tr.Records), s.Values["success_rate"], s.Values["p50_ttft_ms"],
+		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%%s, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
+			sc.Name, p.Name, t, trials, len(tr.Records), s.Values["success_rate"], classList(s.Classes), s.Values["p50_ttft_ms"],
 			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
+		if stopped != nil {
+			break
+		}
+	}
+	if stopped != nil && len(g.Trials) > 0 {
+		g.Head.Stopped = stopped.Error()
 	}
 	// How the point was run, for every trial: on the head, with the warnings that go with it.
 	head := &g.Head.Point
@@ -65,15 +82,33 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
 	}
 	head.MeasuredAt = time.Now().Format(results.TimeFormat)
-	return g, nil
+	return g, stopped
+}
+
+// classList renders failure counts by class for a progress line: " (stalled 2, cut 1)".
+func classList(classes map[stream.Class]int) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(classes))
+	for c, n := range classes {
+		parts = append(parts, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(parts)
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // RunPoint runs every trial of p and returns its result entry, computed from its records
-// (see Measure).
+// (see Measure). When measuring stopped early, the entry holds what was measured (marked
+// invalid), with the error.
 func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Point, error) {
 	g, err := r.Measure(ctx, sc, p)
-	if err != nil {
+	if len(g.Trials) == 0 {
 		return g.Head.Point, err
 	}
-	return results.Assemble(&g)
+	out, aerr := results.Assemble(&g)
+	if aerr != nil {
+		return out, errors.Join(err, aerr)
+	}
+	return out, err
 }

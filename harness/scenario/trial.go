@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -21,6 +22,10 @@ import (
 )
 
 func (r *Runner) client(concurrency int) *stream.Client {
+	timeout := r.RequestTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
 	return &stream.Client{
 		HTTP:            stream.Authorize(stream.NewHTTPClient(max(concurrency, 1)), r.Target.Authorization),
 		BaseURL:         r.Target.BaseURL,
@@ -28,6 +33,8 @@ func (r *Runner) client(concurrency int) *stream.Client {
 		Model:           r.Target.Model,
 		ContinuousUsage: r.Target.ContinuousUsage,
 		KeepLoaded:      r.Target.KeepLoaded,
+		StallTimeout:    r.StallTimeout,
+		RequestTimeout:  timeout,
 	}
 }
 
@@ -38,6 +45,8 @@ func (r *Runner) openConnections(ctx context.Context, c *stream.Client, n int) e
 		return nil
 	}
 	url := strings.TrimSuffix(r.Target.BaseURL, "/") + r.Target.HealthPath
+	ctx, cancel := context.WithTimeout(ctx, r.probeTimeout())
+	defer cancel()
 	errs := make(chan error, n)
 	for range n {
 		go func() {
@@ -110,7 +119,19 @@ type Trial struct {
 	GPUs []results.GPUFigures
 }
 
-// RunTrial runs one trial of point p: warm-up, then the measured requests.
+// stopCause says why ctx ended: its error (so errors.Is finds context.Canceled or
+// DeadlineExceeded) with its cause where that says more ("interrupt signal received").
+func stopCause(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || errors.Is(cause, err) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", err, cause)
+}
+
+// RunTrial runs one trial of point p: warm-up, then the measured requests. A trial the
+// context stops part-way returns the records of the requests it sent (those the run
+// cancelled have class cancelled) with the error, so what was measured is kept.
 func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
 	tag := sc.Name + "-" + p.Name
 	share, err := r.share(p, trial)
@@ -142,13 +163,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	}
 	c := r.client(share.point.Concurrency)
 	defer c.HTTP.CloseIdleConnections()
-	timeout := r.RequestTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Minute
-	}
 	send := func(ctx context.Context, j job, rec *stream.Record) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
 		rec.PromptChars = j.chars
 		c.Stream(ctx, j.req, rec)
 	}
@@ -174,8 +189,15 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		w := jobs[i]
 		w.req.MaxTokens = min(w.req.MaxTokens, 16)
 		send(ctx, w, &rec)
+		if err := ctx.Err(); err != nil {
+			return Trial{}, fmt.Errorf("%s trial %d interrupted during warm-up: %w", tag, trial, stopCause(ctx))
+		}
 		if rec.Err != nil {
-			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+			// The measured requests will show whether the server serves; a warm-up that
+			// failed only prepared them less well.
+			warns = append(warns, fmt.Sprintf("warm-up request %d failed (%s): %v", i+1, rec.Class(), rec.Err))
+			r.logf("  %s trial %d: warm-up request %d failed (%s): %v", tag, trial, i+1, rec.Class(), rec.Err)
+			continue
 		}
 		if i == 0 {
 			changed, err := r.checkTokenizer(ctx, w.req.Messages, rec.PromptTokens, tag, trial)
@@ -266,7 +288,22 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	cpu := cpuTime() - cpu0
 	client := judgeClient(share.point, rep, recs, lagProbe.finish(), cpu, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
-		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
+		if watch != nil {
+			watch.finish(map[string]float64{})
+		}
+		// The requests the run never sent are no part of the trial.
+		var sent []stream.Record
+		var indices []int
+		for i := range recs {
+			if !recs[i].Sent.IsZero() || recs[i].Err != nil {
+				sent, indices = append(sent, recs[i]), append(indices, share.requests[i])
+			}
+		}
+		extra := clientFigures(client, cpu)
+		sum := metrics.Compute(sent, r.SLO)
+		maps.Copy(sum.Values, extra)
+		return Trial{Records: sent, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns},
+			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(measured), stopCause(ctx))
 	}
 	sum := metrics.Compute(recs, r.SLO)
 	var gpus []results.GPUFigures
@@ -294,24 +331,19 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 		}
 	}
 	if before != nil {
-		after, err := r.scrape(ctx)
-		if err != nil {
-			return Trial{}, fmt.Errorf("%s: %w", tag, err)
+		if after, err := r.scrape(ctx); err != nil {
+			// A server that died mid-trial has no metrics to read; its requests' failures are
+			// the finding, and they are kept.
+			warns = append(warns, fmt.Sprintf("server metrics not read after the trial (%v): the server's own figures are missing", err))
+			warns = append(warns, r.reconcile(nil, nil, recs, extra)...)
+		} else {
+			warns = append(warns, r.reconcile(before, after, recs, extra)...)
 		}
-		warns = append(warns, r.reconcile(before, after, recs, extra)...)
-		watch.finish(extra)
+		watch.finish(extra) // after reconcile: a counted hit rate beats the sampled one
 	} else {
 		warns = append(warns, r.reconcile(nil, nil, recs, extra)...)
 	}
-	extra["client_cpu_pct"] = client.CPUPercent
-	extra["client_cpu_sec"] = cpu.Seconds()
-	extra["client_procs"] = float64(client.Procs)
-	extra["client_sched_lag_p99_ms"] = float64(client.SchedLagP99) / 1e6
-	extra["client_send_lag_p99_ms"] = float64(client.SendLagP99) / 1e6
-	extra["client_max_in_flight"] = float64(client.MaxInFlight)
-	if client.SendRate > 0 {
-		extra["client_send_rate"] = client.SendRate
-	}
+	maps.Copy(extra, clientFigures(client, cpu))
 	maps.Copy(sum.Values, extra)
 	return Trial{Records: recs, Indices: share.requests, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns, GPUs: gpus}, nil
 }
@@ -364,4 +396,21 @@ func (r *Runner) lineUp(ctx context.Context, step shard.Step) (time.Time, error)
 		return at, err
 	}
 	return at, shard.Until(ctx, at)
+}
+
+// clientFigures are the client's own figures over a trial: its CPU, scheduler and send
+// lag, and how many requests it had in flight.
+func clientFigures(client ClientStats, cpu time.Duration) map[string]float64 {
+	v := map[string]float64{
+		"client_cpu_pct":          client.CPUPercent,
+		"client_cpu_sec":          cpu.Seconds(),
+		"client_procs":            float64(client.Procs),
+		"client_sched_lag_p99_ms": float64(client.SchedLagP99) / 1e6,
+		"client_send_lag_p99_ms":  float64(client.SendLagP99) / 1e6,
+		"client_max_in_flight":    float64(client.MaxInFlight),
+	}
+	if client.SendRate > 0 {
+		v["client_send_rate"] = client.SendRate
+	}
+	return v
 }

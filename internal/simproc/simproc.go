@@ -62,6 +62,32 @@ type Sim struct {
 	URL string
 	// Model is the first model it serves.
 	Model string
+
+	stop   sync.Once
+	stdin  io.Closer
+	cmd    *exec.Cmd
+	exited chan struct{}
+	exit   error
+}
+
+// Exited is closed once the process has ended, stopped or not (an injected crash ends it
+// with exit code 3).
+func (s *Sim) Exited() <-chan struct{} { return s.exited }
+
+// Stop ends the process (an interrupt, and its standard input closed) unless it has ended
+// already, waits for it and returns how it ended: nil for a clean stop. Start's cleanup
+// calls it too; calling it again returns the same.
+func (s *Sim) Stop() error {
+	s.stop.Do(func() {
+		select {
+		case <-s.exited:
+		default:
+			_ = s.cmd.Process.Signal(os.Interrupt)
+			s.stdin.Close()
+		}
+	})
+	<-s.exited
+	return s.exit
 }
 
 // Options choose how the simulator runs.
@@ -113,21 +139,24 @@ func Start(t TB, opt Options) *Sim {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	s := &Sim{Model: opt.Model, stdin: stdin, cmd: cmd, exited: make(chan struct{})}
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	go func() {
+		// Wait closes stdout once the process has ended, so it comes after the reads.
+		_, _ = io.Copy(io.Discard, out)
+		s.exit = cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() { _ = s.Stop() })
 	if err != nil {
 		t.Fatalf("servegate-sim did not start: %v", err)
 	}
-	url := strings.TrimSpace(strings.TrimPrefix(line, "servegate-sim listening on "))
-	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+	s.URL = strings.TrimSpace(strings.TrimPrefix(line, "servegate-sim listening on "))
+	if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
 		t.Fatalf("servegate-sim: unexpected start line %q", line)
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return &Sim{URL: url, Model: opt.Model}
+	return s
 }
 
 // Truth returns what the simulator recorded about the request with id, in this process's

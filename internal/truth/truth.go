@@ -42,6 +42,9 @@ type Request struct {
 	Emitted []Emit
 	// EarlyStop is true when the request ended at a simulated EOS before max tokens.
 	EarlyStop bool
+	// Fault names the misbehaviour the server injected into the request (the simulator's
+	// fault names: "error", "stall", ...); empty for none.
+	Fault string
 	// Finished is when the handler wrote the end of the stream.
 	Finished time.Time
 }
@@ -114,6 +117,7 @@ type Mono struct {
 	Generated    []int64    `json:"generated_ns"`
 	Emitted      []MonoEmit `json:"emitted"`
 	EarlyStop    bool       `json:"early_stop"`
+	Fault        string     `json:"fault,omitempty"`
 	Finished     int64      `json:"finished_ns"`
 }
 
@@ -141,7 +145,7 @@ func timeOrZero(ns int64) time.Time {
 // Mono converts t for another process.
 func (t Request) Mono() Mono {
 	m := Mono{ID: t.ID, Received: monoOrZero(t.Received), Arrived: monoOrZero(t.Arrived), Admitted: monoOrZero(t.Admitted),
-		PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, EarlyStop: t.EarlyStop, Finished: monoOrZero(t.Finished)}
+		PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, EarlyStop: t.EarlyStop, Fault: t.Fault, Finished: monoOrZero(t.Finished)}
 	for _, g := range t.Generated {
 		m.Generated = append(m.Generated, SystemMonotonic(g))
 	}
@@ -154,7 +158,7 @@ func (t Request) Mono() Mono {
 // Local converts m back to a Request in this process's clock.
 func (m Mono) Local() Request {
 	t := Request{ID: m.ID, Received: timeOrZero(m.Received), Arrived: timeOrZero(m.Arrived), Admitted: timeOrZero(m.Admitted),
-		PromptTokens: m.PromptTokens, CachedTokens: m.CachedTokens, EarlyStop: m.EarlyStop, Finished: timeOrZero(m.Finished)}
+		PromptTokens: m.PromptTokens, CachedTokens: m.CachedTokens, EarlyStop: m.EarlyStop, Fault: m.Fault, Finished: timeOrZero(m.Finished)}
 	for _, g := range m.Generated {
 		t.Generated = append(t.Generated, FromSystemMonotonic(g))
 	}
