@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/servegate/servegate/schema"
 )
@@ -47,6 +49,28 @@ func Path(dir, framework, preset string) string {
 // RecordsPath returns the records file beside the result file at path.
 func RecordsPath(resultPath string) string {
 	return strings.TrimSuffix(resultPath, "_results.json") + "_records.ndjson.gz"
+}
+
+// SettingsPath returns where a run's points go when the framework's file for its preset
+// holds points measured under other settings: a file named by every setting,
+// <framework>_<preset>_<scale>[_<profile>][_<target version>]_results.json, each part kept
+// to letters, digits, dots and dashes.
+func SettingsPath(dir, framework string, s Settings) string {
+	name := []string{framework, s.Preset, s.Scale}
+	for _, v := range []string{s.Profile, s.TargetVersion} {
+		if v != "" {
+			name = append(name, v)
+		}
+	}
+	for i, v := range name {
+		name[i] = strings.Map(func(r rune) rune {
+			if r == '.' || r == '-' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				return r
+			}
+			return '-'
+		}, v)
+	}
+	return filepath.Join(dir, framework, strings.Join(name, "_")+"_results.json")
 }
 
 // WriteFile writes v as indented JSON to path atomically: to a temporary file in the same
