@@ -244,11 +244,12 @@ func MergeDir(ctx context.Context, dir string, opt Options) ([]string, error) {
 		}
 		head := merged[0].Head.File
 		head.Results, head.Definitions = nil, nil
-		path := stem + "_results.json"
-		w, err := Open(ctx, path, head, opt)
+		// As a run does: beside a file of other settings, the merged points get their own.
+		w, _, err := OpenApart(ctx, filepath.Dir(filepath.Dir(stem)), head, opt)
 		if err != nil {
 			return written, err
 		}
+		path := w.Path()
 		for i := range merged {
 			if _, err := w.Record(&merged[i]); err != nil {
 				w.Close()

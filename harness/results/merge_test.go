@@ -137,4 +137,17 @@ func TestMergeDirWritesTheResultFile(t *testing.T) {
 	assert.Empty(t, changed, "the merged file is what its merged records compute to")
 	_, err = MergeDir(context.Background(), filepath.Join(dir, "none"), Options{})
 	assert.ErrorContains(t, err, "no shard records")
+
+	// Beside a file of other settings the merged points get a file of their own, as a run's do.
+	other := t.TempDir()
+	full := quick
+	full.Scale = "full"
+	w := open(t, Path(other, "sim", "gpt-oss-20b"), full, Options{})
+	require.NoError(t, w.Close())
+	for i, gs := range shardsOf(requests(), 2) {
+		require.NoError(t, appendGroup(RecordsPath(ShardPath(other, "sim", "gpt-oss-20b", i, 2)), &gs[0]))
+	}
+	written, err = MergeDir(context.Background(), other, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{SettingsPath(other, "sim", quick)}, written)
 }
