@@ -13,6 +13,7 @@ import (
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,14 +27,16 @@ func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() }) // its lock file went with the directory
 	s := &suite{writer: w}
-	point := func(name string) results.Point {
-		return results.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1, Metrics: map[string]float64{"success_rate": 100}}
+	point := func(name string) *schema.Group {
+		return &schema.Group{Head: schema.Head{Point: schema.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1}},
+			Trials: []schema.Trial{{Trial: 1}}}
 	}
-	require.NoError(t, s.record(point("c1")))
+	_, err = s.record(point("c1"))
+	require.NoError(t, err)
 
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "sim")))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim"), nil, 0o644))
-	err = s.record(point("c8"))
+	_, err = s.record(point("c8"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the run stops")
 	assert.Equal(t, err, s.writeErr, "later points see it and are not measured")
@@ -57,7 +60,7 @@ func TestSummaryFitsAConsoleAndSaysSimulated(t *testing.T) {
 	for _, pt := range []results.Point{{Scenario: "single_request", Point: "in1024"}, {Scenario: "long_context", Point: "in4096_c4", Invalid: "client-bound"},
 		{Scenario: "prefix_cache", Point: "control"}} {
 		pt.Concurrency, pt.Metrics = 64, all
-		require.NoError(t, s.record(pt))
+		require.NoError(t, w.Add(pt))
 	}
 	var out bytes.Buffer
 	printSummary(&out, s)

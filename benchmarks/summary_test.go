@@ -28,6 +28,10 @@ func printSummary(w io.Writer, s *suite) {
 		return fmt.Sprintf("%.*f", prec, v)
 	}
 	path, _ := filepath.Abs(rw.Path())
+	if sh := s.sharding.shard; !sh.Whole() {
+		path, _ = filepath.Abs(rw.RecordsPath())
+		path = fmt.Sprintf("shard %s's share, records in %s (servegate-merge makes the result)", sh, path)
+	}
 	fmt.Fprintf(w, "\nservegate summary: %s\n", path)
 	if s.target.Simulated {
 		fmt.Fprintf(w, "SIMULATED: servegate's engine (%s) at %s's published speed, no real server\n",

@@ -4,10 +4,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // At each preset's published speed (what make bench measures), with the suite's quick
@@ -25,7 +23,7 @@ func TestDefaultsDecideAtEveryPresetSpeed(t *testing.T) {
 		shape      func(*scenario.Point) // both sides
 		failShape  func(*scenario.Point) // the failing side, after shape
 		pass, fail string                // profiles
-		failTweak  func(*sim.Profile)
+		failFlags  []string              // more servegate-sim flags for the failing side
 		trials     int
 		presets    []string
 		// acrossEngine: the claim compares two engines (H2), the passing profile against
@@ -44,7 +42,7 @@ func TestDefaultsDecideAtEveryPresetSpeed(t *testing.T) {
 		{id: "H2", sc: "single", points: []string{"in128"}, pass: "batching", fail: "slow-decode", trials: 3,
 			presets: both[:1], acrossEngine: true},
 		{id: "H3", sc: "long_context", points: []string{"in2048_c1", "in4096_c1", "in4096_c4"}, pass: "batching", fail: "batching",
-			trials: 3, presets: both, failTweak: func(p *sim.Profile) { p.MaxModelLen = 4000 },
+			trials: 3, presets: both, failFlags: []string{"-max-model-len", "4000"},
 			shape: func(p *scenario.Point) { p.Warmup, p.Requests = 0, max(p.Requests, 3) }},
 		{id: "H4", sc: "prefix_cache", points: []string{"shared", "control"}, pass: "batching", fail: "batching-nocache",
 			trials: 3, presets: both, shape: func(p *scenario.Point) { p.Requests = 6 }},
@@ -61,8 +59,6 @@ func TestDefaultsDecideAtEveryPresetSpeed(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				t.Run(preset+"/"+f.id, func(t *testing.T) {
-					speed, err := sim.SpeedFor(preset)
-					require.NoError(t, err)
 					var pts, failPts []scenario.Point
 					for _, name := range f.points {
 						p := pick(t, f.sc, name)
@@ -75,11 +71,11 @@ func TestDefaultsDecideAtEveryPresetSpeed(t *testing.T) {
 						}
 						failPts = append(failPts, p)
 					}
-					good := measureAt(t, speed, f.pass, nil, f.trials, f.sc, pts...)
-					bad := measureAt(t, speed, f.fail, f.failTweak, f.trials, f.sc, failPts...)
+					good := measureAt(t, preset, f.pass, nil, f.trials, f.sc, pts...)
+					bad := measureAt(t, preset, f.fail, f.failFlags, f.trials, f.sc, failPts...)
 					passing, failing := Results{"sim": good}, Results{"sim": bad}
 					if f.acrossEngine {
-						passing = Results{"a": good, "b": measureAt(t, speed, f.pass, nil, f.trials, f.sc, pts...)}
+						passing = Results{"a": good, "b": measureAt(t, preset, f.pass, nil, f.trials, f.sc, pts...)}
 						failing = Results{"a": good, "b": bad}
 					}
 					assert.Equal(t, Pass, verdict(t, f.id, passing).Verdict, "%s at %s's speed, profile %s", f.id, preset, f.pass)

@@ -140,11 +140,25 @@ func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
 // Run implements Pattern. A bad Rate or Burstiness releases nothing; check Schedule first.
 func (o OpenLoop) Run(ctx context.Context, n int, do Func) Report {
 	sched, err := o.Schedule(n)
-	rep := Report{Start: time.Now()}
 	if err != nil {
-		rep.End = rep.Start
-		return rep
+		now := time.Now()
+		return Report{Start: now, End: now}
 	}
+	return Scheduled{Offsets: sched, MaxConcurrency: o.MaxConcurrency}.Run(ctx, n, do)
+}
+
+// Scheduled releases requests at given offsets from its start: a share of an OpenLoop's
+// schedule, as one shard of several sends it. MaxConcurrency, if set, caps requests in
+// flight as OpenLoop's does.
+type Scheduled struct {
+	Offsets        []time.Duration
+	MaxConcurrency int
+}
+
+// Run implements Pattern for the first n offsets.
+func (o Scheduled) Run(ctx context.Context, n int, do Func) Report {
+	sched := o.Offsets[:min(n, len(o.Offsets))]
+	rep := Report{Start: time.Now()}
 	var slots chan struct{}
 	if o.MaxConcurrency > 0 {
 		slots = make(chan struct{}, o.MaxConcurrency)
