@@ -25,6 +25,7 @@ import (
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/internal/cpulock"
 )
 
@@ -66,6 +67,7 @@ var (
 	flagSeed        = flag.Uint64("seed", envNum("SERVEGATE_SEED", uint64(1), func(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }, "a whole number, 0 or more"), "seed of open-loop schedules (env SERVEGATE_SEED)")
 	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
+	flagSLO         = flag.String("slo", envOr("SERVEGATE_SLO", ""), "JSON file changing the default SLO (TTFT p95 <= 500 ms, ITL p95 <= 50 ms, errors <= 1%) that goodput and capacity are judged on; a relative path is taken from the repository root (env SERVEGATE_SLO)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 )
 
@@ -80,6 +82,9 @@ func envFloat(key string, def float64) float64 {
 func envDuration(key string, def time.Duration) time.Duration {
 	return envNum(key, def, time.ParseDuration, "a duration such as 30m")
 }
+
+// runSLO is the SLO of this run (-slo over the default), loaded before anything starts.
+var runSLO slo.SLO
 
 // sampler samples the GPUs for the whole run; nil when telemetry is unavailable.
 var sampler *gpu.Sampler
@@ -238,7 +243,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		t.Fatal(s.err)
 	}
 	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
-		ClientProcs: *flagClientProcs}, s.writer
+		ClientProcs: *flagClientProcs, SLO: &runSLO}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry
@@ -391,7 +396,11 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	*flagOut = resolvePath(*flagOut)
 	// Settings that cannot be right stop the run before it waits for the lock.
-	if err := errors.Join(append(envErrs, checkTargetEnv())...); err != nil {
+	var sloErr error
+	if runSLO, sloErr = slo.Load(resolvePath(*flagSLO)); sloErr != nil {
+		sloErr = fmt.Errorf("-slo (SERVEGATE_SLO): %w", sloErr)
+	}
+	if err := errors.Join(append(envErrs, checkTargetEnv(), sloErr)...); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 		os.Exit(2)
 	}

@@ -98,3 +98,20 @@ func Estimate(xs []float64) Interval {
 	iv.Low, iv.High = &lo, &hi
 	return iv
 }
+
+// Wilson returns the 95% Wilson score interval of a binomial proportion: k successes in n
+// independent tries. Unlike the normal approximation it stays inside [0, 1] and is honest
+// at the edges (k = n, small n), where SLO attainment lives: all 80 requests meeting an
+// objective bound the true share below by 0.954, not by 1. With n = 0 it is [0, 1].
+func Wilson(k, n int) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	const z = 1.959963984540054 // the standard normal's 97.5% quantile
+	p := float64(k) / float64(n)
+	nf := float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z / den * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return max(0, mid-half), min(1, mid+half)
+}

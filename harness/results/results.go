@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/slo"
 )
 
 // SchemaVersion is bumped when a field changes meaning.
@@ -92,6 +93,9 @@ type Point struct {
 	TrialStats map[string]metrics.Interval `json:"trial_stats,omitempty"`
 	// Requests lists every measured request of every trial.
 	Requests []Sample `json:"requests,omitempty"`
+	// SLO is what a request had to meet to count toward request_goodput and
+	// slo_attainment_pct; absent when the run set none.
+	SLO *slo.SLO `json:"slo,omitempty"`
 	// MeasuredAt is when the point finished (RFC 3339): a file accumulates points of
 	// several runs, and a verdict names the points it was decided on by this time.
 	MeasuredAt string `json:"measured_at,omitempty"`
@@ -162,7 +166,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo"} {
 		known[k] = true
 	}
 	return known

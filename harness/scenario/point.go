@@ -19,7 +19,7 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
 		OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
 		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens, ParallelSlots: r.Target.ParallelSlots,
-		ITLBasis: metrics.ITLExact, Errors: map[string]int{},
+		ITLBasis: metrics.ITLExact, Errors: map[string]int{}, SLO: r.SLO,
 	}
 	perMetric := map[string][]float64{}
 	for t := 1; t <= trials; t++ {

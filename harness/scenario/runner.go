@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/gpu"
-	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/slo"
 )
 
 // Runner runs scenario points against one target.
@@ -12,8 +12,9 @@ type Runner struct {
 	Target Target
 	// Trials repeats each point; metrics are averaged and given 95% intervals.
 	Trials int
-	// SLO, if set, defines goodput.
-	SLO metrics.SLO
+	// SLO, if set, is what a request must meet to count toward the points' goodput
+	// (request_goodput, slo_attainment_pct); each point records it.
+	SLO *slo.SLO
 	// RequestTimeout bounds one request; 0 means 10 minutes.
 	RequestTimeout time.Duration
 	// Nonce makes this run's prompts unique, so no cache survives from an earlier run.

@@ -229,7 +229,8 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if err := ctx.Err(); err != nil {
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
 	}
-	sum := metrics.Compute(recs, r.SLO)
+	sum := metrics.Compute(recs)
+	r.goodput(recs, sum.Values)
 	var gpus []results.GPUFigures
 	if r.GPU != nil {
 		f := gpu.Summarize(r.GPU.Samples(wall0, time.Now()), int(sum.Values["total_output_tokens"]))

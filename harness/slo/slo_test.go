@@ -1,0 +1,114 @@
+package slo
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultReadsLikeThePromise(t *testing.T) {
+	s := Default()
+	assert.Equal(t, "TTFT p95 ≤ 500 ms, ITL p95 ≤ 50 ms, errors ≤ 1%", s.String())
+	assert.Equal(t, "TTFT p95 ≤ 500 ms, ITL p95 ≤ 50 ms", s.Latencies())
+	require.NoError(t, s.Validate("default"))
+}
+
+func TestLoad(t *testing.T) {
+	write := func(t *testing.T, body string) string {
+		p := filepath.Join(t.TempDir(), "slo.json")
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	t.Run("fields given replace the default's", func(t *testing.T) {
+		s, err := Load(write(t, `{"ttft": {"percentile": 99, "max_ms": 300}, "e2e": {"percentile": 99, "max_ms": 4000}, "itl": null}`))
+		require.NoError(t, err)
+		assert.Equal(t, &Objective{99, 300}, s.TTFT)
+		assert.Nil(t, s.ITL)
+		assert.Equal(t, &Objective{99, 4000}, s.E2E)
+		assert.Equal(t, 1.0, s.MaxErrorPct)
+	})
+	t.Run("no file is the default", func(t *testing.T) {
+		s, err := Load("")
+		require.NoError(t, err)
+		assert.Equal(t, Default(), s)
+	})
+	for _, c := range []struct{ name, body, want string }{
+		{"typo at the top", `{"tfft": {"percentile": 95, "max_ms": 500}}`, `unknown field "tfft": valid are e2e, itl, max_error_pct, ttft`},
+		{"typo inside", `{"ttft": {"percentile": 95, "max": 500}}`, `ttft: unknown field "max": valid are max_ms, percentile`},
+		{"half an objective", `{"ttft": {"max_ms": 300}}`, `ttft: needs "percentile"`},
+		{"percentile 100", `{"itl": {"percentile": 100, "max_ms": 50}}`, `itl: percentile 100: want above 0 and below 100`},
+		{"negative bound", `{"e2e": {"percentile": 99, "max_ms": -1}}`, `e2e: max_ms -1: want a positive number`},
+		{"error percent", `{"max_error_pct": 120}`, `max_error_pct 120: want a percentage`},
+		{"a string for a number", `{"max_error_pct": "1"}`, `cannot unmarshal string`},
+		{"nothing left", `{"ttft": null, "itl": null}`, `no objective left`},
+		{"not an object", `[1]`, `want a JSON object`},
+		{"text after", `{"max_error_pct": 2} {}`, `after top-level value`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(write(t, c.body))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), "slo.json", "the error names the file")
+		})
+	}
+	_, err := Load(filepath.Join(t.TempDir(), "absent.json"))
+	assert.ErrorContains(t, err, "read SLO file")
+}
+
+func ok(ttft, itl time.Duration) Outcome {
+	return Outcome{OK: true, TTFT: ttft, ITL: itl, E2E: ttft + 10*itl}
+}
+
+// many repeats an outcome n times.
+func many(n int, o Outcome) []Outcome {
+	out := make([]Outcome, n)
+	for i := range out {
+		out[i] = o
+	}
+	return out
+}
+
+func TestCountAndDecide(t *testing.T) {
+	s := Default()
+	fast := ok(100*time.Millisecond, 10*time.Millisecond)
+	slowITL := ok(100*time.Millisecond, 80*time.Millisecond)
+	slowTTFT := ok(900*time.Millisecond, 10*time.Millisecond)
+	for _, c := range []struct {
+		name     string
+		outs     []Outcome
+		verdict  string
+		binding  string
+		goodPct  float64
+		errorPct float64
+	}{
+		{"all met, enough requests to show 95%", many(80, fast), Pass, "ttft", 100, 0},
+		{"all met, too few requests to show 95%", many(20, fast), Straddle, "ttft", 100, 0},
+		{"ITL missed by a third", append(many(54, fast), many(26, slowITL)...), Fail, "itl", 67.5, 0},
+		{"TTFT missed by a third", append(many(54, fast), many(26, slowTTFT)...), Fail, "ttft", 67.5, 0},
+		{"a few misses straddle", append(many(76, fast), many(4, slowITL)...), Straddle, "itl", 95, 0},
+		{"errors above the ceiling", append(many(78, fast), many(2, Outcome{})...), Fail, "errors", 97.5, 2.5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tally := s.Count(c.outs)
+			d := s.Decide(tally)
+			assert.Equal(t, c.verdict, d.Verdict)
+			assert.Equal(t, c.binding, d.Binding)
+			assert.InDelta(t, c.goodPct, tally.AttainmentPct(), 1e-9)
+			assert.InDelta(t, c.errorPct, tally.ErrorPct(), 1e-9)
+		})
+	}
+}
+
+func TestTalliesAddUp(t *testing.T) {
+	s := Default()
+	a := s.Count(many(20, ok(time.Millisecond, time.Millisecond)))
+	b := s.Count(append(many(119, ok(time.Millisecond, time.Millisecond)), Outcome{}))
+	sum := a.Add(b)
+	assert.Equal(t, Tally{Requests: 140, Failed: 1, Good: 139, Met: map[string]int{"ttft": 139, "itl": 139}}, sum)
+	assert.Equal(t, Straddle, s.Decide(a).Verdict, "20 requests cannot show 95%")
+	assert.Equal(t, Pass, s.Decide(sum).Verdict, "140 together can, one failure being under 1%")
+}
