@@ -34,8 +34,10 @@ type Point struct {
 	// Concurrency is the closed-loop concurrency, or the cap on requests in flight when
 	// RequestRate is set (0 = no cap).
 	Concurrency int
-	// RequestRate, when positive, makes the point open-loop at this many requests/second.
+	// RequestRate, when positive, makes the point open-loop at this many requests/second,
+	// arriving as Arrivals says: PoissonArrivals (also when empty) or ConstantArrivals.
 	RequestRate float64
+	Arrivals    string
 	// InputTokens is the target prompt length; 0 keeps the prompts' natural length.
 	InputTokens int
 	// OutputTokens is max_tokens, held exactly where the API allows (ignore_eos).
@@ -46,6 +48,12 @@ type Point struct {
 	// PrefixTokens is the system prompt length for SharedPrefix and UnsharedPrefix.
 	PrefixTokens int
 }
+
+// Arrival processes of an open-loop point.
+const (
+	PoissonArrivals  = "poisson"
+	ConstantArrivals = "constant"
+)
 
 // Scenario is a named set of points.
 type Scenario struct {

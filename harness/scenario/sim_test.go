@@ -327,3 +327,26 @@ func TestClientProcsHoldWhileMeasuring(t *testing.T) {
 	tr = runTrial(t, srv, Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
 	assert.Equal(t, float64(before), tr.Summary.Values["client_procs"], "0 leaves the process's setting")
 }
+
+func TestAWatchStopsATrialAndDropsWhatItCutOff(t *testing.T) {
+	// One slot and requests arriving far faster than it serves them: the backlog grows.
+	srv := startSim(t, profile(t, "single-slot"))
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: t.Name()}
+	p := Point{Name: "flood", RequestRate: 400, Arrivals: ConstantArrivals, InputTokens: 64, OutputTokens: 16, Requests: 200, Prompts: Plain}
+	var seen []Progress
+	tr, err := r.RunWatched(context.Background(), Scenario{Name: "test", ResultName: "test"}, p, 1, func(pr Progress) string {
+		seen = append(seen, pr)
+		if pr.InFlight() >= 20 {
+			return "backlog"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "backlog", tr.Stopped)
+	require.NotEmpty(t, seen)
+	assert.Less(t, len(tr.Records), p.Requests, "the cut-off requests are dropped")
+	for _, rec := range tr.Records {
+		assert.NoError(t, rec.Err, "no request counts as failed for being cut off")
+	}
+	assert.Zero(t, tr.Summary.Values["failed_requests"])
+}

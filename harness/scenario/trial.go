@@ -2,11 +2,13 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -98,10 +100,38 @@ type Trial struct {
 	Warnings []string
 	// GPUs are each sampled device's figures over the trial.
 	GPUs []results.GPUFigures
+	// Stopped is why a watch stopped the trial before every request returned; the
+	// requests it cut off are not in Records.
+	Stopped string
 }
+
+// Progress is how far a trial's measured requests have got, as a Watch sees it.
+type Progress struct {
+	// Elapsed is the time since the first request was due.
+	Elapsed time.Duration
+	// Sent requests were released to the target; Done of them returned.
+	Sent, Done int
+}
+
+// InFlight is the requests released and not yet returned.
+func (p Progress) InFlight() int { return p.Sent - p.Done }
+
+// Watch looks at a trial while it runs, every WatchEvery; an answer other than "" stops
+// the trial there, and is its Stopped.
+type Watch func(Progress) string
+
+// WatchEvery is how often a Watch is asked.
+const WatchEvery = 50 * time.Millisecond
 
 // RunTrial runs one trial of point p: warm-up, then the measured requests.
 func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
+	return r.RunWatched(ctx, sc, p, trial, nil)
+}
+
+// RunWatched runs one trial of p as RunTrial does, asking stopWhen (when not nil) while the
+// measured requests run whether to stop: a capacity probe stops when the backlog shows the
+// target saturated. Requests a stop cuts off are dropped, not counted as failures.
+func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int, stopWhen Watch) (Trial, error) {
 	tag := sc.Name + "-" + p.Name
 	if r.Target.ResetCache != nil {
 		if err := r.Target.ResetCache(ctx); err != nil {
@@ -186,9 +216,13 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	recs := make([]stream.Record, len(measured))
 	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}
 	if p.RequestRate > 0 {
-		pattern = load.OpenLoop{Rate: p.RequestRate, MaxConcurrency: p.Concurrency, Seed: r.Seed + uint64(trial)}
+		var arrivals load.Arrivals = load.Poisson{Rate: p.RequestRate, Seed: r.Seed + uint64(trial)}
+		if p.Arrivals == ConstantArrivals {
+			arrivals = load.Constant{Rate: p.RequestRate}
+		}
+		pattern = load.OpenLoop{Arrivals: arrivals, MaxConcurrency: p.Concurrency}
 	}
-	var done atomic.Int64
+	var done, sent atomic.Int64
 	stop := make(chan struct{})
 	every := r.Progress
 	if every == 0 {
@@ -207,24 +241,49 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	}
 	lagProbe := startProbe()
 	cpu0, wall0 := cpuTime(), time.Now()
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	var stopped string
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		t := time.NewTicker(every)
 		defer t.Stop()
+		var w <-chan time.Time
+		if stopWhen != nil {
+			wt := time.NewTicker(WatchEvery)
+			defer wt.Stop()
+			w = wt.C
+		}
 		for {
 			select {
 			case <-t.C:
 				r.logf("  %s trial %d: %d/%d requests done", tag, trial, done.Load(), len(recs))
+			case <-w:
+				if why := stopWhen(Progress{Elapsed: time.Since(wall0), Sent: int(sent.Load()), Done: int(done.Load())}); why != "" {
+					stopped = why
+					stopLoad()
+					return
+				}
 			case <-stop:
 				return
 			}
 		}
 	}()
-	rep := pattern.Run(ctx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
+	rep := pattern.Run(loadCtx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
 		recs[i].Scheduled = scheduled
+		sent.Add(1)
 		send(ctx, measured[i], &recs[i])
 		done.Add(1)
 	})
 	close(stop)
+	<-watched
+	if stopped != "" && ctx.Err() == nil {
+		r.logf("  %s trial %d stopped after %d of %d requests: %s", tag, trial, done.Load(), len(recs), stopped)
+		recs = slices.DeleteFunc(recs, func(rec stream.Record) bool {
+			return rec.Sent.IsZero() && rec.Err == nil || errors.Is(rec.Err, context.Canceled)
+		})
+	}
 	client := judgeClient(p, rep, recs, lagProbe.finish(), cpuTime()-cpu0, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
 		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
@@ -272,5 +331,5 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	if client.SendRate > 0 {
 		sum.Values["client_send_rate"] = client.SendRate
 	}
-	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus}, nil
+	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus, Stopped: stopped}, nil
 }
