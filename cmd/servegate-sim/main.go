@@ -35,6 +35,7 @@ func run() error {
 	kv := flag.Int("kv-tokens", 0, "override the profile's KV-cache token budget")
 	prefillNs := flag.Int("prefill-per-token-ns", -1, "override prefill time per token (ns)")
 	prefillChunk := flag.Int("prefill-chunk", -1, "override the chunked-prefill budget per step (tokens)")
+	decodeSeqNs := flag.Int("decode-per-seq-ns", -1, "override the decode time each further sequence adds to a step (ns)")
 	stdinExit := flag.Bool("stdin-exit", false, "exit when standard input closes (for a parent that may die)")
 	flag.Parse()
 	p, err := sim.LookupProfile(*profile)
@@ -52,6 +53,9 @@ func run() error {
 	}
 	if *prefillChunk >= 0 {
 		p.PrefillChunk = *prefillChunk
+	}
+	if *decodeSeqNs >= 0 {
+		p.DecodePerSeq = time.Duration(*decodeSeqNs)
 	}
 	srv, err := sim.Start(sim.Config{Profile: p, Models: strings.Split(*model, ","), Addr: *addr})
 	if err != nil {
