@@ -69,6 +69,7 @@ var Definitions = map[string]string{
 	"server_kv_cache_usage_peak_pct": "highest KV-cache usage the server reported while the point ran, sampled every second (vLLM: kv_cache_usage_perc; SGLang: token_usage), in percent",
 	"server_running_peak":            "most requests the server reported running at once, sampled every second while the point ran",
 	"server_waiting_peak":            "most requests the server reported queued at once, sampled every second while the point ran",
+	"server_waiting_mean":            "mean of the requests the server reported queued, sampled every second while the point ran: at 1 or more the load exceeds what it runs at once",
 	"ttft_overhead_ms":               "avg_ttft_ms - server_avg_ttft_ms: network and client overhead (and server ingress the server's clock does not see)",
 	"gpu_memory_peak_mb":             "highest device memory used during the measured requests (MiB, summed over devices); also written as gpu_memory_mb",
 	"gpu_memory_mean_mb":             "mean device memory used during the measured requests (MiB, summed over devices)",

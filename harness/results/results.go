@@ -93,6 +93,9 @@ type Point struct {
 	TrialStats map[string]metrics.Interval `json:"trial_stats,omitempty"`
 	// Requests lists every measured request of every trial.
 	Requests []Sample `json:"requests,omitempty"`
+	// Capacity is the answer of a capacity search (scenario capacity); its value is also
+	// the metric "capacity".
+	Capacity *Capacity `json:"capacity,omitempty"`
 	// SLO is what a request had to meet to count toward request_goodput and
 	// slo_attainment_pct; absent when the run set none.
 	SLO *slo.SLO `json:"slo,omitempty"`
@@ -166,7 +169,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo", "capacity"} {
 		known[k] = true
 	}
 	return known
