@@ -203,7 +203,9 @@ func TestKnee(t *testing.T) {
 
 func TestMeasureErrorsStopTheSearch(t *testing.T) {
 	s := users(&fake{})
-	s.Measure = func(context.Context, float64, int) (Measurement, error) { return Measurement{}, errors.New("target gone") }
+	s.Measure = func(context.Context, float64, int) (Measurement, error) {
+		return Measurement{}, errors.New("target gone")
+	}
 	_, err := s.Run(context.Background())
 	assert.ErrorContains(t, err, "capacity probe at 1 users: target gone")
 	s.Start = 0
