@@ -283,13 +283,23 @@ func runScenario(t *testing.T, name string) {
 // A failure to measure fails t.
 func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
 	t.Helper()
+	return s.measureOnce(t, sc.ResultName+"/"+p.Name, func(r scenario.Runner) (results.Point, error) {
+		r.Trials = trials
+		return r.RunPoint(s.ctx, sc, p)
+	})
+}
+
+// measureOnce returns the point key (result scenario/point) as this run measured it: measured
+// now by run, with the target's runner, and written to the result file, unless a test of
+// this run already measured it. A failure to measure fails t.
+func (s *suite) measureOnce(t *testing.T, key string, run func(r scenario.Runner) (results.Point, error)) results.Point {
+	t.Helper()
 	runner, _ := s.up(t)
-	key := sc.ResultName + "/" + p.Name
 	s.mu.Lock()
 	m, done := s.measured[key]
 	s.mu.Unlock()
 	if done {
-		t.Logf("%s/%s: measured earlier in this run by %s (%d trials); deciding on that measurement", sc.Name, p.Name, m.by, m.res.Trials)
+		t.Logf("%s: measured earlier in this run by %s (%d trials); deciding on that measurement", key, m.by, m.res.Trials)
 		return m.res
 	}
 	if s.writeErr != nil {
@@ -301,17 +311,17 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 		}
 	}
 	r := *runner
-	r.Trials, r.Logf = trials, t.Logf
-	res, err := r.RunPoint(s.ctx, sc, p)
+	r.Logf = t.Logf
+	res, err := run(r)
 	if err != nil {
 		if s.alive != nil {
 			err = errors.Join(err, s.alive())
 		}
-		t.Fatalf("%s/%s on %s: %v", sc.Name, p.Name, s.spec.name, err)
+		t.Fatalf("%s on %s: %v", key, s.spec.name, err)
 	}
 	if s.alive != nil {
 		if err := s.alive(); err != nil {
-			t.Errorf("%s/%s: %v", sc.Name, p.Name, err)
+			t.Errorf("%s: %v", key, err)
 		}
 	}
 	if err := s.record(res); err != nil {

@@ -175,6 +175,11 @@ func (e *engine) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	batch := make([]token, 0, 4)
+	// Steps end on a timeline of their own: each ends its step time after the previous
+	// one ended, not after the engine finished its bookkeeping, so the simulator's own CPU
+	// time (hundreds of jobs' tokens handed out per step on a busy machine) does not
+	// stretch every step. Idle, or more than a step behind, it starts again from now.
+	var ended time.Time
 	for {
 		select {
 		case done := <-e.resetCh:
@@ -183,6 +188,7 @@ func (e *engine) run(ctx context.Context) {
 		}
 		e.admit()
 		if len(e.running) == 0 {
+			ended = time.Time{}
 			select {
 			case <-e.wake:
 				continue
@@ -222,11 +228,19 @@ func (e *engine) run(ctx context.Context) {
 		if e.p.NonASCIISlowdown > 0 && slices.ContainsFunc(e.running, func(j *job) bool { return j.korean }) {
 			step += time.Duration(float64(step) * e.p.NonASCIISlowdown)
 		}
-		timer.Reset(step)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
+		if start := time.Now(); ended.IsZero() || start.Sub(ended) > step {
+			ended = start // idle, or so far behind that catching up would bunch steps
+		}
+		ended = ended.Add(step)
+		if wait := time.Until(ended); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			}
+		} else if ctx.Err() != nil {
 			return
 		}
 		now := time.Now()

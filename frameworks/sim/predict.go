@@ -1,15 +1,26 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // ClosedLoop is a workload the simulator can predict: Users clients each send a request
 // as soon as their previous one ends, Requests in all, every one InputTokens of unique
 // prompt (no prefix-cache hits) and exactly OutputTokens of output (ignore_eos).
+//
+// Stagger spreads the users' first requests evenly over that long, as a closed loop with
+// a ramp-up does (load.ClosedLoop.RampUp). Requests of equal length that start together
+// end together, and clients that answer at once keep them in waves: a prefill step for
+// all, then decode steps for all. Staggered users keep their own phases, each step
+// prefilling a few arrivals while the rest decode; a real client, which answers one
+// request after another, drifts from waves toward phases in a way Predict cannot know,
+// so a measurement to compare with Predict ramps up.
 type ClosedLoop struct {
 	Users, InputTokens, OutputTokens, Requests int
+	Stagger                                    time.Duration
 }
 
 // Predicted is one request's timings as the engine's step model makes them, from the
@@ -53,12 +64,15 @@ func (p Profile) Predict(w ClosedLoop) ([]Predicted, error) {
 			sent++
 		}
 	}
-	for range min(w.Users, w.Requests) {
-		send(0)
+	users := min(w.Users, w.Requests)
+	for u := range users {
+		send(w.Stagger * time.Duration(u) / time.Duration(users))
 	}
 	reserve := w.InputTokens + w.OutputTokens
 	for done < w.Requests {
-		// Admit, in arrival order, what has arrived and fits.
+		// Admit, in arrival order, what has arrived and fits. (A staggered first request
+		// may be due after an answer sent later.)
+		slices.SortStableFunc(waiting, func(a, b *vjob) int { return cmp.Compare(a.arrived, b.arrived) })
 		kv := len(running) * reserve
 		i := 0
 		for ; i < len(waiting) && waiting[i].arrived <= now; i++ {

@@ -27,6 +27,8 @@ type Driver struct {
 	// to show.
 	MinRequests int
 	Window      time.Duration
+	// RampPerUser starts a closed loop's users this far apart (scenario.Search).
+	RampPerUser time.Duration
 }
 
 // MinRequests is the least requests that can show every objective of s met: with all of
@@ -54,6 +56,7 @@ func (d *Driver) Point(level float64) scenario.Point {
 	}
 	p.Name = fmt.Sprintf("c%g", level)
 	p.Concurrency = int(level)
+	p.RampUp = time.Duration(p.Concurrency) * d.RampPerUser
 	p.Requests = max(d.MinRequests, 2*p.Concurrency)
 	return p
 }

@@ -48,9 +48,10 @@ func TestMinRequestsCanShowThePercentile(t *testing.T) {
 
 func TestDriverPoints(t *testing.T) {
 	d := &Driver{Shape: scenario.Point{InputTokens: 256, OutputTokens: 16, Prompts: scenario.Plain, Warmup: 1},
-		Mode: results.UsersMode, MinRequests: 81}
+		Mode: results.UsersMode, MinRequests: 81, RampPerUser: 2 * time.Millisecond}
 	p := d.Point(64)
 	assert.Equal(t, "c64", p.Name)
+	assert.Equal(t, 128*time.Millisecond, p.RampUp, "users start 2 ms apart")
 	assert.Equal(t, 64, p.Concurrency)
 	assert.Equal(t, 128, p.Requests, "two requests per user")
 	assert.Equal(t, 81, d.Point(4).Requests, "at least the requests that can show the percentile")

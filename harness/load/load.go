@@ -59,8 +59,12 @@ func (g *gauge) dec() { g.cur.Add(-1) }
 
 // ClosedLoop keeps Concurrency requests in flight: each worker sends its next request as
 // soon as its previous one returns. A request is scheduled when its worker frees up.
+// RampUp starts the workers evenly over that long rather than all at once: requests of
+// equal length that start together end together, and a server then sees waves (all
+// prompts at once, then only decoding) instead of users at their own phases.
 type ClosedLoop struct {
 	Concurrency int
+	RampUp      time.Duration
 }
 
 // Run implements Pattern.
@@ -74,6 +78,15 @@ func (c ClosedLoop) Run(ctx context.Context, n int, do Func) Report {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if delay := c.RampUp * time.Duration(w) / time.Duration(workers); delay > 0 {
+				t := time.NewTimer(time.Until(rep.Start.Add(delay)))
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return
+				}
+			}
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= n {

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,24 @@ func TestClosedLoopHoldsConcurrency(t *testing.T) {
 		assert.Equal(t, int64(c), peak.Load(), "concurrency %d", c)
 		assert.Equal(t, c, rep.MaxInFlight)
 		assert.Equal(t, 10*c, rep.Dispatched)
+	}
+}
+
+func TestClosedLoopRampsUp(t *testing.T) {
+	var mu sync.Mutex
+	first := map[int]time.Time{} // each worker's first request, by index order
+	rep := ClosedLoop{Concurrency: 4, RampUp: 40 * time.Millisecond}.Run(context.Background(), 4, func(ctx context.Context, i int, scheduled time.Time) {
+		mu.Lock()
+		first[i] = scheduled
+		mu.Unlock()
+	})
+	var offsets []time.Duration
+	for _, at := range first {
+		offsets = append(offsets, at.Sub(rep.Start))
+	}
+	slices.Sort(offsets)
+	for w, off := range offsets {
+		assert.GreaterOrEqual(t, off, time.Duration(w)*10*time.Millisecond, "worker %d starts a quarter of the ramp after the one before", w)
 	}
 }
 

@@ -48,6 +48,7 @@ var Definitions = map[string]string{
 	"request_throughput":             "successful requests / total_time_sec",
 	"request_goodput":                "requests that succeeded and met every objective of the point's SLO (slo: ttft, itl as the request's mean inter-token latency, e2e; each <=) / total_time_sec",
 	"slo_attainment_pct":             "percent of the requests sent that succeeded and met every objective of the point's SLO (slo)",
+	"capacity_value":                 "a capacity search's answer: the most concurrent users (capacity/users) or requests per second (capacity/rate) shown to meet every objective of the SLO; its interval, what bound it and every probe are in the point's capacity block",
 	"success_rate":                   "percent of requests that completed with at least one token and no error",
 	"successful_requests":            "requests that completed with at least one token and no error",
 	"failed_requests":                "requests that errored or produced no token",

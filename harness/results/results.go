@@ -94,7 +94,7 @@ type Point struct {
 	// Requests lists every measured request of every trial.
 	Requests []Sample `json:"requests,omitempty"`
 	// Capacity is the answer of a capacity search (scenario capacity); its value is also
-	// the metric "capacity".
+	// the metric capacity_value.
 	Capacity *Capacity `json:"capacity,omitempty"`
 	// SLO is what a request had to meet to count toward request_goodput and
 	// slo_attainment_pct; absent when the run set none.

@@ -214,7 +214,7 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	recs := make([]stream.Record, len(measured))
-	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency}
+	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency, RampUp: p.RampUp}
 	if p.RequestRate > 0 {
 		var arrivals load.Arrivals = load.Poisson{Rate: p.RequestRate, Seed: r.Seed + uint64(trial)}
 		if p.Arrivals == ConstantArrivals {

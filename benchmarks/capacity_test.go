@@ -1,0 +1,147 @@
+package benchmarks
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/capacity"
+	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/slo"
+)
+
+// TestCapacity searches how many concurrent users, and how many requests per second, the
+// target serves within the run's SLO (-slo), and writes each answer as a capacity point
+// with every probe. On the simulator the users answer is held to what its step model
+// says, within one step of the search.
+func TestCapacity(t *testing.T) {
+	for _, name := range []string{"users", "rate"} {
+		t.Run(name, func(t *testing.T) {
+			if current == nil {
+				t.Fatal("no target registered")
+			}
+			res := current.capacity(t, name)
+			c := res.Capacity
+			t.Logf("%s", c.Sentence)
+			if current.spec.name == "sim" && c.Mode == results.UsersMode {
+				profile, err := sim.LookupProfile(current.profile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkTruth(t, profile, res)
+			}
+		})
+	}
+}
+
+// capacityPoint returns the capacity scenario's point name at the suite's scale.
+func capacityPoint(t *testing.T, scale scenario.Scale, name string) (scenario.Scenario, scenario.Point) {
+	t.Helper()
+	sc, err := scenario.Lookup("capacity", scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range sc.Points {
+		if p.Name == name && p.Search != nil {
+			return sc, p
+		}
+	}
+	t.Fatalf("no capacity point %q", name)
+	return sc, scenario.Point{}
+}
+
+// capacity returns capacity point name as this run searched it: searched now and written
+// to the result file, unless a test of this run already did. A rate search starts at half
+// the request rate the users search found, when this run has it.
+func (s *suite) capacity(t *testing.T, name string) results.Point {
+	t.Helper()
+	sc, p := capacityPoint(t, s.scale, name)
+	return s.measureOnce(t, sc.ResultName+"/"+name, func(r scenario.Runner) (results.Point, error) {
+		sp := p.Search
+		start := sp.Start
+		if start == 0 {
+			start = sp.StartRate
+			s.mu.Lock()
+			u, ok := s.measured[sc.ResultName+"/users"]
+			s.mu.Unlock()
+			if rate := seedRate(u.res.Capacity); ok && rate > 0 {
+				start = rate
+			}
+		}
+		d := &capacity.Driver{Runner: &r, Scenario: sc, Shape: p, Mode: sp.Mode, Arrivals: sp.Arrivals, SLO: runSLO,
+			MinRequests: capacity.MinRequests(runSLO), Window: sp.Window, RampPerUser: sp.RampPerUser}
+		search := &capacity.Search{Mode: sp.Mode, Arrivals: sp.Arrivals, Subject: s.spec.name, SLO: runSLO,
+			Start: start, Ceiling: sp.Ceiling, MinStep: sp.MinStep, RelStep: sp.RelStep, Measure: d.Measure, Logf: r.Logf}
+		c, err := search.Run(s.ctx)
+		if err != nil {
+			return results.Point{}, err
+		}
+		fmt.Printf("servegate: %s\n", c.Sentence)
+		sl := runSLO
+		out := results.Point{Scenario: sc.ResultName, Point: name, Framework: r.Target.Framework,
+			InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, OutputLengthForced: r.Target.HoldsOutputLength,
+			Warmup: p.Warmup, Trials: 1, Prompts: string(p.Prompts), ITLBasis: "", Capacity: &c, SLO: &sl,
+			Metrics: map[string]float64{"capacity_value": c.Value}}
+		for _, pr := range c.Probes {
+			out.NumRequests += pr.Requests
+		}
+		return out, nil
+	})
+}
+
+// seedRate is half the request rate a users search measured at its answer: a rate the
+// open loop should meet, from which doubling soon finds its limit.
+func seedRate(c *results.Capacity) float64 {
+	if c == nil {
+		return 0
+	}
+	for _, p := range c.Probes {
+		if p.Level == c.Value {
+			return math.Round(p.RequestThroughput/2*10) / 10
+		}
+	}
+	return 0
+}
+
+// trueCapacity is the most users profile serves within s, as its step model predicts
+// for the driver's closed loop of shape, users ramped up ramp apart: the highest level up
+// to which every level meets every objective.
+func trueCapacity(t *testing.T, profile sim.Profile, shape scenario.Point, s slo.SLO, ceiling int, ramp time.Duration) int {
+	t.Helper()
+	minReq := capacity.MinRequests(s)
+	for users := 1; users <= ceiling; users++ {
+		pred, err := profile.Predict(sim.ClosedLoop{Users: users, InputTokens: shape.InputTokens, OutputTokens: shape.OutputTokens,
+			Requests: max(minReq, 2*users), Stagger: time.Duration(users) * ramp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := make([]slo.Outcome, len(pred))
+		for i, p := range pred {
+			outs[i] = slo.Outcome{OK: true, TTFT: p.TTFT, ITL: p.ITL, E2E: p.E2E}
+		}
+		tally := s.Count(outs)
+		for _, o := range s.Objectives() {
+			if float64(tally.Met[o.Name]) < o.Percentile/100*float64(tally.Requests) {
+				return users - 1
+			}
+		}
+	}
+	return ceiling
+}
+
+// checkTruth holds a users capacity found on the simulator within one step of the
+// search of what the profile's step model says.
+func checkTruth(t *testing.T, profile sim.Profile, res results.Point) {
+	t.Helper()
+	c := res.Capacity
+	_, p := capacityPoint(t, current.scale, res.Point)
+	truth := trueCapacity(t, profile, scenario.Point{InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}, c.SLO, int(c.Ceiling), p.Search.RampPerUser)
+	step := math.Ceil(math.Max(p.Search.MinStep, p.Search.RelStep*float64(truth)))
+	t.Logf("the %s profile's step model serves %d users within the SLO; the search found %g (%g–%g), one step is %g", profile.Name, truth, c.Value, c.Low, c.High, step)
+	if math.Abs(c.Value-float64(truth)) > step {
+		t.Errorf("the search found %g users; the step model says %d: more than one step (%g) apart", c.Value, truth, step)
+	}
+}
