@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"testing"
@@ -8,9 +9,12 @@ import (
 
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/capacity"
+	"github.com/servegate/servegate/harness/hypothesis"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCapacity searches how many concurrent users, and how many requests per second, the
@@ -31,7 +35,8 @@ func TestCapacity(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkTruth(t, profile, res)
+				_, p := capacityPoint(t, current.scale, name)
+				checkTruth(t, profile, res, p.Search)
 			}
 		})
 	}
@@ -132,16 +137,71 @@ func trueCapacity(t *testing.T, profile sim.Profile, shape scenario.Point, s slo
 	return ceiling
 }
 
-// checkTruth holds a users capacity found on the simulator within one step of the
-// search of what the profile's step model says.
-func checkTruth(t *testing.T, profile sim.Profile, res results.Point) {
+// checkTruth holds a users capacity found on the simulator by a search sp within one
+// step of the search of what the profile's step model says.
+func checkTruth(t *testing.T, profile sim.Profile, res results.Point, sp *scenario.Search) {
 	t.Helper()
 	c := res.Capacity
-	_, p := capacityPoint(t, current.scale, res.Point)
-	truth := trueCapacity(t, profile, scenario.Point{InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}, c.SLO, int(c.Ceiling), p.Search.RampPerUser)
-	step := math.Ceil(math.Max(p.Search.MinStep, p.Search.RelStep*float64(truth)))
+	truth := trueCapacity(t, profile, scenario.Point{InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}, c.SLO, int(c.Ceiling), sp.RampPerUser)
+	step := math.Ceil(math.Max(sp.MinStep, sp.RelStep*float64(truth)))
 	t.Logf("the %s profile's step model serves %d users within the SLO; the search found %g (%g–%g), one step is %g", profile.Name, truth, c.Value, c.Low, c.High, step)
 	if math.Abs(c.Value-float64(truth)) > step {
 		t.Errorf("the search found %g users; the step model says %d: more than one step (%g) apart", c.Value, truth, step)
 	}
+}
+
+// searchSim searches the users capacity of a simulator with profile within the default
+// SLO, up to ceiling users, with answers of out tokens, and returns it as a capacity point.
+func searchSim(t *testing.T, profile string, ceiling float64, out int) (results.Point, sim.Profile, *scenario.Search) {
+	t.Helper()
+	p, err := sim.LookupProfile(profile)
+	require.NoError(t, err)
+	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{"m"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	sc, shape := capacityPoint(t, scenario.Quick, "users")
+	shape.OutputTokens = out
+	sp := *shape.Search
+	sp.Ceiling = ceiling
+	s := slo.Default()
+	r := &scenario.Runner{Target: scenario.SimTarget(srv, "m"), Nonce: "flip-" + profile}
+	d := &capacity.Driver{Runner: r, Scenario: sc, Shape: shape, Mode: sp.Mode, SLO: s, MinRequests: capacity.MinRequests(s), RampPerUser: sp.RampPerUser}
+	search := &capacity.Search{Mode: sp.Mode, Subject: profile, SLO: s, Start: sp.Start, Ceiling: sp.Ceiling, MinStep: sp.MinStep,
+		RelStep: sp.RelStep, Measure: d.Measure, Logf: t.Logf}
+	c, err := search.Run(context.Background())
+	require.NoError(t, err)
+	t.Log(c.Sentence)
+	return results.Point{Scenario: sc.ResultName, Point: "users", Framework: "sim", InputTokens: shape.InputTokens, OutputTokens: out,
+		Trials: 1, Capacity: &c, Metrics: map[string]float64{hypothesis.CapacityMetric: c.Value}}, p, &sp
+}
+
+// H6 on one engine and H6x across two flip with batching: the batching engine serves more
+// than 32 users (searched up to 128 only), the single-slot engine far fewer, TTFT binding
+// as requests queue for its one slot; each answer is within one step of its profile's
+// step model.
+func TestCapacityGatesFlipWithBatching(t *testing.T) {
+	if !isSimBuild() {
+		t.Skip("measures simulators")
+	}
+	// Short answers keep the single-slot engine's probes of 81 requests to seconds.
+	batching, bp, bs := searchSim(t, "batching", 128, 8)
+	slot, sp, ss := searchSim(t, "single-slot", 512, 8)
+	checkTruth(t, bp, batching, bs)
+	checkTruth(t, sp, slot, ss)
+	assert.Equal(t, "ttft", slot.Capacity.Binding, "one slot: requests queue, and TTFT binds")
+	hs := hypothesis.Defaults()
+	h6, err := hypothesis.Lookup(hs, "H6")
+	require.NoError(t, err)
+	h6x, err := hypothesis.Lookup(hs, "H6x")
+	require.NoError(t, err)
+	verdict := func(h hypothesis.Hypothesis, rs hypothesis.Results) string {
+		res := hypothesis.Evaluate(h, rs)
+		t.Logf("%s: %s — %s", h.ID, res.Verdict, res.Details)
+		return res.Verdict
+	}
+	pts := func(p results.Point) []results.Point { return []results.Point{p} }
+	assert.Equal(t, hypothesis.Pass, verdict(h6, hypothesis.Results{"sim": pts(batching)}))
+	assert.Equal(t, hypothesis.Fail, verdict(h6, hypothesis.Results{"sim": pts(slot)}))
+	assert.Equal(t, hypothesis.Pass, verdict(h6x, hypothesis.Results{"vllm": pts(batching), "sglang": pts(batching), "ollama": pts(slot)}))
+	assert.Equal(t, hypothesis.Fail, verdict(h6x, hypothesis.Results{"vllm": pts(slot), "sglang": pts(slot), "ollama": pts(batching)}))
 }

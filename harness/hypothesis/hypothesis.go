@@ -100,7 +100,8 @@ func (h Hypothesis) About(fw string) bool {
 	return false
 }
 
-// Defaults returns H1-H5. H1 has a cross-framework part (H1x); H2 compares frameworks.
+// Defaults returns H1-H6. H1 and H6 have cross-framework parts (H1x, H6x); H2 compares
+// frameworks.
 func Defaults() []Hypothesis {
 	ref := func(sc, pt, m string) Ref { return Ref{sc, pt, m} }
 	den := func(sc, pt, m string) *Ref { r := ref(sc, pt, m); return &r }
@@ -128,8 +129,22 @@ func Defaults() []Hypothesis {
 			Checks: []Check{
 				{Num: ref("korean", "ko", "output_token_throughput"), Den: den("korean", "en", "output_token_throughput"), Op: "within", Low: 0.9, High: 1.1},
 				{Num: ref("korean", "ko", "input_content_tokens_per_char"), Den: den("korean", "en", "input_content_tokens_per_char"), Op: "outside", Low: 0.9, High: 1.1}}},
+		{ID: "H6", Claim: "batching engines serve at least 32 concurrent users within the SLO",
+			Frameworks: []string{"vllm", "sglang", "sim"},
+			Checks:     []Check{{Num: ref("capacity", "users", CapacityMetric), Op: ">=", Threshold: 32}}},
+		{ID: "H6x", Claim: "vLLM and SGLang serve at least 3x as many concurrent users as Ollama within the SLO",
+			CrossFramework: true,
+			Checks: []Check{
+				{Num: ref("capacity", "users", CapacityMetric), NumFrom: "fw:vllm", Den: den("capacity", "users", CapacityMetric), DenFrom: "fw:ollama", Op: ">=", Threshold: 3},
+				{Num: ref("capacity", "users", CapacityMetric), NumFrom: "fw:sglang", Den: den("capacity", "users", CapacityMetric), DenFrom: "fw:ollama", Op: ">=", Threshold: 3}}},
 	}
 }
+
+// CapacityMetric is a capacity point's answer. A check on it is decided on the interval
+// the search narrowed the answer to (results.Capacity: Low to High, open above when the
+// search met the SLO at its ceiling), not on trials: the search measured each level until
+// it was decided, so min_trials does not apply.
+const CapacityMetric = "capacity_value"
 
 // Lookup returns the hypothesis with id.
 func Lookup(hs []Hypothesis, id string) (Hypothesis, error) {
@@ -229,12 +244,14 @@ func find(pts []results.Point, r Ref) (results.Point, bool) {
 	return results.Point{}, false
 }
 
-// sample is one side of a check: a metric's per-trial values at one point.
+// sample is one side of a check: a metric's per-trial values at one point, or a capacity
+// search's answer.
 type sample struct {
-	xs      []float64
-	ev      Evidence
-	why     string
-	missing bool
+	xs       []float64
+	capacity *results.Capacity
+	ev       Evidence
+	why      string
+	missing  bool
 }
 
 // values returns a metric's per-trial values at a point of framework fw, or why there are
@@ -249,7 +266,11 @@ func values(fw string, pts []results.Point, r Ref) sample {
 		s.why = fmt.Sprintf("%s/%s is invalid (%s)", r.Scenario, r.Point, p.Invalid)
 		return s
 	}
-	if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
+	if r.Metric == CapacityMetric {
+		if s.capacity = p.Capacity; s.capacity == nil {
+			s.why, s.missing = fmt.Sprintf("%s/%s has no capacity answer", r.Scenario, r.Point), true
+		}
+	} else if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
 		s.xs = iv.Values
 	} else if v, ok := p.Metrics[r.Metric]; ok {
 		s.xs = []float64{v}
@@ -342,6 +363,58 @@ func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
 	return math.Exp(d), math.Exp(d - t*se), math.Exp(d + t*se), true
 }
 
+// decideCapacity decides a check on capacity answers: the interval of the answer, or of
+// the ratio of two (the numerator's ends over the denominator's far ends).
+func (c Check) decideCapacity(res CheckResult, sides []sample) CheckResult {
+	bounds := func(s sample) (v, lo, hi float64, ok bool) {
+		if s.capacity == nil {
+			return 0, 0, 0, false
+		}
+		hi = s.capacity.High
+		if s.capacity.AtCeiling {
+			hi = math.Inf(1)
+		}
+		return s.capacity.Value, s.capacity.Low, hi, true
+	}
+	v, lo, hi, ok := bounds(sides[0])
+	res.Trials = 1
+	if len(sides) > 1 {
+		dv, dlo, dhi, dok := bounds(sides[1])
+		if !ok || !dok {
+			res.Verdict, res.Why, res.Missing = Inconclusive, "a capacity compares only with a capacity", true
+			return res
+		}
+		ratio := func(a, b float64) float64 {
+			if b == 0 {
+				return math.Inf(1)
+			}
+			return a / b
+		}
+		v, lo, hi = ratio(v, dv), ratio(lo, dhi), ratio(hi, dlo)
+		if lo == 0 && hi == 0 || math.IsNaN(lo) || math.IsNaN(hi) {
+			res.Verdict, res.Why = Inconclusive, "neither serves any load: no ratio"
+			return res
+		}
+	}
+	finite := func(x float64) *float64 {
+		if math.IsInf(x, 0) {
+			return nil
+		}
+		return &x
+	}
+	res.Low, res.High = finite(lo), finite(hi)
+	if !math.IsInf(v, 0) {
+		res.Observed = v
+	} else {
+		res.Why = "the denominator serves no load"
+	}
+	out := c.decide(res, lo, hi)
+	if out.Verdict == Inconclusive {
+		out.Why = "the capacity's interval straddles the threshold"
+	}
+	return out
+}
+
 // holds reports whether one value satisfies the check.
 func (c Check) holds(x float64) bool {
 	switch c.Op {
@@ -401,6 +474,9 @@ func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []res
 		if r := c.decideValue(res, sides[0].xs); r.Verdict == Fail {
 			return r, ev
 		}
+	}
+	if sides[0].capacity != nil || len(sides) > 1 && sides[1].capacity != nil {
+		return c.decideCapacity(res, sides), ev
 	}
 	for _, s := range sides {
 		if s.ev.Trials < minTrials {

@@ -199,6 +199,9 @@ func (r Ref) validate(at string) error {
 				if err := metrics.Check(r.Metric); err != nil {
 					return fmt.Errorf("%s: %w", at, err)
 				}
+				if searched := p.Search != nil; searched != (r.Metric == CapacityMetric) {
+					return fmt.Errorf("%s: %s/%s %s: a capacity point's one metric is %s, and only a capacity point has it", at, r.Scenario, r.Point, r.Metric, CapacityMetric)
+				}
 				return nil
 			}
 			points = append(points, p.Name)
