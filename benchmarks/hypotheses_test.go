@@ -60,6 +60,11 @@ func runHypothesis(t *testing.T, id string) {
 	if h.Skip != "" {
 		t.Skipf("%s is skipped by %s: %s", id, *flagHypotheses, h.Skip)
 	}
+	if flagTrials.auto && h.MinTrials == 0 {
+		// Adaptive trials stop a point early only when its gates' 99% intervals are
+		// decided; the verdict is then given on the same trials at 95%.
+		h.MinTrials = autoMinTrials
+	}
 	if *flagFrom != "" {
 		decideFrom(t, h, resolvePath(*flagFrom))
 		return
@@ -109,7 +114,7 @@ func judge(t *testing.T, res hypothesis.Result) {
 // measured them (then h is decided on that measurement, and not decided if it has fewer
 // trials than h needs).
 func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
-	trials := max(*flagTrials, h.Trials())
+	trials := max(flagTrials.n, h.Trials())
 	seen := map[string]bool{}
 	var pts []results.Point
 	for _, c := range h.Checks {

@@ -58,7 +58,6 @@ func envNum[T any](key string, def T, parse func(string) (T, error), want string
 func envInt(key string, def int) int { return envNum(key, def, strconv.Atoi, "a whole number") }
 
 var (
-	flagTrials      = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
 	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "results"), "results directory; a relative path is taken from the repository root (env SERVEGATE_OUT)")
 	flagFresh       = flag.Bool("fresh", envBool("SERVEGATE_FRESH"), "start the result file over instead of adding this run's points to it (env SERVEGATE_FRESH)")
 	flagLockWait    = flag.Duration("lock-wait", envDuration("SERVEGATE_LOCK_WAIT", 0), "how long to wait for another run writing the same result file (0: refuse at once) (env SERVEGATE_LOCK_WAIT)")
@@ -242,7 +241,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
+	return &scenario.Runner{Target: s.target, Trials: flagTrials.n, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
 		ClientProcs: *flagClientProcs, SLO: &runSLO}, s.writer
 }
 
@@ -272,19 +271,22 @@ func runScenario(t *testing.T, name string) {
 	}
 	for _, p := range sc.Points {
 		t.Run(p.Name, func(t *testing.T) {
-			res := current.measure(t, sc, p, *flagTrials)
+			res := current.measure(t, sc, p, flagTrials.n)
 			checkPoint(t, res)
 		})
 	}
 }
 
 // measure returns point p of sc as this run measured it: measured now with trials
-// trials and written to the result file, unless a test of this run already measured it.
+// trials (with -trials=auto, as many as it needs) and written to the result file, unless a test of this run already measured it.
 // A failure to measure fails t.
 func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
 	t.Helper()
 	return s.measureOnce(t, sc.ResultName+"/"+p.Name, func(r scenario.Runner) (results.Point, error) {
 		r.Trials = trials
+		if flagTrials.auto {
+			r.Trials, r.MinTrials, r.Until = autoMaxTrials, s.autoMin(sc, p), s.until(sc, p)
+		}
 		return r.RunPoint(s.ctx, sc, p)
 	})
 }
@@ -429,9 +431,6 @@ func TestMain(m *testing.M) {
 		preset, err := models.Lookup(*flagPreset)
 		if err != nil {
 			return err
-		}
-		if *flagTrials < 1 {
-			return fmt.Errorf("-trials must be at least 1, got %d", *flagTrials)
 		}
 		if *flagMinSuccess < 0 || *flagMinSuccess > 100 {
 			return fmt.Errorf("-min-success is a percentage: 0 to 100, got %g", *flagMinSuccess)

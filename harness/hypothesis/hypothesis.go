@@ -76,6 +76,25 @@ type Hypothesis struct {
 	// Skip, when set, is why the hypothesis is not decided at all (a CI owner's choice in
 	// an override file, e.g. a framework the pipeline does not run); shown as the skip.
 	Skip string `json:"skip,omitempty"`
+	// confidence of the intervals it is decided on; 0 means 0.95 (see Stopping).
+	confidence float64
+}
+
+// Stopping is h as adaptive trials ask it whether a point needs more trials: decided on
+// at least minTrials per point, on 99% intervals. A verdict read off the first few of
+// several looks at growing data is wrong more often than one look's 5%; stopping only when
+// the 99% interval is already on one side keeps the verdict then given on the 95% interval
+// from resting on a lucky look.
+func (h Hypothesis) Stopping(minTrials int) Hypothesis {
+	h.MinTrials, h.confidence = minTrials, 0.99
+	return h
+}
+
+func (h Hypothesis) level() float64 {
+	if h.confidence == 0 {
+		return 0.95
+	}
+	return h.confidence
 }
 
 // Trials is the least trials per point h is decided on.
@@ -310,8 +329,8 @@ func (c Check) decide(res CheckResult, lo, hi float64) CheckResult {
 
 // decideValue decides a check on one quantity's per-trial values: Student's t 95%
 // interval of their mean (metrics.Estimate), or every value for an Every check.
-func (c Check) decideValue(res CheckResult, xs []float64) CheckResult {
-	iv := metrics.Estimate(xs)
+func (c Check) decideValue(res CheckResult, xs []float64, confidence float64) CheckResult {
+	iv := metrics.EstimateAt(xs, confidence)
 	res.Observed, res.Low, res.High, res.Trials = iv.Mean, iv.Low, iv.High, iv.N
 	if c.Every {
 		res.Verdict = Pass
@@ -335,6 +354,11 @@ func (c Check) decideValue(res CheckResult, xs []float64) CheckResult {
 // exponentiated: the ratio of geometric means with its 95% interval. ok is false when a
 // value is not positive or either side has fewer than two values.
 func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
+	return RatioIntervalAt(num, den, 0.95)
+}
+
+// RatioIntervalAt is RatioInterval with an interval of the given confidence.
+func RatioIntervalAt(num, den []float64, confidence float64) (ratio, lo, hi float64, ok bool) {
 	if len(num) < 2 || len(den) < 2 {
 		return 0, 0, 0, false
 	}
@@ -359,7 +383,7 @@ func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
 		return math.Exp(d), math.Exp(d), math.Exp(d), true
 	}
 	df := (va + vb) * (va + vb) / (va*va/float64(len(num)-1) + vb*vb/float64(len(den)-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(0.975)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-confidence)/2)
 	return math.Exp(d), math.Exp(d - t*se), math.Exp(d + t*se), true
 }
 
@@ -451,7 +475,7 @@ func (c Check) name(numFW, denFW string) string {
 
 // evaluate decides one check on the given numerator and denominator frameworks' points,
 // each of which must have at least minTrials trials.
-func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []results.Point) (CheckResult, []Evidence) {
+func (c Check) evaluate(minTrials int, confidence float64, numFW, denFW string, numPts, denPts []results.Point) (CheckResult, []Evidence) {
 	res := CheckResult{Check: c.name(numFW, denFW)}
 	sides := []sample{values(numFW, numPts, c.Num)}
 	if c.Den != nil {
@@ -471,7 +495,7 @@ func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []res
 	}
 	if c.Every && c.Den == nil {
 		// One failing trial disproves "every trial"; passing needs the full count.
-		if r := c.decideValue(res, sides[0].xs); r.Verdict == Fail {
+		if r := c.decideValue(res, sides[0].xs, confidence); r.Verdict == Fail {
 			return r, ev
 		}
 	}
@@ -487,9 +511,9 @@ func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []res
 		}
 	}
 	if c.Den == nil {
-		return c.decideValue(res, sides[0].xs), ev
+		return c.decideValue(res, sides[0].xs, confidence), ev
 	}
-	ratio, lo, hi, ok := RatioInterval(sides[0].xs, sides[1].xs)
+	ratio, lo, hi, ok := RatioIntervalAt(sides[0].xs, sides[1].xs, confidence)
 	res.Trials = min(len(sides[0].xs), len(sides[1].xs))
 	if !ok {
 		res.Verdict, res.Why = Inconclusive, "a ratio needs two or more positive values on each side"
@@ -518,7 +542,7 @@ func Evaluate(h Hypothesis, rs Results) Result {
 		if !h.CrossFramework {
 			for _, fw := range fws {
 				if h.About(fw) {
-					add(c.evaluate(h.Trials(), fw, fw, rs[fw], rs[fw]))
+					add(c.evaluate(h.Trials(), h.level(), fw, fw, rs[fw], rs[fw]))
 				}
 			}
 			continue
@@ -551,7 +575,7 @@ func Evaluate(h Hypothesis, rs Results) Result {
 				if a != b {
 					pairs++
 					compared[a], compared[b] = true, true
-					add(c.evaluate(h.Trials(), a, b, rs[a], rs[b]))
+					add(c.evaluate(h.Trials(), h.level(), a, b, rs[a], rs[b]))
 				}
 			}
 		}

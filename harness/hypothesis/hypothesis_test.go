@@ -253,7 +253,7 @@ func TestBands(t *testing.T) {
 		{outside, []float64{3, 3.1, 2.9}, Pass},
 		{outside, []float64{1, 1.01, 0.99}, Fail},
 	} {
-		assert.Equal(t, tc.want, tc.c.decideValue(CheckResult{}, tc.xs).Verdict, "%s %v", tc.c.Op, tc.xs)
+		assert.Equal(t, tc.want, tc.c.decideValue(CheckResult{}, tc.xs, 0.95).Verdict, "%s %v", tc.c.Op, tc.xs)
 	}
 }
 
@@ -449,4 +449,17 @@ func TestCapacityChecksDecideOnTheSearchInterval(t *testing.T) {
 	res = x(capacityPoint(184, 184, 191, false), noCap)
 	assert.NotEqual(t, Pass, res.Verdict)
 	assert.True(t, res.Missing, "no capacity answer is missing evidence")
+}
+
+// Adaptive trials stop on a 99% interval: a value whose 95% interval clears the
+// threshold but whose 99% interval does not is not yet decided for stopping.
+func TestStoppingAsksForMore(t *testing.T) {
+	h := Hypothesis{ID: "T", Checks: []Check{{Num: Ref{"concurrent", "c1", "output_token_throughput"}, Op: ">=", Threshold: 10}}}
+	// Mean 11, sample std 0.59, five trials: the 95% interval starts at 10.27, the 99% at
+	// 9.78.
+	xs := []float64{10.2, 11.6, 10.6, 11.4, 11.2}
+	rs := Results{"sim": {point("concurrent", "c1", "output_token_throughput", xs...)}}
+	h.MinTrials = 5
+	assert.Equal(t, Pass, Evaluate(h, rs).Verdict, "the 95% interval clears 10")
+	assert.Equal(t, Inconclusive, Evaluate(h.Stopping(3), rs).Verdict, "the 99% interval does not")
 }

@@ -73,7 +73,11 @@ type Interval struct {
 // Estimate returns the mean of xs with its 95% confidence interval from Student's t
 // distribution with n-1 degrees of freedom: mean ± t(0.975, n-1)·s/√n, s the sample
 // (n-1) standard deviation. Trials are few and their spread unknown, so t, not normal.
-func Estimate(xs []float64) Interval {
+func Estimate(xs []float64) Interval { return EstimateAt(xs, 0.95) }
+
+// EstimateAt is Estimate with an interval of the given confidence (0.99: t(0.995, n-1)).
+// Its Low and High are written as ci95_low and ci95_high only by Estimate's callers.
+func EstimateAt(xs []float64, confidence float64) Interval {
 	n := len(xs)
 	if n == 0 {
 		return Interval{}
@@ -92,7 +96,7 @@ func Estimate(xs []float64) Interval {
 		ss += (x - mean) * (x - mean)
 	}
 	iv.Std = math.Sqrt(ss / float64(n-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1 - (1-confidence)/2)
 	half := t * iv.Std / math.Sqrt(float64(n))
 	lo, hi := mean-half, mean+half
 	iv.Low, iv.High = &lo, &hi

@@ -68,6 +68,8 @@ type Point struct {
 	// when unknown. A comparison with such a server compares this configuration too.
 	ParallelSlots int `json:"parallel_slots,omitempty"`
 	Trials        int `json:"trials"`
+	// TrialsStop says why adaptive trials (-trials=auto) stopped where they did.
+	TrialsStop string `json:"trials_stop,omitempty"`
 	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
 	ITLBasis string `json:"itl_basis"`
 	// TrialsSharedCache says the server's prefix cache was not emptied between trials
@@ -169,7 +171,7 @@ var namedFields = sync.OnceValue(func() map[string]bool {
 		known[k] = true
 	}
 	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo", "capacity"} {
+	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo", "capacity", "trials_stop"} {
 		known[k] = true
 	}
 	return known

@@ -22,11 +22,21 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		ITLBasis: metrics.ITLExact, Errors: map[string]int{}, SLO: r.SLO,
 	}
 	perMetric := map[string][]float64{}
+	ran := 0
 	for t := 1; t <= trials; t++ {
+		if r.Until != nil && t > max(r.MinTrials, 1) {
+			aggregate(&out, perMetric, t-1)
+			if stop, why := r.Until(out); stop {
+				out.TrialsStop = why
+				r.logf("%s/%s: %s", sc.Name, p.Name, why)
+				break
+			}
+		}
 		tr, err := r.RunTrial(ctx, sc, p, t)
 		if err != nil {
 			return out, err
 		}
+		ran++
 		s := tr.Summary
 		for k, v := range s.Values {
 			perMetric[k] = append(perMetric[k], v)
@@ -81,6 +91,17 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
 	}
+	aggregate(&out, perMetric, ran)
+	if r.Until != nil && out.TrialsStop == "" {
+		out.TrialsStop = fmt.Sprintf("%d trials, the most", out.Trials)
+	}
+	return out, nil
+}
+
+// aggregate sets out's metrics from the per-trial values of its first trials trials: the
+// mean of each, and its spread and 95% interval when there are several.
+func aggregate(out *results.Point, perMetric map[string][]float64, trials int) {
+	out.Trials = trials
 	out.Metrics = map[string]float64{}
 	out.TrialStats = map[string]metrics.Interval{}
 	for k, xs := range perMetric {
@@ -94,13 +115,13 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		out.TrialStats = nil
 	}
 	// The original's fields: peak memory and mean utilisation, only when measured.
+	out.GPUMemoryMB, out.GPUUtilizationPct = nil, nil
 	if v, ok := out.Metrics["gpu_memory_peak_mb"]; ok {
 		out.GPUMemoryMB = &v
 	}
 	if v, ok := out.Metrics["gpu_utilization_mean_pct"]; ok {
 		out.GPUUtilizationPct = &v
 	}
-	return out, nil
 }
 
 func appendReason(all, one string) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
@@ -385,3 +386,29 @@ func TestPredictMatchesTheEngine(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Adaptive trials: from MinTrials on, Until sees the point so far after every trial and
+// may stop; otherwise Trials is the most.
+func TestUntilStopsTrials(t *testing.T) {
+	srv := startSim(t, profile(t, "batching"))
+	p := Point{Name: "c2", Concurrency: 2, InputTokens: 64, OutputTokens: 4, Requests: 2, Prompts: Plain}
+	var seen []int
+	r := &Runner{Target: SimTarget(srv, testModel), Nonce: t.Name(), Trials: 6, MinTrials: 3,
+		Until: func(sofar results.Point) (bool, string) {
+			seen = append(seen, sofar.Trials)
+			require.Len(t, sofar.TrialStats["output_token_throughput"].Values, sofar.Trials)
+			return sofar.Trials == 4, "decided"
+		}}
+	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"}, p)
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 4}, seen, "asked after the third trial and each after it")
+	assert.Equal(t, 4, res.Trials)
+	assert.Equal(t, "decided", res.TrialsStop)
+	assert.Len(t, res.TrialStats["output_token_throughput"].Values, 4)
+
+	r.Until = func(results.Point) (bool, string) { return false, "" }
+	res, err = r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"}, p)
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.Trials)
+	assert.Equal(t, "6 trials, the most", res.TrialsStop)
+}
