@@ -26,8 +26,8 @@ func printSummary(w io.Writer, s *suite) {
 		return fmt.Sprintf("%.*f", prec, v)
 	}
 	table := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	table.Header("scenario", "point", "conc", "in", "out", "req", "ok %", "ttft p50", "ttft p99", "itl p50", "tpot p50", "e2e p50", "e2e p99", "out tok/s", "req/s")
-	var invalid []string
+	table.Header("scenario", "point", "conc", "in", "out", "req", "ok %", "ttft p50", "ttft p99", "itl p50", "tpot p50", "e2e p50", "e2e p99", "out tok/s", "req/s", "slo %")
+	var invalid, sentences []string
 	for _, p := range pts {
 		point := p.Point
 		if p.Scenario+"/"+p.Point == s.unsaved {
@@ -40,11 +40,17 @@ func printSummary(w io.Writer, s *suite) {
 		_ = table.Append(p.Scenario, point, fmt.Sprint(p.Concurrency), f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0),
 			fmt.Sprint(p.NumRequests), f(p, "success_rate", 0), f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1),
 			f(p, "p50_itl_ms", 2), f(p, "p50_tpot_ms", 2), f(p, "p50_latency_ms", 0), f(p, "p99_latency_ms", 0),
-			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2))
+			f(p, "output_token_throughput", 0), f(p, "request_throughput", 2), f(p, "slo_attainment_pct", 0))
+		if p.Capacity != nil {
+			sentences = append(sentences, p.Capacity.Sentence)
+		}
 	}
 	path, _ := filepath.Abs(rw.Path())
 	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", path)
 	_ = table.Render()
+	for _, line := range sentences {
+		fmt.Fprintln(w, "capacity:", line)
+	}
 	for _, line := range invalid {
 		fmt.Fprintln(w, "INVALID", line)
 	}

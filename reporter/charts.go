@@ -283,7 +283,7 @@ func Charts(runs []*Run) []Chart {
 			}
 		}
 	}
-	charts = append(charts, long, prefixChart(runs), koreanChart(runs))
+	charts = append(charts, long, prefixChart(runs), koreanChart(runs), attainmentChart(runs), paretoChart(runs))
 	var out []Chart
 	for _, c := range charts {
 		if !c.Empty() {

@@ -49,6 +49,8 @@ type Point struct {
 	// Low and High hold the 95% interval of a metric where trials gave one.
 	Low, High map[string]float64
 	Requests  []Sample
+	// Capacity is a capacity point's answer; nil elsewhere.
+	Capacity *Capacity
 }
 
 // Sample is one request of a point.
@@ -127,7 +129,8 @@ var known = map[string]bool{"scenario": true, "point": true, "framework": true, 
 	// How the point was run, not what it measured.
 	"output_length_method": true, "output_length_forced": true, "output_length_varied": true,
 	"trials_shared_cache": true, "prompt_tokens_correction": true,
-	"parallel_slots": true}
+	"parallel_slots": true,
+	"slo":            true, "capacity": true, "trials_stop": true}
 
 func readRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
@@ -150,17 +153,18 @@ func readRun(path string) (*Run, error) {
 	for i, raw := range body.Results {
 		p := Point{Metrics: map[string]float64{}, Low: map[string]float64{}, High: map[string]float64{}}
 		var head struct {
-			Scenario     string   `json:"scenario"`
-			Point        string   `json:"point"`
-			Concurrency  int      `json:"concurrency"`
-			InputTokens  int      `json:"input_tokens"`
-			OutputTokens int      `json:"output_tokens"`
-			NumRequests  int      `json:"num_requests"`
-			Trials       int      `json:"trials"`
-			Invalid      string   `json:"invalid"`
-			Warnings     []string `json:"warnings"`
-			MeasuredAt   string   `json:"measured_at"`
-			Requests     []Sample `json:"requests"`
+			Scenario     string    `json:"scenario"`
+			Point        string    `json:"point"`
+			Concurrency  int       `json:"concurrency"`
+			InputTokens  int       `json:"input_tokens"`
+			OutputTokens int       `json:"output_tokens"`
+			NumRequests  int       `json:"num_requests"`
+			Trials       int       `json:"trials"`
+			Invalid      string    `json:"invalid"`
+			Warnings     []string  `json:"warnings"`
+			MeasuredAt   string    `json:"measured_at"`
+			Requests     []Sample  `json:"requests"`
+			Capacity     *Capacity `json:"capacity"`
 			TrialStats   map[string]struct {
 				Low  *float64 `json:"ci95_low"`
 				High *float64 `json:"ci95_high"`
@@ -173,6 +177,7 @@ func readRun(path string) (*Run, error) {
 		p.Scenario, p.Point, p.Concurrency = head.Scenario, head.Point, head.Concurrency
 		p.InputTokens, p.OutputTokens, p.NumRequests, p.Trials = head.InputTokens, head.OutputTokens, head.NumRequests, head.Trials
 		p.Invalid, p.Warnings, p.Requests, p.MeasuredAt = head.Invalid, head.Warnings, head.Requests, head.MeasuredAt
+		p.Capacity = head.Capacity
 		if p.Point == "" { // files from the original project name no point
 			p.Point = fmt.Sprintf("c%d_in%d", p.Concurrency, p.InputTokens)
 		}
@@ -197,7 +202,7 @@ func readRun(path string) (*Run, error) {
 }
 
 // scenarioOrder is the suite's order; other scenarios follow alphabetically.
-var scenarioOrder = []string{"single_request", "concurrent", "long_context", "prefix_cache", "korean"}
+var scenarioOrder = []string{"single_request", "concurrent", "long_context", "prefix_cache", "korean", "capacity"}
 
 // scenarios lists the scenarios present in runs, in suite order.
 func scenarios(runs []*Run) []string {

@@ -267,3 +267,40 @@ func TestRunsOfTwoVersionsAreLabelledByVersion(t *testing.T) {
 	label(runs)
 	assert.Equal(t, []string{"ollama 0.6.5", "ollama 0.17.4", "vllm"}, []string{runs[0].Label, runs[1].Label, runs[2].Label})
 }
+
+// The capacity charts: attainment by concurrency with each framework's capacity and the
+// SLO's target marked, and the per-user against total throughput trade.
+func TestCapacityChartsMarkTheTargetAndTheCapacity(t *testing.T) {
+	runs, _ := load(t)
+	byFile := map[string]Chart{}
+	for _, c := range Charts(runs) {
+		byFile[c.File] = c
+	}
+	att, ok := byFile["capacity_attainment"]
+	require.True(t, ok, "an attainment chart")
+	lines := map[string]line{}
+	for _, l := range att.lines {
+		lines[l.Name] = l
+	}
+	require.Contains(t, lines, "sim")
+	require.Contains(t, lines, "sim-single-slot")
+	assert.Equal(t, []float64{184, 184}, lines["sim capacity 184"].X, "the capacity, a vertical line")
+	assert.Equal(t, []float64{11, 11}, lines["sim-single-slot capacity 11"].X)
+	assert.Equal(t, []float64{95, 95}, lines["target 95%"].Y, "the target share, a horizontal line")
+	for _, y := range lines["sim"].Y {
+		assert.True(t, y >= 0 && y <= 100, "attainment is a percentage")
+	}
+	pareto, ok := byFile["pareto"]
+	require.True(t, ok, "a Pareto chart")
+	require.Len(t, pareto.lines, 2, "one line per framework")
+	for _, l := range pareto.lines {
+		for i := 1; i < len(l.X); i++ {
+			assert.GreaterOrEqual(t, l.X[i], l.X[i-1], "%s runs left to right", l.Name)
+		}
+	}
+	for _, c := range []Chart{att, pareto} {
+		svg, err := c.SVG()
+		require.NoError(t, err)
+		require.NoError(t, checkSVG(svg), c.File)
+	}
+}

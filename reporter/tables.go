@@ -32,6 +32,8 @@ var columns = []column{
 	{"E2E p99", "p99_latency_ms", 0},
 	{"out tok/s", "output_token_throughput", 0},
 	{"req/s", "request_throughput", 2},
+	{"SLO %", "slo_attainment_pct", 0},
+	{"goodput req/s", "request_goodput", 2},
 }
 
 // checkColumns show how far each number can be trusted: the wait hidden by a concurrency
@@ -216,6 +218,10 @@ func (rw row) strings() []string {
 func Comparison(w io.Writer, runs []*Run) {
 	fmt.Fprintf(w, "# servegate comparison\n\nTimes in ms; ± is the half-width of the 95%% interval over trials.\n")
 	for _, sc := range scenarios(runs) {
+		if sc == "capacity" { // an answer and its probes, not a point's figures
+			capacityComparison(w, runs)
+			continue
+		}
 		fmt.Fprintf(w, "\n## %s\n\n", mdText(sc))
 		var body [][]string
 		for _, rw := range rows(runs, sc) {
@@ -373,6 +379,7 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 		fmt.Fprintf(w, "\n### %s\n\n", mdText(sc))
 		markdownTable(w, header(serverColumns), rs)
 	}
+	capacitySection(w, runs)
 	invalid, warns := attention(runs)
 	fmt.Fprintf(w, "\n## Before trusting these numbers\n\n")
 	if len(invalid)+len(warns)+len(problems) == 0 {
@@ -416,6 +423,18 @@ func Summary(w io.Writer, runs []*Run, problems []Problem) {
 		body = append(body, []string{r.Label, r.Model, fmt.Sprint(pts), okCell, fmt.Sprint(invalid), fmt.Sprint(warns), fmt.Sprintf("%.0f", peak)})
 	}
 	markdownTable(w, []string{"framework", "model", "points", "lowest success", "invalid", "warnings", "peak out tok/s"}, body)
+	said := false
+	for _, r := range runs {
+		for _, p := range r.points("capacity") {
+			if p.Capacity != nil {
+				fmt.Fprintf(w, "\n- %s", mdText(p.Capacity.Sentence))
+				said = true
+			}
+		}
+	}
+	if said {
+		fmt.Fprintln(w)
+	}
 	for _, p := range problems {
 		fmt.Fprintf(w, "\n- unreadable %s", mdText(p.String()))
 	}

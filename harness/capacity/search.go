@@ -312,5 +312,8 @@ func (s *Search) sentence(c results.Capacity) string {
 	default:
 		fmt.Fprintf(&b, "; %s binds first", strings.ToUpper(c.Binding))
 	}
+	if s.Mode == results.RateMode && c.SaturatedAt > 0 && c.Binding != "saturated" {
+		fmt.Fprintf(&b, "; at %s it saturated", what(c.SaturatedAt))
+	}
 	return b.String() + "."
 }

@@ -178,6 +178,18 @@ func TestSaturationBindsInRateMode(t *testing.T) {
 	}
 }
 
+func TestARateSaysWhereItSaturated(t *testing.T) {
+	// 40 and 80/s pass, 160/s saturates; bisection finds ITL failing from just above 100/s.
+	f := &fake{met: sharp(100), saturated: func(level float64) bool { return level > 150 }}
+	s := &Search{Mode: results.RateMode, Arrivals: "constant", Subject: "sim", SLO: slo.Default(), Start: 40, Ceiling: 10000,
+		MinStep: 0.5, RelStep: 0.05, Measure: f.measure}
+	c, err := s.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "itl", c.Binding)
+	assert.Equal(t, 160.0, c.SaturatedAt)
+	assert.Contains(t, c.Sentence, "of constant arrivals at TTFT p95 ≤ 500 ms, ITL p95 ≤ 50 ms; ITL binds first; at 160 requests/s it saturated.")
+}
+
 func TestAClientBoundMeasurementIsNotJudged(t *testing.T) {
 	f := &fake{met: sharp(20), invalid: func(level float64, n int) bool { return level == 16 && n == 1 }}
 	c, err := users(f).Run(context.Background())
