@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/capacity"
 	"github.com/servegate/servegate/harness/hypothesis"
@@ -86,8 +87,12 @@ func (s *suite) capacity(t *testing.T, name string) results.Point {
 		}
 		fmt.Printf("servegate: %s\n", c.Sentence)
 		sl := runSLO
+		length := r.Target.OutputLength
+		if length == "" {
+			length = frameworks.Natural
+		}
 		out := results.Point{Scenario: sc.ResultName, Point: name, Framework: r.Target.Framework,
-			InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, OutputLengthForced: r.Target.HoldsOutputLength,
+			InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, OutputLengthMethod: string(length), OutputLengthForced: length.Forced(),
 			Warmup: p.Warmup, Trials: 1, Prompts: string(p.Prompts), ITLBasis: "", Capacity: &c, SLO: &sl,
 			Metrics: map[string]float64{"capacity_value": c.Value}}
 		for _, pr := range c.Probes {
