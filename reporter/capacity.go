@@ -48,22 +48,19 @@ func (c *Capacity) target() float64 {
 	return most
 }
 
-// capacities returns each run's users capacity point, in run order.
-func capacities(runs []*Run, mode string) []struct {
+// runCapacity is one run's capacity answer.
+type runCapacity struct {
 	run *Run
 	c   *Capacity
-} {
-	var out []struct {
-		run *Run
-		c   *Capacity
-	}
+}
+
+// capacities returns each run's capacity answers of one mode, in run order.
+func capacities(runs []*Run, mode string) []runCapacity {
+	var out []runCapacity
 	for _, r := range runs {
 		for _, p := range r.points("capacity") {
 			if p.Capacity != nil && p.Capacity.Mode == mode {
-				out = append(out, struct {
-					run *Run
-					c   *Capacity
-				}{r, p.Capacity})
+				out = append(out, runCapacity{r, p.Capacity})
 			}
 		}
 	}
@@ -78,7 +75,7 @@ var grey = drawing.ColorFromHex("7f7f7f")
 // Saturated probes have no attainment and are left out.
 func attainmentChart(runs []*Run) Chart {
 	c := Chart{File: "capacity_attainment", Title: "SLO attainment vs concurrency (capacity search)",
-		XName: "concurrent users", YName: "requests meeting every objective (%)", yCap: 100}
+		XName: "concurrent users", YName: "requests meeting every objective (%)", yCap: 100, sparse: true}
 	target, most := 0.0, 0.0
 	for _, rc := range capacities(runs, "users") {
 		l := line{Name: rc.run.Label, Color: colorOf(rc.run)}
@@ -103,27 +100,22 @@ func attainmentChart(runs []*Run) Chart {
 	}
 	if len(c.lines) > 0 && target > 0 {
 		c.lines = append(c.lines, line{Name: fmt.Sprintf("target %g%%", target), Color: grey, Dashed: true,
-			X: []float64{0, most}, Y: []float64{target, target}})
+			X: []float64{0, most}, Y: []float64{target, target}, reference: true})
 	}
 	return c
 }
 
 // paretoChart plots, per framework, output tokens per second each user sees while its
-// answer streams (1000 / mean TPOT) against the total output tokens per second, over the
-// concurrent scenario's points and the capacity search's probes: up and to the right is
-// better, and each line is the trade the framework offers between them.
+// answer streams (1000 / mean TPOT) against the total output tokens per second, one point
+// per load: the capacity search's probes where the run has them (they sweep the load up to
+// where the SLO fails), else the concurrent scenario's points. Up and to the right is
+// better; each line is the trade the framework offers between the two.
 func paretoChart(runs []*Run) Chart {
-	c := Chart{File: "pareto", Title: "Per-user vs total output throughput", XName: "total output tokens/s", YName: "output tokens/s per user"}
+	c := Chart{File: "pareto", Title: "Per-user vs total output throughput", XName: "total output tokens/s",
+		YName: "output tokens/s per user", sparse: true}
 	for _, r := range runs {
 		type xy struct{ x, y float64 }
 		var pts []xy
-		for _, p := range r.points("concurrent") {
-			tpot, okT := p.Metrics["avg_tpot_ms"]
-			total, okX := p.Metrics["output_token_throughput"]
-			if okT && okX && tpot > 0 && p.Invalid == "" {
-				pts = append(pts, xy{total, 1000 / tpot})
-			}
-		}
 		for _, p := range r.points("capacity") {
 			if p.Capacity == nil || p.Capacity.Mode != "users" {
 				continue
@@ -131,6 +123,15 @@ func paretoChart(runs []*Run) Chart {
 			for _, pr := range p.Capacity.Probes {
 				if !pr.Saturated && pr.OutputTokensPerUser > 0 {
 					pts = append(pts, xy{pr.OutputTokenThroughput, pr.OutputTokensPerUser})
+				}
+			}
+		}
+		if len(pts) == 0 {
+			for _, p := range r.points("concurrent") {
+				tpot, okT := p.Metrics["avg_tpot_ms"]
+				total, okX := p.Metrics["output_token_throughput"]
+				if okT && okX && tpot > 0 && p.Invalid == "" {
+					pts = append(pts, xy{total, 1000 / tpot})
 				}
 			}
 		}

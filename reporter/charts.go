@@ -39,6 +39,8 @@ type line struct {
 	Dashed    bool
 	X, Y      []float64
 	Low, High []float64
+	// reference lines (a target) belong to no run.
+	reference bool
 }
 
 // Chart is one chart of the report.
