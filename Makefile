@@ -14,7 +14,7 @@ OUT     ?= results
 FRESH   ?=
 SCENARIOS := Test(Single|Concurrent|LongContext|PrefixCache|Korean)$$
 
-.PHONY: bench test vet fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test dashboard-screenshots
+.PHONY: bench test vet race soak fuzz perf sim compare report ci-bench lint clean frameworks-fake ollama-cpu dashboard browser-test dashboard-screenshots
 
 ## bench: all five scenarios on the embedded default target (simulator), SPEC shapes
 bench:
@@ -34,6 +34,19 @@ vet:
 	$(GO) vet -tags=gpu,vllm,sglang,ollama ./...
 	$(GO) vet -tags=openai ./benchmarks
 	$(GO) vet -tags=browser ./dashboard
+	$(GO) vet -tags=soak ./harness/scenario
+
+## race: the harness's and simulator's tests under the race detector (-short: the
+##       1,000-stream benchmark test stays out)
+race:
+	$(GO) test -race -short -count=1 -timeout 20m ./harness/... ./frameworks/sim/... ./internal/...
+
+## soak: 256 streams in a closed loop against the simulator injecting every fault, for
+##       SOAK (default 10m); prints the client's goroutines, open files and memory over the
+##       run and fails on growth or on a request lost or misclassified
+SOAK ?= 10m
+soak:
+	SERVEGATE_SOAK_DURATION=$(SOAK) $(GO) test -tags=soak ./harness/scenario -run '^TestSoak$$' -count=1 -v -timeout 3h
 
 ## frameworks-fake: `go test -tags=vllm,sglang,ollama ./benchmarks` end to end with no GPU:
 ##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that

@@ -65,7 +65,7 @@ func capacityPoint(t *testing.T, scale scenario.Scale, name string) (scenario.Sc
 func (s *suite) capacity(t *testing.T, name string) results.Point {
 	t.Helper()
 	sc, p := capacityPoint(t, s.scale, name)
-	return s.measureOnce(t, sc.ResultName+"/"+name, func(r scenario.Runner) (results.Point, error) {
+	return s.measureOnce(t, sc.ResultName+"/"+name, sc.Name+"/"+name, func(r scenario.Runner) (results.Point, error) {
 		sp := p.Search
 		start := sp.Start
 		if start == 0 {

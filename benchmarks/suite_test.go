@@ -26,6 +26,7 @@ import (
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/internal/cpulock"
 )
 
@@ -68,6 +69,10 @@ var (
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagSLO         = flag.String("slo", envOr("SERVEGATE_SLO", ""), "JSON file changing the default SLO (TTFT p95 <= 500 ms, ITL p95 <= 50 ms, errors <= 1%) that goodput and capacity are judged on; a relative path is taken from the repository root (env SERVEGATE_SLO)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+	flagStall       = flag.Duration("stall-timeout", envNum("SERVEGATE_STALL_TIMEOUT", stream.DefaultStallTimeout, positiveDuration, "a positive duration such as 5s or 2m"),
+		"end a request when no byte arrived for this long, before the first or between two; it counts as stalled (env SERVEGATE_STALL_TIMEOUT)")
+	flagRequestTimeout = flag.Duration("request-timeout", envNum("SERVEGATE_REQUEST_TIMEOUT", 10*time.Minute, positiveDuration, "a positive duration such as 90s or 20m"),
+		"end a request that runs longer than this as a whole; it counts as timed_out (env SERVEGATE_REQUEST_TIMEOUT)")
 )
 
 func envBool(key string) bool {
@@ -84,6 +89,15 @@ func envDuration(key string, def time.Duration) time.Duration {
 
 // runSLO is the SLO of this run (-slo over the default), loaded before anything starts.
 var runSLO slo.SLO
+
+// positiveDuration parses a duration that must be above zero (a timeout).
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("%v is not positive", d)
+	}
+	return d, err
+}
 
 // sampler samples the GPUs for the whole run; nil when telemetry is unavailable.
 var sampler *gpu.Sampler
@@ -166,6 +180,14 @@ type suite struct {
 	// out is the results directory (-out, absolute).
 	out string
 
+	// cancel ends ctx's suite deadline.
+	cancel context.CancelFunc
+	// halt, once set, stops the suite: the target crashed or did not start, the run was
+	// interrupted, or go test's deadline is near. It is reported in full once, where it
+	// happened; everything after is skipped with a line that points there (under mu).
+	halt     error
+	haltedAt string
+
 	mu sync.Mutex
 	// measured holds every point this run measured, by result scenario and point name:
 	// a point is measured once per run, whichever test needs it first (a hypothesis gate
@@ -181,8 +203,8 @@ type measurement struct {
 
 // record writes a finished point to the results. A failed write (a full disk, a removed
 // directory) stops the run: a point measured now would be lost, and hours of measuring
-// could end in a summary of points that are not on disk. Every later point fails at once
-// with the reason, and the summary marks the point not written.
+// could end in a summary of points that are not on disk. The suite stops there (see
+// measure), and the summary marks the point not written.
 func (s *suite) record(p results.Point) error {
 	if err := s.writer.Add(p); err != nil {
 		s.writeErr = fmt.Errorf("results not written (%w); the run stops: nothing measured from here on would be kept", err)
@@ -193,16 +215,82 @@ func (s *suite) record(p results.Point) error {
 	return nil
 }
 
+// errSuiteDeadline is the cause of the suite's context ending ahead of go test's deadline.
+var errSuiteDeadline = errors.New("the suite's deadline, ahead of go test's -timeout, was reached: raise -timeout (e.g. -timeout 3h) or select fewer points")
+
+// binaryStart is when this test binary started measuring time: go test kills the binary
+// about its -timeout after its start, whatever the frameworks run one after another do.
+var binaryStart = time.Now()
+
+// suiteDeadline is when go test ends this run: the test's deadline (testing restarts it
+// for each framework's m.Run), but no later than -timeout after the binary started (go
+// test itself kills the binary a minute after that).
+func suiteDeadline(t *testing.T) (time.Time, bool) {
+	dl, ok := t.Deadline()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if g, isGetter := f.Value.(flag.Getter); isGetter {
+			if d, _ := g.Get().(time.Duration); d > 0 && (!ok || binaryStart.Add(d).Before(dl)) {
+				dl, ok = binaryStart.Add(d), true
+			}
+		}
+	}
+	return dl, ok
+}
+
+// deadlineMargin is how long before go test's deadline the suite stops measuring, so it
+// records what it has and skips the rest instead of dying in a panic: a tenth of the time
+// left, within 15 s to 2 min (stopping a launched server happens after, outside it).
+func deadlineMargin(left time.Duration) time.Duration {
+	return min(max(left/10, 15*time.Second), 2*time.Minute)
+}
+
+// stopSuite records why the suite stops, where; the first reason wins. It reports whether
+// this call set it (the caller then reports it in full).
+func (s *suite) stopSuite(where string, why error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.halt != nil {
+		return false
+	}
+	s.halt, s.haltedAt = why, where
+	return true
+}
+
+// halted returns a one-line reason when the suite has stopped; "" while it runs.
+func (s *suite) halted() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.halt == nil {
+		return ""
+	}
+	what := "see the failure reported there"
+	switch {
+	case errors.Is(s.halt, errSuiteDeadline):
+		what = "the suite's deadline was reached; see there"
+	case errors.Is(s.halt, context.Canceled):
+		what = "the run was interrupted; see there"
+	}
+	return fmt.Sprintf("not run: %s stopped at %s (%s)", s.spec.name, s.haltedAt, what)
+}
+
 var current *suite
 
 // up starts the target on first use and returns the runner and result writer.
 func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 	t.Helper()
 	s.once.Do(func() {
+		// Stop measuring ahead of go test's deadline: the test binary panics there, with
+		// a goroutine dump and nothing recorded or stopped.
+		if dl, ok := suiteDeadline(t); ok {
+			s.ctx, s.cancel = context.WithDeadlineCause(s.ctx, dl.Add(-deadlineMargin(time.Until(dl))), errSuiteDeadline)
+		}
 		start := time.Now()
+		// The target's own errors name it ("start vllm: ...").
 		s.target, s.stop, s.err = s.spec.start(s.ctx, s)
 		if s.err != nil {
-			s.err = fmt.Errorf("start %s: %w", s.spec.name, s.err)
+			if s.ctx.Err() != nil {
+				s.err = fmt.Errorf("%w (%w)", s.err, context.Cause(s.ctx))
+			}
 			return
 		}
 		fmt.Printf("servegate: %s serving %s at %s (ready in %s)\n", s.spec.name, s.target.Model, s.target.BaseURL, time.Since(start).Round(time.Millisecond))
@@ -239,10 +327,13 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 	})
 	if s.err != nil {
-		t.Fatal(s.err)
+		if s.stopSuite(t.Name(), s.err) {
+			t.Fatal(s.err)
+		}
+		t.Skip(s.halted())
 	}
 	return &scenario.Runner{Target: s.target, Trials: flagTrials.n, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
-		ClientProcs: *flagClientProcs, SLO: &runSLO}, s.writer
+		ClientProcs: *flagClientProcs, SLO: &runSLO, StallTimeout: *flagStall, RequestTimeout: *flagRequestTimeout}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry
@@ -260,7 +351,8 @@ func sourceCommit() string {
 }
 
 // runScenario runs every point of the named scenario as a subtest, writing each result as
-// it finishes.
+// it finishes. Once the suite has stopped (a crash, an interrupt, the deadline), the points
+// left are not run, with one line saying so.
 func runScenario(t *testing.T, name string) {
 	if current == nil {
 		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang, ollama or openai")
@@ -269,20 +361,31 @@ func runScenario(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if why := current.halted(); why != "" {
+		t.Skip(why)
+	}
+	var notRun []string
 	for _, p := range sc.Points {
+		if current.halted() != "" {
+			notRun = append(notRun, p.Name)
+			continue
+		}
 		t.Run(p.Name, func(t *testing.T) {
 			res := current.measure(t, sc, p, flagTrials.n)
 			checkPoint(t, res)
 		})
 	}
+	if len(notRun) > 0 {
+		t.Logf("%s/{%s} %s", name, strings.Join(notRun, ","), current.halted())
+	}
 }
 
 // measure returns point p of sc as this run measured it: measured now with trials
-// trials (with -trials=auto, as many as it needs) and written to the result file, unless a test of this run already measured it.
-// A failure to measure fails t.
+// trials (with -trials=auto, as many as it needs) and written to the result file (a point
+// cut short included), unless a test of this run already measured it (see measureOnce).
 func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
 	t.Helper()
-	return s.measureOnce(t, sc.ResultName+"/"+p.Name, func(r scenario.Runner) (results.Point, error) {
+	return s.measureOnce(t, sc.ResultName+"/"+p.Name, sc.Name+"/"+p.Name, func(r scenario.Runner) (results.Point, error) {
 		r.Trials = trials
 		if flagTrials.auto {
 			r.Trials, r.MinTrials, r.Until = autoMaxTrials, s.autoMin(sc, p), s.until(sc, p)
@@ -292,9 +395,12 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 }
 
 // measureOnce returns the point key (result scenario/point) as this run measured it: measured
-// now by run, with the target's runner, and written to the result file, unless a test of
-// this run already measured it. A failure to measure fails t.
-func (s *suite) measureOnce(t *testing.T, key string, run func(r scenario.Runner) (results.Point, error)) results.Point {
+// now by run, with the target's runner, and written to the result file (a point cut short
+// included, when it holds requests), unless a test of this run already measured it. where
+// names the point in messages (scenario/point). A target that stopped serving, an
+// interrupt, the suite's deadline or a failed write stops the suite: it is reported here in
+// full, once, and later points are skipped. A failure to measure fails t.
+func (s *suite) measureOnce(t *testing.T, key, where string, run func(r scenario.Runner) (results.Point, error)) results.Point {
 	t.Helper()
 	runner, _ := s.up(t)
 	s.mu.Lock()
@@ -304,30 +410,49 @@ func (s *suite) measureOnce(t *testing.T, key string, run func(r scenario.Runner
 		t.Logf("%s: measured earlier in this run by %s (%d trials); deciding on that measurement", key, m.by, m.res.Trials)
 		return m.res
 	}
-	if s.writeErr != nil {
-		t.Fatalf("not measured: %v", s.writeErr)
+	if why := s.halted(); why != "" {
+		t.Skip(why)
 	}
 	if s.alive != nil {
 		if err := s.alive(); err != nil {
-			t.Fatal(err) // the points already measured are on disk
+			if s.stopSuite(where, err) {
+				t.Fatal(err) // the points already measured are on disk
+			}
+			t.Skip(s.halted())
 		}
 	}
 	r := *runner
 	r.Logf = t.Logf
 	res, err := run(r)
-	if err != nil {
-		if s.alive != nil {
-			err = errors.Join(err, s.alive())
+	// A capacity point holds its probes, not requests: it is written when its search ended.
+	if len(res.Requests) > 0 || err == nil {
+		if werr := s.record(res); werr != nil {
+			s.stopSuite(where, werr)
+			t.Fatal(werr)
 		}
-		t.Fatalf("%s on %s: %v", key, s.spec.name, err)
 	}
+	var dead error
 	if s.alive != nil {
-		if err := s.alive(); err != nil {
-			t.Errorf("%s: %v", key, err)
-		}
+		dead = s.alive()
 	}
-	if err := s.record(res); err != nil {
-		t.Fatal(err)
+	switch {
+	case dead != nil:
+		if !s.stopSuite(where, dead) {
+			t.Skip(s.halted())
+		}
+		t.Fatalf("%s on %s: %v\n%d requests of this point are recorded", where, s.spec.name, dead, len(res.Requests))
+	case err != nil && s.ctx.Err() != nil:
+		why := context.Cause(s.ctx)
+		if !errors.Is(why, errSuiteDeadline) {
+			why = fmt.Errorf("%w: %v", context.Canceled, why)
+		}
+		if !s.stopSuite(where, why) {
+			t.Skip(s.halted())
+		}
+		t.Fatalf("%s on %s stopped: %v; %d requests of this point are recorded (marked invalid), the points after are not run",
+			where, s.spec.name, why, len(res.Requests))
+	case err != nil:
+		t.Fatalf("%s on %s: %v", where, s.spec.name, err)
 	}
 	s.mu.Lock()
 	if s.measured == nil {
@@ -457,6 +582,9 @@ func TestMain(m *testing.M) {
 			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut}
 			if c := m.Run(); c != 0 {
 				code = c
+			}
+			if current.cancel != nil {
+				current.cancel()
 			}
 			if current.stop != nil {
 				if err := current.stop(); err != nil {

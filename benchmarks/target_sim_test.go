@@ -13,8 +13,12 @@ import (
 	"github.com/servegate/servegate/harness/scenario"
 )
 
-var simProfile = flag.String("profile", envOr("SERVEGATE_SIM_PROFILE", sim.DefaultProfile),
-	"simulator profile: batching, batching-nocache, single-slot, batching-chunked, reasoning (env SERVEGATE_SIM_PROFILE)")
+var (
+	simProfile = flag.String("profile", envOr("SERVEGATE_SIM_PROFILE", sim.DefaultProfile),
+		"simulator profile: batching, batching-nocache, single-slot, batching-chunked, reasoning (env SERVEGATE_SIM_PROFILE)")
+	simFaults = flag.String("sim-faults", os.Getenv("SERVEGATE_SIM_FAULTS"),
+		"faults the simulator injects, e.g. stall=0.05,cut=0.01,crash_after=40 (see sim.ParseFaults) (env SERVEGATE_SIM_FAULTS)")
+)
 
 func init() {
 	register(targetSpec{name: "sim", exact: true, start: startSim})
@@ -46,12 +50,16 @@ func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, err
 	preset := s.preset
 	p, err := sim.LookupProfile(*simProfile)
 	if err != nil {
-		return scenario.Target{}, nil, err
+		return scenario.Target{}, nil, fmt.Errorf("start sim: %w", err)
+	}
+	if p.Faults, err = sim.ParseFaults(*simFaults); err != nil {
+		return scenario.Target{}, nil, fmt.Errorf("start sim: %w", err)
 	}
 	s.profile = p.Name
 	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{preset.HF}})
 	if err != nil {
 		return scenario.Target{}, nil, err
 	}
+	s.alive = srv.Err // an injected crash stops the suite as a launched server's exit does
 	return scenario.SimTarget(srv, preset.HF), srv.Close, nil
 }

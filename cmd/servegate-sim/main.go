@@ -1,9 +1,12 @@
 // Command servegate-sim runs the embedded simulated serving engine as its own process, so
 // a client measured against it does not share its Go scheduler. It prints
 // "servegate-sim listening on URL" once it accepts connections and stops on SIGINT,
-// SIGTERM or when its standard input closes (with -stdin-exit).
+// SIGTERM or when its standard input closes (with -stdin-exit). The -fault-* flags make
+// it misbehave as real servers do (sim.Faults): errors, 429s, cut and stalled streams,
+// in-band errors, tokenless and short outputs, a slow start, a crash.
 //
 //	servegate-sim -profile batching -addr 127.0.0.1:8000 -model openai/gpt-oss-20b
+//	servegate-sim -fault-stall-rate 0.01 -fault-cut-rate 0.01 -fault-crash-after 500
 package main
 
 import (
@@ -37,6 +40,17 @@ func run() error {
 	prefillChunk := flag.Int("prefill-chunk", -1, "override the chunked-prefill budget per step (tokens)")
 	decodeSeqNs := flag.Int("decode-per-seq-ns", -1, "override the decode time each further sequence adds to a step (ns)")
 	stdinExit := flag.Bool("stdin-exit", false, "exit when standard input closes (for a parent that may die)")
+	var f sim.Faults
+	flag.Float64Var(&f.ErrorRate, "fault-error-rate", 0, "fraction of chat requests answered HTTP 500")
+	flag.Float64Var(&f.RateLimitRate, "fault-rate-limit-rate", 0, "fraction answered HTTP 429 with Retry-After")
+	flag.DurationVar(&f.RetryAfter, "fault-retry-after", time.Second, "the Retry-After of injected 429s")
+	flag.Float64Var(&f.CutRate, "fault-cut-rate", 0, "fraction whose connection drops mid-event, halfway through the output")
+	flag.Float64Var(&f.StallRate, "fault-stall-rate", 0, "fraction that stop sending halfway and hold the connection open")
+	flag.Float64Var(&f.ErrorEventRate, "fault-error-event-rate", 0, "fraction ended by an in-band error halfway")
+	flag.Float64Var(&f.TokenlessRate, "fault-tokenless-rate", 0, "fraction whose stream ends properly with no token")
+	flag.Float64Var(&f.ShortRate, "fault-short-rate", 0, "fraction stopped at a quarter of max_tokens despite ignore_eos")
+	flag.DurationVar(&f.SlowStart, "fault-slow-start", 0, "answer 503 on every path for this long after start")
+	flag.IntVar(&f.CrashAfter, "fault-crash-after", 0, "exit (code 3) when chat request N+1 arrives; 0 never")
 	flag.Parse()
 	p, err := sim.LookupProfile(*profile)
 	if err != nil {
@@ -57,7 +71,15 @@ func run() error {
 	if *decodeSeqNs >= 0 {
 		p.DecodePerSeq = time.Duration(*decodeSeqNs)
 	}
-	srv, err := sim.Start(sim.Config{Profile: p, Models: strings.Split(*model, ","), Addr: *addr})
+	if f.RateLimitRate == 0 {
+		f.RetryAfter = 0 // keep an unused default out of the profile
+	}
+	p.Faults = f
+	crash := func() {
+		fmt.Fprintf(os.Stderr, "servegate-sim: crashing on chat request %d (-fault-crash-after %d)\n", f.CrashAfter+1, f.CrashAfter)
+		os.Exit(3)
+	}
+	srv, err := sim.Start(sim.Config{Profile: p, Models: strings.Split(*model, ","), Addr: *addr, Crash: crash})
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ type MonoTruth struct {
 	Generated    []int64    `json:"generated_ns"`
 	Emitted      []MonoEmit `json:"emitted"`
 	EarlyStop    bool       `json:"early_stop"`
+	Fault        Fault      `json:"fault,omitempty"`
 	Finished     int64      `json:"finished_ns"`
 }
 
@@ -79,7 +80,7 @@ func timeOrZero(ns int64) time.Time {
 // Mono converts t for another process.
 func (t RequestTruth) Mono() MonoTruth {
 	m := MonoTruth{ID: t.ID, Received: monoOrZero(t.Received), Arrived: monoOrZero(t.Arrived), Admitted: monoOrZero(t.Admitted),
-		PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, EarlyStop: t.EarlyStop, Finished: monoOrZero(t.Finished)}
+		PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, EarlyStop: t.EarlyStop, Fault: t.Fault, Finished: monoOrZero(t.Finished)}
 	for _, g := range t.Generated {
 		m.Generated = append(m.Generated, SystemMonotonic(g))
 	}
@@ -92,7 +93,7 @@ func (t RequestTruth) Mono() MonoTruth {
 // Local converts m back to a RequestTruth in this process's clock.
 func (m MonoTruth) Local() RequestTruth {
 	t := RequestTruth{ID: m.ID, Received: timeOrZero(m.Received), Arrived: timeOrZero(m.Arrived), Admitted: timeOrZero(m.Admitted),
-		PromptTokens: m.PromptTokens, CachedTokens: m.CachedTokens, EarlyStop: m.EarlyStop, Finished: timeOrZero(m.Finished)}
+		PromptTokens: m.PromptTokens, CachedTokens: m.CachedTokens, EarlyStop: m.EarlyStop, Fault: m.Fault, Finished: timeOrZero(m.Finished)}
 	for _, g := range m.Generated {
 		t.Generated = append(t.Generated, FromSystemMonotonic(g))
 	}

@@ -57,8 +57,11 @@ type Profile struct {
 	// fraction, like an engine whose detokenizer stalls on multi-byte characters. Zero in
 	// every named profile but "korean-slow", which exists so H5 can be seen to fail.
 	NonASCIISlowdown float64 `json:"non_ascii_slowdown,omitempty"`
-	// Seed makes generated text and early stops deterministic.
+	// Seed makes generated text, early stops and the faults drawn deterministic.
 	Seed uint64 `json:"seed"`
+	// Faults injects misbehaviour (errors, stalls, cut streams, a crash); zero in every
+	// named profile.
+	Faults Faults `json:"faults,omitzero"`
 }
 
 // DefaultProfile is the profile used when none is named.
@@ -149,6 +152,9 @@ func (p Profile) validate() error {
 		return fmt.Errorf("sim profile %q: prefix cache needs block_size and cache_blocks", p.Name)
 	case p.EOSRate < 0 || p.EOSRate >= 1:
 		return fmt.Errorf("sim profile %q: eos_rate must be in [0, 1)", p.Name)
+	}
+	if err := p.Faults.validate(); err != nil {
+		return fmt.Errorf("sim profile %q: %w", p.Name, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -47,6 +48,10 @@ type Config struct {
 	OllamaContext int
 	// Middleware, when set, wraps the server's handler (tests put faults in front of it).
 	Middleware func(http.Handler) http.Handler
+	// Crash is what Profile.Faults.CrashAfter calls: servegate-sim exits the process. nil
+	// crashes the server in place: its listener and every connection close at once, as
+	// a dead process's would, and it serves nothing more.
+	Crash func()
 }
 
 // Mimics lists the frameworks Config.Mimic can imitate.
@@ -66,12 +71,16 @@ type Server struct {
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	seq    atomic.Int64
+	// chats counts generation requests (for Faults.CrashAfter); faults the faults injected.
+	chats   atomic.Int64
+	faults  faultCounts
+	crashed atomic.Bool
 }
 
 // Start starts a simulator with cfg and returns once it accepts connections.
 func Start(cfg Config) (*Server, error) {
 	if err := cfg.Profile.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start sim: %w", err)
 	}
 	if len(cfg.Models) == 0 {
 		cfg.Models = []string{"sim-model"}
@@ -137,6 +146,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Middleware != nil {
 		h = cfg.Middleware(mux)
 	}
+	if d := cfg.Profile.Faults.SlowStart; d > 0 {
+		h = slowStart(h, time.Now().Add(d))
+	}
 	s.srv = &http.Server{Handler: stampReceived(h), ReadHeaderTimeout: 10 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, c)
@@ -179,6 +191,10 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.cancel() // ends the engine and every open stream
+	if s.crashed.Load() {
+		s.wg.Wait() // it closed everything when it crashed
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
@@ -306,6 +322,12 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	for _, m := range ms {
 		fmt.Fprintf(w, "# TYPE %s%s %s\n%s%s%s %g\n", prefix, m.name, m.kind, prefix, m.name, label, m.v)
 	}
+	if s.cfg.Profile.Faults.Any() {
+		fmt.Fprintf(w, "# TYPE %sfaults_injected_total counter\n", prefix)
+		for i, f := range AllFaults {
+			fmt.Fprintf(w, "%sfaults_injected_total{fault=%q} %d\n", prefix, f, s.faults[i].Load())
+		}
+	}
 	// Server-side TTFT, arrival to first token written, as vLLM's histogram of the same name
 	// (one +Inf bucket: the harness reads only sum and count).
 	n := st.ttftCount.Load()
@@ -400,6 +422,14 @@ func arrival(r *http.Request) (arrived, received time.Time) {
 
 // generate runs a parsed request through the engine and answers it in dialect d.
 func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Request, d dialect, g generation, received, arrived time.Time) {
+	// Read to the end: only then does the server notice a client that hangs up (and end
+	// r.Context()), which a stalled stream waits for.
+	_, _ = io.Copy(io.Discard, r.Body)
+	chats := s.chats.Add(1)
+	if n := s.cfg.Profile.Faults.CrashAfter; n > 0 && chats > int64(n) {
+		s.crash()
+		panic(http.ErrAbortHandler)
+	}
 	p := s.cfg.Profile
 	promptLen, maxTokens := len(g.ids), g.maxTokens
 	if promptLen+maxTokens > p.MaxModelLen {
@@ -414,13 +444,30 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if id == "" {
 		id = "sim-" + strconv.FormatInt(s.seq.Add(1), 10)
 	}
+	fault := s.faultFor(chats, id)
+	switch {
+	case fault == FaultShort && maxTokens < 2, // nothing shorter to stop at
+		!g.streaming && fault != FaultError && fault != FaultRateLimit && fault != FaultShort:
+		fault = NoFault
+	}
+	if fault != NoFault {
+		s.faults.add(fault)
+	}
+	if s.rejectFault(w, d, fault) {
+		e := s.truth.start(id, received, arrived)
+		e.t.Fault = fault
+		close(e.done)
+		return
+	}
 	rng := rand.New(rand.NewPCG(p.Seed, g.seed))
 	entry := s.truth.start(id, received, arrived)
 	defer close(entry.done)
 	j := &job{promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
 		korean: g.korean, rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
-	j.truth.PromptTokens = promptLen
-	if !g.ignoreEOS && p.EOSRate > 0 {
+	j.truth.PromptTokens, j.truth.Fault = promptLen, fault
+	if fault == FaultShort {
+		j.maxTokens, j.truth.EarlyStop = max(1, maxTokens/4), true
+	} else if !g.ignoreEOS && p.EOSRate > 0 {
 		for k := 1; k < maxTokens; k++ {
 			if rng.Float64() < p.EOSRate {
 				j.maxTokens, j.truth.EarlyStop = k, true
@@ -449,6 +496,14 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
+	if fault == FaultTokenless {
+		_, _ = w.Write(wr.finish(nil, "stop"))
+		_ = rc.Flush()
+		j.truth.Finished = time.Now()
+		return
+	}
+	strikeAt := maxTokens / 2 // where a mid-stream fault strikes
+	written := 0
 	var toks []token
 	var out []byte
 	var unsent []token // tokens held back until a full multi-token chunk is ready
@@ -480,6 +535,11 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if len(out) == 0 {
 			continue
 		}
+		if (fault == FaultCut || fault == FaultStall || fault == FaultErrorEvent) && written+sent > strikeAt {
+			s.strike(ctx, w, r, rc, d, fault, out)
+			return
+		}
+		written += sent
 		at := time.Now()
 		if _, err := w.Write(out); err != nil {
 			return
@@ -508,6 +568,49 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 			return
 		}
 	}
+}
+
+// strike injects a mid-stream fault in place of the write of out: half of out and a
+// dropped connection (cut), nothing until the client leaves (stall), or an in-band error.
+func (s *Server) strike(ctx context.Context, w http.ResponseWriter, r *http.Request, rc *http.ResponseController, d dialect, fault Fault, out []byte) {
+	switch fault {
+	case FaultCut:
+		_, _ = w.Write(out[:len(out)/2])
+		_ = rc.Flush()
+		panic(http.ErrAbortHandler) // the connection closes without the body's end
+	case FaultStall:
+		select {
+		case <-r.Context().Done():
+		case <-ctx.Done():
+		}
+	case FaultErrorEvent:
+		_, _ = w.Write(errorEvent(d, "injected fault: the engine failed mid-stream"))
+		_ = rc.Flush()
+	}
+}
+
+// crash stops serving at once, as a process that died would: Config.Crash, or in
+// process, the listener and every connection closed and every stream ended.
+func (s *Server) crash() {
+	if s.cfg.Crash != nil {
+		s.cfg.Crash()
+		return
+	}
+	if s.crashed.Swap(true) {
+		return
+	}
+	s.cancel()
+	_ = s.srv.Close()
+}
+
+// Err is nil while the server serves; after an in-process crash (Faults.CrashAfter) it
+// says so, as a launched server's exit status would.
+func (s *Server) Err() error {
+	if s.crashed.Load() {
+		return fmt.Errorf("sim at %s crashed on chat request %d (injected fault crash_after=%d)", s.URL,
+			s.cfg.Profile.Faults.CrashAfter+1, s.cfg.Profile.Faults.CrashAfter)
+	}
+	return nil
 }
 
 // whole answers a non-streaming request once the job has finished.

@@ -39,6 +39,8 @@ type RequestTruth struct {
 	Emitted []Emit
 	// EarlyStop is true when the request ended at a simulated EOS before max tokens.
 	EarlyStop bool
+	// Fault is the misbehaviour injected into the request (Faults); empty for none.
+	Fault Fault
 	// Finished is when the handler wrote the end of the stream.
 	Finished time.Time
 }

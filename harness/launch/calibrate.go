@@ -89,12 +89,12 @@ type tokenization struct {
 
 // tokenizeEndpoint asks spec's tokenizer endpoint for the tokens of chat messages (vLLM's
 // /tokenize with chat messages: the template and the assistant header included, as a chat
-// request renders them).
-func tokenizeEndpoint(client *http.Client, spec frameworks.Spec, baseURL, model string) func(ctx context.Context, msgs []stream.Message) (tokenization, error) {
+// request renders them), each request bounded by timeout.
+func tokenizeEndpoint(client *http.Client, spec frameworks.Spec, baseURL, model string, timeout time.Duration) func(ctx context.Context, msgs []stream.Message) (tokenization, error) {
 	url := strings.TrimSuffix(baseURL, "/") + spec.TokenizePath
 	return func(ctx context.Context, msgs []stream.Message) (tokenization, error) {
 		var out tokenization
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		body, err := json.Marshal(map[string]any{"model": model, "messages": msgs, "add_generation_prompt": true})
 		if err != nil {
@@ -122,8 +122,8 @@ func tokenizeEndpoint(client *http.Client, spec frameworks.Spec, baseURL, model 
 }
 
 // tokenizer returns a counter that asks spec's tokenizer endpoint.
-func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string) counter {
-	tok := tokenizeEndpoint(client, spec, baseURL, model)
+func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string, timeout time.Duration) counter {
+	tok := tokenizeEndpoint(client, spec, baseURL, model, timeout)
 	return func(ctx context.Context, msgs []stream.Message) (int, error) {
 		t, err := tok(ctx, msgs)
 		if err != nil {
@@ -135,8 +135,8 @@ func tokenizer(client *http.Client, spec frameworks.Spec, baseURL, model string)
 
 // renderer returns the token ids spec's tokenizer endpoint gives chat messages: the prompt
 // the completions endpoint takes in their place.
-func renderer(client *http.Client, spec frameworks.Spec, baseURL, model string) func(ctx context.Context, msgs []stream.Message) ([]int, error) {
-	tok := tokenizeEndpoint(client, spec, baseURL, model)
+func renderer(client *http.Client, spec frameworks.Spec, baseURL, model string, timeout time.Duration) func(ctx context.Context, msgs []stream.Message) ([]int, error) {
+	tok := tokenizeEndpoint(client, spec, baseURL, model, timeout)
 	return func(ctx context.Context, msgs []stream.Message) ([]int, error) {
 		t, err := tok(ctx, msgs)
 		if err != nil {

@@ -45,6 +45,10 @@ type Settings struct {
 	// before SIGKILL (default 30s).
 	StartTimeout Duration `json:"start_timeout,omitempty"`
 	Grace        Duration `json:"grace,omitempty"`
+	// ProbeTimeout bounds each request sent to bring the server up besides model loading:
+	// the model and version probes, the tokenizer and each calibration request (default
+	// 1m). A server that takes longer will not answer.
+	ProbeTimeout Duration `json:"probe_timeout,omitempty"`
 	// NumCtx overrides the context window the suite sets where the API takes one (Ollama).
 	NumCtx int `json:"num_ctx,omitempty"`
 	// OutputLength overrides how requests hold their output length: ignore_eos,
@@ -163,6 +167,9 @@ func (s Settings) Merge(over Settings) Settings {
 	if over.Grace != 0 {
 		s.Grace = over.Grace
 	}
+	if over.ProbeTimeout != 0 {
+		s.ProbeTimeout = over.ProbeTimeout
+	}
 	if over.NumCtx != 0 {
 		s.NumCtx = over.NumCtx
 	}
@@ -188,8 +195,8 @@ func (s Settings) validate() error {
 
 // FromEnv reads the overrides for framework from getenv: SERVEGATE_<FRAMEWORK>_URL,
 // _API_KEY, _COMMAND and _EXTRA_ARGS (split on spaces), _VENV, _DIR, _HOST, _PORT, _MODEL,
-// _START_TIMEOUT, _GRACE, _NUM_CTX, _KEEP_CACHE (1 or true), _OUTPUT_LENGTH and _GPUS
-// (comma-separated).
+// _START_TIMEOUT, _GRACE, _PROBE_TIMEOUT, _NUM_CTX, _KEEP_CACHE (1 or true), _OUTPUT_LENGTH and
+// _GPUS (comma-separated).
 func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	prefix := "SERVEGATE_" + strings.ToUpper(framework) + "_"
 	get := func(k string) string { return strings.TrimSpace(getenv(prefix + k)) }
@@ -209,7 +216,7 @@ func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	dur := func(k string, dst *Duration) {
 		if v := get(k); v != "" {
 			d, err := time.ParseDuration(v)
-			if err != nil {
+			if err != nil || d <= 0 {
 				errs = append(errs, fmt.Errorf("%s%s=%q: want a duration such as 20m", prefix, k, v))
 			}
 			*dst = Duration(d)
@@ -229,6 +236,7 @@ func FromEnv(framework string, getenv func(string) string) (Settings, error) {
 	num("NUM_CTX", &s.NumCtx)
 	dur("START_TIMEOUT", &s.StartTimeout)
 	dur("GRACE", &s.Grace)
+	dur("PROBE_TIMEOUT", &s.ProbeTimeout)
 	return s, errors.Join(errs...)
 }
 

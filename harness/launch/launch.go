@@ -130,6 +130,22 @@ type Server struct {
 	http *http.Client
 }
 
+// DefaultProbeTimeout bounds each probe and calibration request when the settings give
+// no probe_timeout.
+const DefaultProbeTimeout = time.Minute
+
+func (o Options) probeTimeout() time.Duration {
+	if d := time.Duration(o.Settings.ProbeTimeout); d > 0 {
+		return d
+	}
+	return DefaultProbeTimeout
+}
+
+// probeCtx bounds one probe by the probe timeout.
+func (o Options) probeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, o.probeTimeout())
+}
+
 func (o Options) logf(format string, args ...any) {
 	if o.Logf != nil {
 		o.Logf(format, args...)
@@ -292,10 +308,14 @@ func (s *Server) launch(ctx context.Context, model string) error {
 // prepare checks the served model and builds the target.
 func (s *Server) prepare(ctx context.Context, model string) error {
 	spec, base := s.Spec, s.Info.URL
-	if err := probe.CheckModel(ctx, s.http, spec, base, model); err != nil {
+	pctx, cancel := s.opt.probeCtx(ctx)
+	defer cancel()
+	if err := probe.CheckModel(pctx, s.http, spec, base, model); err != nil {
 		return fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	version, err := probe.Version(ctx, s.http, spec, base)
+	vctx, cancel := s.opt.probeCtx(ctx)
+	defer cancel()
+	version, err := probe.Version(vctx, s.http, spec, base)
 	if err != nil {
 		s.opt.logf("%s: %v (recorded as unknown)", spec.Name, err)
 	}
@@ -394,7 +414,7 @@ func (s *Server) holdOutputLength(t *scenario.Target, tokenizer bool) {
 	}
 	t.OutputLength, s.Info.OutputLength = method, method
 	if method == frameworks.CompletionsIgnoreEOS {
-		t.Dialect, t.Render = stream.OpenAICompletions, renderer(s.http, spec, t.BaseURL, t.Model)
+		t.Dialect, t.Render = stream.OpenAICompletions, renderer(s.http, spec, t.BaseURL, t.Model, s.opt.probeTimeout())
 	}
 	s.opt.logf("%s: output length held by %s (%s)", spec.Name, method, from)
 }
@@ -415,7 +435,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	}
 	var tok counter
 	if spec.TokenizePath != "" {
-		tok = tokenizer(s.http, spec, base, model)
+		tok = tokenizer(s.http, spec, base, model, s.opt.probeTimeout())
 		if _, err := tok(ctx, probeMessages("check", 0, 1)); err != nil {
 			s.opt.logf("%s: tokenizer endpoint unusable (%v); calibrating from usage counts", spec.Name, err)
 			tok = nil
@@ -424,7 +444,7 @@ func (s *Server) calibration(ctx context.Context, spec frameworks.Spec, base, mo
 	count, method := tok, "tokenize"
 	if count == nil {
 		client := &stream.Client{HTTP: stream.Authorize(stream.NewHTTPClient(1), s.auth), BaseURL: base, Dialect: stream.Dialect(spec.Dialect), Model: model,
-			KeepLoaded: spec.ContextOption}
+			KeepLoaded: spec.ContextOption, StallTimeout: s.opt.probeTimeout(), RequestTimeout: 2 * s.opt.probeTimeout()}
 		count, method = usageProbe(client, numCtx), "usage"
 	}
 	key, err := s.calibrationKey(ctx, count, method, model, version, numCtx)

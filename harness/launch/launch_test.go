@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -398,7 +400,8 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 	path := filepath.Join(dir, "servegate.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"frameworks": {"vllm": {"venv": "/opt/vllm", "port": 8100,
 		"extra_args": ["--max-model-len", "32768"], "env": {"A": "1"}, "start_timeout": "20m"}}}`), 0o644))
-	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1", "SERVEGATE_VLLM_API_KEY": "sk-env"}
+	env := map[string]string{"SERVEGATE_VLLM_PORT": "8200", "SERVEGATE_VLLM_EXTRA_ARGS": "--enforce-eager --seed 1", "SERVEGATE_VLLM_API_KEY": "sk-env",
+		"SERVEGATE_VLLM_PROBE_TIMEOUT": "90s"}
 	s, err := Configured(path, "vllm", func(k string) string { return env[k] })
 	require.NoError(t, err)
 	s = s.Merge(Settings{Env: map[string]string{"B": "2"}})
@@ -408,6 +411,7 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 	assert.Equal(t, map[string]string{"A": "1", "B": "2"}, s.Env)
 	assert.Equal(t, Duration(20*time.Minute), s.StartTimeout)
 	assert.Equal(t, "sk-env", s.APIKey)
+	assert.Equal(t, Duration(90*time.Second), s.ProbeTimeout)
 
 	bad := []struct{ body, want string }{
 		{`{"frameworks": {"vllm": {"venv_dir": "/x"}}}`, `unknown field "venv_dir"`},
@@ -422,11 +426,13 @@ func TestSettingsPrecedenceAndErrors(t *testing.T) {
 		assert.ErrorContains(t, err, b.want)
 	}
 	_, err = FromEnv("ollama", func(k string) string {
-		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon", "SERVEGATE_OLLAMA_KEEP_CACHE": "maybe"}[k]
+		return map[string]string{"SERVEGATE_OLLAMA_NUM_CTX": "big", "SERVEGATE_OLLAMA_START_TIMEOUT": "soon", "SERVEGATE_OLLAMA_KEEP_CACHE": "maybe",
+			"SERVEGATE_OLLAMA_PROBE_TIMEOUT": "-5s"}[k]
 	})
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_KEEP_CACHE=\"maybe\": want 1 or 0")
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_NUM_CTX=\"big\": want a positive integer")
 	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_START_TIMEOUT=\"soon\"")
+	assert.ErrorContains(t, err, "SERVEGATE_OLLAMA_PROBE_TIMEOUT=\"-5s\"")
 	keep, err := FromEnv("ollama", func(k string) string { return map[string]string{"SERVEGATE_OLLAMA_KEEP_CACHE": "true"}[k] })
 	require.NoError(t, err)
 	assert.True(t, keep.KeepCache)
@@ -521,4 +527,46 @@ func TestOllamaSlotsFromItsLog(t *testing.T) {
 	n, from = slotsInLog(re, filepath.Join(t.TempDir(), "absent.log"))
 	assert.Zero(t, n)
 	assert.Contains(t, from, "unknown:")
+}
+
+// TestAHungProbeEndsAtTheProbeTimeout: a server that is healthy but never answers one of
+// the requests that bring it up (the model list, the tokenizer and the chat requests of
+// the calibration) fails the start-up at the probe timeout, naming what hung.
+func TestAHungProbeEndsAtTheProbeTimeout(t *testing.T) {
+	tests := []struct {
+		hang []string
+		has  []string
+	}{
+		{hang: []string{"/v1/models"}, has: []string{"list vllm models", "deadline exceeded"}},
+		{hang: []string{"/tokenize", "/v1/chat/completions"}, has: []string{"calibration", "stalled", "no byte"}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.hang, ","), func(t *testing.T) {
+			p, err := sim.LookupProfile("batching")
+			require.NoError(t, err)
+			running, err := sim.Start(sim.Config{Profile: p, Models: []string{preset.HF}, Mimic: "vllm",
+				Middleware: func(h http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if slices.Contains(tc.hang, r.URL.Path) {
+							_, _ = io.Copy(io.Discard, r.Body)
+							<-r.Context().Done()
+							return
+						}
+						h.ServeHTTP(w, r)
+					})
+				}})
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, running.Close()) })
+			opt := Options{Settings: Settings{URL: running.URL, ProbeTimeout: Duration(300 * time.Millisecond)},
+				Preset: preset, CacheDir: t.TempDir(), Logf: t.Logf}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err = Start(ctx, mustLookup(t, "vllm"), opt)
+			require.Error(t, err)
+			for _, h := range tc.has {
+				assert.Contains(t, err.Error(), h)
+			}
+			assert.NoError(t, ctx.Err(), "ended by the probe timeout, not the test's deadline")
+		})
+	}
 }

@@ -26,6 +26,14 @@ type Summary struct {
 	ITLBasis string
 	// Errors counts failed requests by error message.
 	Errors map[string]int
+	// Classes counts failed requests by class (stream.Class). Cancelled requests, which
+	// the run stopped, are counted here but left out of every other figure.
+	Classes map[stream.Class]int
+	// UsageDisagreements counts successful requests whose server-reported output count was
+	// below the tokens their stream carried; their output tokens are the stream's count.
+	UsageDisagreements int
+	// ServerCounted counts successful requests whose output tokens are the server's count.
+	ServerCounted int
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -52,7 +60,7 @@ func put(v map[string]float64, name string, xs []float64) {
 // of any request.
 func Compute(records []stream.Record) Summary {
 	v := map[string]float64{}
-	s := Summary{Values: v, ITLBasis: ITLExact, Errors: map[string]int{}}
+	s := Summary{Values: v, ITLBasis: ITLExact, Errors: map[string]int{}, Classes: map[stream.Class]int{}}
 	var ttft, ttfat, lat, itl, gaps, tpot, ttftQ, latQ, queue, readLag []float64
 	var start, end time.Time
 	var inTok, outTok, outChars, promptChars, ok, stamped, reasoned, answered int
@@ -62,8 +70,15 @@ func Compute(records []stream.Record) Summary {
 		d  int
 	}
 	var edges []edge
+	n := 0
 	for i := range records {
 		r := &records[i]
+		if r.Class() == stream.Cancelled {
+			// Stopped by the run itself: the server had no part in it.
+			s.Classes[stream.Cancelled]++
+			continue
+		}
+		n++
 		begin := r.Sent
 		if !r.Scheduled.IsZero() {
 			begin = r.Scheduled
@@ -79,14 +94,20 @@ func Compute(records []stream.Record) Summary {
 			edges = append(edges, edge{r.Sent, 1}, edge{fin, -1})
 		}
 		if !r.OK() {
-			msg := "no token received"
+			msg := stream.ErrTokenless.Error()
 			if r.Err != nil {
 				msg = r.Err.Error()
 			}
 			s.Errors[msg]++
+			s.Classes[r.Class()]++
 			continue
 		}
 		ok++
+		if r.UsageDisagrees {
+			s.UsageDisagreements++
+		} else if r.CompletionTokens >= 0 {
+			s.ServerCounted++
+		}
 		out := r.OutputTokens()
 		outTok += out
 		if r.PromptTokens > 0 {
@@ -137,7 +158,6 @@ func Compute(records []stream.Record) Summary {
 			}
 		}
 	}
-	n := len(records)
 	put(v, "ttft_ms", ttft)
 	put(v, "ttfat_ms", ttfat)
 	if reasoned > 0 {

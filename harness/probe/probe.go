@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/harness/stream"
@@ -20,7 +21,16 @@ import (
 // ErrModelNotServed marks a server that does not serve the requested model.
 var ErrModelNotServed = errors.New("model not served")
 
+// DefaultTimeout bounds a probe whose context has no deadline: a server that does not
+// answer a model list or version in this long will not answer.
+const DefaultTimeout = time.Minute
+
 func get(ctx context.Context, client *http.Client, url string, v any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

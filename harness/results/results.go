@@ -29,9 +29,18 @@ type Sample struct {
 	InputTokens  int      `json:"input_tokens"`
 	OutputTokens int      `json:"output_tokens"`
 	// ReasoningTokens are the output tokens that came as reasoning.
-	ReasoningTokens int    `json:"reasoning_tokens,omitempty"`
-	Chunks          int    `json:"chunks"`
-	Error           string `json:"error,omitempty"`
+	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
+	Chunks          int `json:"chunks"`
+	// Class is how the request ended (stream.Class: ok, stalled, cut, ...).
+	Class string `json:"class"`
+	Error string `json:"error,omitempty"`
+	// HTTPStatus is the response's status where it was not 200; RetryAfter its
+	// Retry-After header (a 429's), as sent.
+	HTTPStatus int    `json:"http_status,omitempty"`
+	RetryAfter string `json:"retry_after,omitempty"`
+	// UsageDisagrees says the server's output count was below the tokens streamed, so
+	// OutputTokens is the stream's count.
+	UsageDisagrees bool `json:"usage_disagrees,omitempty"`
 }
 
 // Point is the result of one scenario point: the original's entry (scenario, concurrency,
@@ -89,6 +98,17 @@ type Point struct {
 	Invalid string `json:"invalid,omitempty"`
 	// Errors counts failed requests by message.
 	Errors map[string]int `json:"errors,omitempty"`
+	// ErrorClasses counts failed requests by class (stream.Class: http_error,
+	// rate_limited, error_event, cut, stalled, timed_out, tokenless, truncated, malformed,
+	// no_response, cancelled). Every failed request is in it; cancelled ones (stopped by the
+	// run itself) are left out of the metrics.
+	ErrorClasses map[string]int `json:"error_classes,omitempty"`
+	// OutputTokensFrom says whose count the output-token figures use: "server" (the usage
+	// or eval_count of every successful request), "stream" (the tokens counted on the
+	// chunks: the server gave no count, or a count below what it streamed), or "mixed";
+	// UsageDisagreements counts the requests whose server count was below the stream's.
+	OutputTokensFrom   string `json:"output_tokens_from,omitempty"`
+	UsageDisagreements int    `json:"usage_disagreements"`
 	// Warnings are things a reader must know before trusting the numbers.
 	Warnings []string `json:"warnings,omitempty"`
 	// TrialStats holds, per metric, the mean, std and 95% interval over trials.

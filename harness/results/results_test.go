@@ -65,6 +65,9 @@ func TestWriterRewritesAtomicallyAfterEachPoint(t *testing.T) {
 	assert.Empty(t, f.Results)
 	assert.NotEmpty(t, f.Definitions["itl_ms"])
 	assert.Equal(t, quick, *f.Settings)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"results": []`, "no point yet: an empty list, not null")
 
 	require.NoError(t, w.Add(pt("concurrent", "c1", 1)))
 	require.NoError(t, w.Add(pt("concurrent", "c8", 2)))

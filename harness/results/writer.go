@@ -82,7 +82,7 @@ func load(path string, head File, fresh bool) (*Writer, error) {
 	if head.Definitions == nil {
 		head.Definitions = maps.Clone(metrics.Definitions)
 	}
-	head.Results = nil
+	head.Results = []Point{} // "results": [] before the first point, not null
 	if !fresh {
 		old, err := Read(path)
 		switch {
@@ -93,7 +93,7 @@ func load(path string, head File, fresh bool) (*Writer, error) {
 			return nil, &SettingsError{Path: path}
 		case old.Settings != nil && len(old.Settings.differences(*head.Settings)) > 0:
 			return nil, &SettingsError{Path: path, Differences: old.Settings.differences(*head.Settings)}
-		default:
+		case len(old.Results) > 0:
 			head.Results = old.Results
 		}
 	}

@@ -45,16 +45,20 @@ func (r *Runner) checks(p Point, trial int, recs []stream.Record) (warns []strin
 		warns = append(warns, fmt.Sprintf("trial %d: output length not held at %d tokens (%v seen): %s; compare per-token latencies and throughput, not end-to-end latency, across frameworks",
 			trial, p.OutputTokens, lens, why))
 	}
-	if n := len(recs); n > 0 {
-		failed := 0
-		for _, rec := range recs {
-			if !rec.OK() {
+	classes := map[stream.Class]int{}
+	n, failed := 0, 0
+	for i := range recs {
+		rec := &recs[i]
+		n++
+		if c := rec.Class(); c != stream.Succeeded {
+			classes[c]++
+			if c != stream.Cancelled {
 				failed++
 			}
 		}
-		if failed > 0 {
-			warns = append(warns, fmt.Sprintf("trial %d: %d of %d requests failed", trial, failed, n))
-		}
+	}
+	if len(classes) > 0 {
+		warns = append(warns, fmt.Sprintf("trial %d: %d of %d requests failed%s", trial, failed, n-classes[stream.Cancelled], classList(classes)))
 	}
 	return warns, len(short) > 0
 }

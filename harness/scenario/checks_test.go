@@ -18,7 +18,8 @@ import (
 )
 
 // A point whose output length is left to the model records how, and flags the lengths that
-// came out different; requests carry no ignore_eos.
+// came out different; requests carry no ignore_eos. Under ignore_eos the shorter streams are
+// failures (truncated): the server was told not to stop.
 func TestNaturalOutputLengthIsRecordedAndItsVariationFlagged(t *testing.T) {
 	var n, forced atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,8 +38,8 @@ func TestNaturalOutputLengthIsRecordedAndItsVariationFlagged(t *testing.T) {
 		method frameworks.OutputLength
 		why    string
 	}{
-		{frameworks.Natural, "the length is left to the model here (natural)"},
-		{frameworks.IgnoreEOS, "the server stopped at EOS although asked to ignore it (ignore_eos)"},
+		{frameworks.Natural, "output length not held at 5 tokens ([3] seen): the length is left to the model here (natural)"},
+		{frameworks.IgnoreEOS, "2 of 4 requests failed (truncated 2)"},
 	} {
 		t.Run(string(tc.method), func(t *testing.T) {
 			forced.Store(0)
@@ -49,9 +50,15 @@ func TestNaturalOutputLengthIsRecordedAndItsVariationFlagged(t *testing.T) {
 			assert.Equal(t, string(tc.method), res.OutputLengthMethod)
 			assert.Equal(t, tc.method.Forced(), res.OutputLengthForced)
 			assert.Equal(t, tc.method.Forced(), forced.Load() > 0, "ignore_eos is sent only when the method forces the length")
-			assert.True(t, res.OutputLengthVaried)
 			require.NotEmpty(t, res.Warnings)
-			assert.Contains(t, res.Warnings[0], "output length not held at 5 tokens ([3] seen): "+tc.why)
+			assert.Contains(t, res.Warnings[0], tc.why)
+			if tc.method.Forced() {
+				assert.Equal(t, map[string]int{string(stream.Truncated): 2}, res.ErrorClasses)
+				assert.False(t, res.OutputLengthVaried, "every request that succeeded had its 5 tokens")
+			} else {
+				assert.Empty(t, res.ErrorClasses)
+				assert.True(t, res.OutputLengthVaried)
+			}
 		})
 	}
 }

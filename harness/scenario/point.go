@@ -4,13 +4,20 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/stream"
 )
 
-// RunPoint runs every trial of p and returns its result entry.
+// RunPoint runs every trial of p and returns its result entry. When a trial fails or is
+// interrupted, the entry still holds what was measured (the trials before it, and that
+// trial's requests where it got as far as sending them), with the error: a caller writes
+// the entry when it has requests.
 func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Point, error) {
 	trials := max(r.Trials, 1)
 	out := results.Point{
@@ -19,10 +26,12 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
 		OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
 		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens, ParallelSlots: r.Target.ParallelSlots,
-		ITLBasis: metrics.ITLExact, Errors: map[string]int{}, SLO: r.SLO,
+		ITLBasis: metrics.ITLExact, Errors: map[string]int{}, ErrorClasses: map[string]int{}, SLO: r.SLO,
 	}
 	perMetric := map[string][]float64{}
-	ran := 0
+	ran := 0 // trials whose figures count: every trial run, the stopped one if it sent requests
+	var ok, serverCounted int
+	var stopped error
 	for t := 1; t <= trials; t++ {
 		if r.Until != nil && t > max(r.MinTrials, 1) {
 			aggregate(&out, perMetric, t-1)
@@ -34,7 +43,12 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		}
 		tr, err := r.RunTrial(ctx, sc, p, t)
 		if err != nil {
-			return out, err
+			stopped = err
+			out.Trials = t - 1
+			if len(tr.Records) == 0 {
+				break
+			}
+			out.Trials = t
 		}
 		ran++
 		s := tr.Summary
@@ -47,10 +61,20 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		for msg, n := range s.Errors {
 			out.Errors[msg] += n
 		}
+		for class, n := range s.Classes {
+			out.ErrorClasses[string(class)] += n
+		}
+		ok += int(s.Values["successful_requests"])
+		serverCounted += s.ServerCounted
+		out.UsageDisagreements += s.UsageDisagreements
 		for i := range tr.Records {
 			rec := &tr.Records[i]
 			smp := results.Sample{Trial: t, Index: i, QueueMs: msf(rec.QueueDelay()), TTFTMs: msf(rec.TTFT()),
-				LatencyMs: msf(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks)}
+				LatencyMs: msf(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks),
+				Class: string(rec.Class()), RetryAfter: stream.RetryAfter(rec.Err), UsageDisagrees: rec.UsageDisagrees}
+			if rec.HTTPStatus != http.StatusOK {
+				smp.HTTPStatus = rec.HTTPStatus
+			}
 			if rec.Err != nil {
 				smp.Error = rec.Err.Error()
 			}
@@ -75,9 +99,32 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 			out.Invalid = appendReason(out.Invalid, fmt.Sprintf("trial %d %s", t, tr.Client.Invalid))
 			r.logf("%s/%s trial %d is INVALID: %s", sc.Name, p.Name, t, tr.Client.Invalid)
 		}
-		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
-			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], s.Values["p50_ttft_ms"],
+		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%%s, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
+			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], classList(s.Classes), s.Values["p50_ttft_ms"],
 			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
+		if stopped != nil {
+			break
+		}
+	}
+	if stopped != nil && out.Trials > 0 {
+		of := fmt.Sprint(trials)
+		if r.Until != nil {
+			of = fmt.Sprintf("at most %d", trials)
+		}
+		out.Invalid = appendReason(out.Invalid, fmt.Sprintf("stopped after %d of %s trials: %v", out.Trials, of, stopped))
+	}
+	switch {
+	case ok == 0:
+	case serverCounted == ok:
+		out.OutputTokensFrom = "server"
+	case serverCounted == 0:
+		out.OutputTokensFrom = "stream"
+	default:
+		out.OutputTokensFrom = "mixed"
+	}
+	if out.UsageDisagreements > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%d requests' server-reported output tokens were fewer than their streams carried: the stream's count is used for them",
+			out.UsageDisagreements))
 	}
 	if len(out.Errors) == 0 {
 		out.Errors = nil
@@ -91,11 +138,14 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
 	}
+	if len(out.ErrorClasses) == 0 {
+		out.ErrorClasses = nil
+	}
 	aggregate(&out, perMetric, ran)
-	if r.Until != nil && out.TrialsStop == "" {
+	if r.Until != nil && out.TrialsStop == "" && stopped == nil {
 		out.TrialsStop = fmt.Sprintf("%d trials, the most", out.Trials)
 	}
-	return out, nil
+	return out, stopped
 }
 
 // aggregate sets out's metrics from the per-trial values of its first trials trials: the
@@ -107,7 +157,7 @@ func aggregate(out *results.Point, perMetric map[string][]float64, trials int) {
 	for k, xs := range perMetric {
 		iv := metrics.Estimate(xs)
 		out.Metrics[k] = iv.Mean
-		if trials > 1 {
+		if out.Trials > 1 {
 			out.TrialStats[k] = iv
 		}
 	}
@@ -122,6 +172,19 @@ func aggregate(out *results.Point, perMetric map[string][]float64, trials int) {
 	if v, ok := out.Metrics["gpu_utilization_mean_pct"]; ok {
 		out.GPUUtilizationPct = &v
 	}
+}
+
+// classList renders failure counts by class for a progress line: " (stalled 2, cut 1)".
+func classList(classes map[stream.Class]int) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(classes))
+	for c, n := range classes {
+		parts = append(parts, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(parts)
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func appendReason(all, one string) string {

@@ -26,6 +26,8 @@ func (r *Runner) scrape(ctx context.Context) (counters, error) {
 		return nil, nil
 	}
 	url := strings.TrimSuffix(r.Target.BaseURL, "/") + r.Target.MetricsPath
+	ctx, cancel := context.WithTimeout(ctx, r.probeTimeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,12 @@ type Runner struct {
 	SLO *slo.SLO
 	// RequestTimeout bounds one request; 0 means 10 minutes.
 	RequestTimeout time.Duration
+	// StallTimeout ends a request on which no byte arrived for this long, before the first
+	// or between two (class stalled); 0 means stream.DefaultStallTimeout.
+	StallTimeout time.Duration
+	// ProbeTimeout bounds each request the runner sends besides the measured ones (the
+	// connection-opening health checks, metrics scrapes); 0 means DefaultProbeTimeout.
+	ProbeTimeout time.Duration
 	// Nonce makes this run's prompts unique, so no cache survives from an earlier run.
 	Nonce string
 	// Seed drives open-loop schedules.
@@ -46,6 +52,17 @@ type Runner struct {
 	// Harmony, /tokenize through the chat template), learned from warm-up requests; fits
 	// against the tokenizer aim that much below their target.
 	countOffset int
+}
+
+// DefaultProbeTimeout bounds a probe when the runner sets none: a health check or metrics
+// scrape that takes longer than this will not answer.
+const DefaultProbeTimeout = 30 * time.Second
+
+func (r *Runner) probeTimeout() time.Duration {
+	if r.ProbeTimeout > 0 {
+		return r.ProbeTimeout
+	}
+	return DefaultProbeTimeout
 }
 
 func (r *Runner) logf(format string, args ...any) {

@@ -411,4 +411,21 @@ func TestUntilStopsTrials(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 6, res.Trials)
 	assert.Equal(t, "6 trials, the most", res.TrialsStop)
+
+	// The run stops (an interrupt, the suite's deadline) after the third trial: the point
+	// keeps its three trials and says it was stopped, not that adaptive trials ended it.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	r.Logf = func(format string, args ...any) {
+		if strings.HasPrefix(format, "%s/%s trial %d/%d") && args[2] == 3 {
+			cancel(errors.New("suite deadline"))
+		}
+	}
+	res, err = r.RunPoint(ctx, Scenario{Name: "test", ResultName: "test"}, p)
+	require.ErrorContains(t, err, "suite deadline", "the caller tells the stop by its context")
+	assert.Equal(t, 3, res.Trials)
+	assert.Len(t, res.TrialStats["output_token_throughput"].Values, 3)
+	assert.Empty(t, res.TrialsStop, "adaptive trials did not end the point")
+	assert.Contains(t, res.Invalid, "stopped after 3 of at most 6 trials")
+	assert.Contains(t, res.Invalid, "suite deadline")
 }

@@ -94,6 +94,8 @@ func SimTarget(srv *sim.Server, model string) Target {
 		Metrics:         SimMetrics,
 		Count:           SimCounter,
 		ResetCache: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, DefaultProbeTimeout)
+			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))
 			if err != nil {
 				return err

@@ -21,6 +21,10 @@ import (
 )
 
 func (r *Runner) client(concurrency int) *stream.Client {
+	timeout := r.RequestTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
 	return &stream.Client{
 		HTTP:            stream.Authorize(stream.NewHTTPClient(max(concurrency, 1)), r.Target.Authorization),
 		BaseURL:         r.Target.BaseURL,
@@ -28,6 +32,8 @@ func (r *Runner) client(concurrency int) *stream.Client {
 		Model:           r.Target.Model,
 		ContinuousUsage: r.Target.ContinuousUsage,
 		KeepLoaded:      r.Target.KeepLoaded,
+		StallTimeout:    r.StallTimeout,
+		RequestTimeout:  timeout,
 	}
 }
 
@@ -38,6 +44,8 @@ func (r *Runner) openConnections(ctx context.Context, c *stream.Client, n int) e
 		return nil
 	}
 	url := strings.TrimSuffix(r.Target.BaseURL, "/") + r.Target.HealthPath
+	ctx, cancel := context.WithTimeout(ctx, r.probeTimeout())
+	defer cancel()
 	errs := make(chan error, n)
 	for range n {
 		go func() {
@@ -105,6 +113,16 @@ type Trial struct {
 	Stopped string
 }
 
+// stopCause says why ctx ended: its error (so errors.Is finds context.Canceled or
+// DeadlineExceeded) with its cause where that says more ("interrupt signal received").
+func stopCause(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || errors.Is(cause, err) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", err, cause)
+}
+
 // Progress is how far a trial's measured requests have got, as a Watch sees it.
 type Progress struct {
 	// Elapsed is the time since the first request was due.
@@ -123,7 +141,9 @@ type Watch func(Progress) string
 // WatchEvery is how often a Watch is asked.
 const WatchEvery = 50 * time.Millisecond
 
-// RunTrial runs one trial of point p: warm-up, then the measured requests.
+// RunTrial runs one trial of point p: warm-up, then the measured requests. A trial the
+// context stops part-way returns the records of the requests it sent (those the run
+// cancelled have class cancelled) with the error, so what was measured is kept.
 func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
 	return r.RunWatched(ctx, sc, p, trial, nil)
 }
@@ -144,13 +164,7 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 	}
 	c := r.client(p.Concurrency)
 	defer c.HTTP.CloseIdleConnections()
-	timeout := r.RequestTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Minute
-	}
 	send := func(ctx context.Context, j job, rec *stream.Record) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
 		rec.PromptChars = j.chars
 		c.Stream(ctx, j.req, rec)
 	}
@@ -176,8 +190,15 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 		w := jobs[i]
 		w.req.MaxTokens = min(w.req.MaxTokens, 16)
 		send(ctx, w, &rec)
+		if err := ctx.Err(); err != nil {
+			return Trial{}, fmt.Errorf("%s trial %d interrupted during warm-up: %w", tag, trial, stopCause(ctx))
+		}
 		if rec.Err != nil {
-			return Trial{}, fmt.Errorf("%s: warm-up request failed, so the target is not serving: %w", tag, rec.Err)
+			// The measured requests will show whether the server serves; a warm-up that
+			// failed only prepared them less well.
+			warns = append(warns, fmt.Sprintf("warm-up request %d failed (%s): %v", i+1, rec.Class(), rec.Err))
+			r.logf("  %s trial %d: warm-up request %d failed (%s): %v", tag, trial, i+1, rec.Class(), rec.Err)
+			continue
 		}
 		if i == 0 {
 			changed, err := r.checkTokenizer(ctx, w.req.Messages, rec.PromptTokens, tag, trial)
@@ -286,7 +307,15 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 	}
 	client := judgeClient(p, rep, recs, lagProbe.finish(), cpuTime()-cpu0, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
-		return Trial{}, fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), err)
+		if watch != nil {
+			watch.finish(map[string]float64{})
+		}
+		// The requests the run never sent are no part of the trial.
+		recs = slices.DeleteFunc(recs, func(rec stream.Record) bool { return rec.Sent.IsZero() && rec.Err == nil })
+		sum := metrics.Compute(recs)
+		r.goodput(recs, sum.Values)
+		return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns},
+			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), stopCause(ctx))
 	}
 	sum := metrics.Compute(recs)
 	r.goodput(recs, sum.Values)
@@ -314,12 +343,15 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 		}
 	}
 	if before != nil {
-		after, err := r.scrape(ctx)
-		if err != nil {
-			return Trial{}, fmt.Errorf("%s: %w", tag, err)
+		if after, err := r.scrape(ctx); err != nil {
+			// A server that died mid-trial has no metrics to read; its requests' failures are
+			// the finding, and they are kept.
+			warns = append(warns, fmt.Sprintf("server metrics not read after the trial (%v): the server's own figures are missing", err))
+			warns = append(warns, r.reconcile(nil, nil, recs, sum.Values)...)
+		} else {
+			warns = append(warns, r.reconcile(before, after, recs, sum.Values)...)
 		}
-		warns = append(warns, r.reconcile(before, after, recs, sum.Values)...)
-		watch.finish(sum.Values)
+		watch.finish(sum.Values) // after reconcile: a counted hit rate beats the sampled one
 	} else {
 		warns = append(warns, r.reconcile(nil, nil, recs, sum.Values)...)
 	}

@@ -154,6 +154,7 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // waitHealthy polls the health endpoint with backoff until it answers 200, the process
 // exits, or the start deadline passes.
 func (p *Process) waitHealthy(ctx context.Context) error {
+	parent, started := ctx, time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
 	defer cancel()
 	url := p.cfg.BaseURL() + p.cfg.HealthPath
@@ -168,6 +169,11 @@ func (p *Process) waitHealthy(ctx context.Context) error {
 			return fmt.Errorf("%s exited (%s) before it became healthy; last lines of %s:\n%s",
 				p.cfg.Name, exitStatus(p.waitErr), p.cfg.LogPath, p.Tail(20))
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				// The run was stopped (Ctrl-C, the suite's deadline), not the server too slow.
+				return fmt.Errorf("%s start-up interrupted after %v (%v); it was not yet healthy at %s (%s)",
+					p.cfg.Name, time.Since(started).Round(time.Second), context.Cause(parent), url, last)
+			}
 			return fmt.Errorf("%s not healthy at %s after %v (%s); last lines of %s:\n%s",
 				p.cfg.Name, url, p.cfg.StartTimeout, last, p.cfg.LogPath, p.Tail(20))
 		case <-timer.C:

@@ -120,6 +120,19 @@ func TestFlappingHealthIsWaitedOut(t *testing.T) {
 	require.NoError(t, p.Close())
 }
 
+func TestAnInterruptDuringStartUpSaysSo(t *testing.T) {
+	cfg := config(t, "-flaps", "1000000")
+	cfg.StartTimeout = time.Hour
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupt signal received")) // as signal.NotifyContext's cause reads
+	_, err := Start(ctx, cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fake start-up interrupted after")
+	assert.Contains(t, err.Error(), "interrupt signal received")
+	assert.NotContains(t, err.Error(), "not healthy after 1h0m0s")
+	assert.True(t, portFree(cfg.addr()), "the server was stopped")
+}
+
 func TestNeverHealthyTimesOutAndStops(t *testing.T) {
 	cfg := config(t, "-flaps", "1000000")
 	cfg.StartTimeout = 800 * time.Millisecond

@@ -83,7 +83,8 @@ type Outcome struct {
 	TTFT, ITL, E2E time.Duration
 }
 
-// FromRecord reads a request's outcome from its record.
+// FromRecord reads a request's outcome from its record. A request of any failed class
+// (an error, a stall, a cut or truncated stream, no token) meets no objective.
 func FromRecord(r *stream.Record) Outcome {
 	if !r.OK() {
 		return Outcome{}
@@ -140,11 +141,17 @@ func (s SLO) Count(outs []Outcome) Tally {
 	return t
 }
 
-// CountRecords tallies records against s.
+// CountRecords tallies records against s. Requests the run itself cancelled (class
+// cancelled: an interrupt, the suite's deadline) say nothing about the server and are left
+// out, as the point's other figures leave them out; every other failure counts as sent
+// and missed.
 func (s SLO) CountRecords(recs []stream.Record) Tally {
-	outs := make([]Outcome, len(recs))
+	outs := make([]Outcome, 0, len(recs))
 	for i := range recs {
-		outs[i] = FromRecord(&recs[i])
+		if recs[i].Class() == stream.Cancelled {
+			continue
+		}
+		outs = append(outs, FromRecord(&recs[i]))
 	}
 	return s.Count(outs)
 }

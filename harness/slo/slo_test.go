@@ -1,11 +1,14 @@
 package slo
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,4 +114,44 @@ func TestTalliesAddUp(t *testing.T) {
 	assert.Equal(t, Tally{Requests: 140, Failed: 1, Good: 139, Met: map[string]int{"ttft": 139, "itl": 139}}, sum)
 	assert.Equal(t, Straddle, s.Decide(a).Verdict, "20 requests cannot show 95%")
 	assert.Equal(t, Pass, s.Decide(sum).Verdict, "140 together can, one failure being under 1%")
+}
+
+// TestEveryFailedClassMissesAndCancelledIsLeftOut holds the tally to the request classes:
+// a request that failed in any way, even one that streamed fast tokens before it was cut,
+// stalled or came up short, meets no objective and counts as failed; one the run itself
+// cancelled says nothing about the server and is not counted.
+func TestEveryFailedClassMissesAndCancelledIsLeftOut(t *testing.T) {
+	fast := func(err error) stream.Record {
+		r := stream.Record{Sent: time.Unix(0, 0), Err: err, CompletionTokens: 8}
+		for i := range 8 {
+			r.Chunks = append(r.Chunks, stream.Chunk{Offset: 100*time.Millisecond + time.Duration(i)*10*time.Millisecond, Tokens: 1})
+		}
+		return r
+	}
+	fails := map[stream.Class]error{
+		stream.HTTPError:   &stream.StatusError{Code: 500},
+		stream.RateLimited: &stream.StatusError{Code: 429, RetryAfter: "1"},
+		stream.ErrorEvent:  fmt.Errorf("%w: in-band error", stream.ErrServer),
+		stream.Cut:         stream.ErrIncomplete,
+		stream.Stalled:     fmt.Errorf("no byte for 5s: %w", stream.ErrStalled),
+		stream.TimedOut:    stream.ErrRequestTimeout,
+		stream.Truncated:   stream.ErrTruncated,
+		stream.Malformed:   stream.ErrMalformed,
+		stream.NoResponse:  stream.ErrNoResponse,
+	}
+	recs := []stream.Record{fast(nil), fast(nil), {Sent: time.Unix(0, 0)}} // two good, one tokenless
+	for class, err := range fails {
+		r := fast(err)
+		require.Equal(t, class, r.Class())
+		recs = append(recs, r)
+	}
+	cancelled := fast(fmt.Errorf("read: %w", context.Canceled))
+	require.Equal(t, stream.Cancelled, cancelled.Class())
+	recs = append(recs, cancelled, cancelled)
+
+	tally := Default().CountRecords(recs)
+	assert.Equal(t, 2+1+len(fails), tally.Requests, "cancelled requests are not counted")
+	assert.Equal(t, 1+len(fails), tally.Failed, "tokenless and every failed class count as failed")
+	assert.Equal(t, 2, tally.Good)
+	assert.Equal(t, map[string]int{"ttft": 2, "itl": 2}, tally.Met, "a failed request meets no objective, however fast its tokens")
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/servegate/servegate/internal/sockstamp"
@@ -55,6 +56,12 @@ type Client struct {
 	// KeepLoaded asks Ollama to keep the model in memory after the request (keep_alive -1),
 	// so no measured request pays for loading it again.
 	KeepLoaded bool
+	// StallTimeout ends a request on which no byte has arrived for this long, before the
+	// response's first byte or between two (class Stalled); 0 means DefaultStallTimeout.
+	StallTimeout time.Duration
+	// RequestTimeout bounds a whole request (class TimedOut); 0 means no bound beyond the
+	// caller's context and the stall timeout.
+	RequestTimeout time.Duration
 }
 
 // NewHTTPClient returns an HTTP client whose connection pool holds maxConns idle
@@ -184,8 +191,10 @@ var _ stampedConn = (*sockstamp.Conn)(nil)
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // Stream sends req and records its response into rec, which it resets first (keeping
-// rec.Scheduled and rec.PromptChars). The outcome is in rec.Err; Stream itself returns nothing so that a
-// failed request is a measured event, not an aborted run.
+// rec.Scheduled and rec.PromptChars). The outcome is in rec.Err and rec.Class(); Stream
+// itself returns nothing so that a failed request is a measured event, not an aborted run.
+// A stream that ended properly is still a failure when it carried no token (ErrTokenless)
+// or, under ignore_eos, fewer than max_tokens (ErrTruncated).
 func (c *Client) Stream(ctx context.Context, req Request, rec *Record) {
 	scheduled, promptChars := rec.Scheduled, rec.PromptChars
 	rec.Reset()
@@ -194,6 +203,73 @@ func (c *Client) Stream(ctx context.Context, req Request, rec *Record) {
 		rec.Chunks = make([]Chunk, 0, req.MaxTokens+1) // no growth while timestamps are taken
 	}
 	rec.Err = c.stream(ctx, req, rec)
+	if rec.Err != nil {
+		return
+	}
+	rec.UsageDisagrees = rec.CompletionTokens >= 0 && rec.CompletionTokens < rec.ChunkTokens()
+	switch out := rec.OutputTokens(); {
+	case len(rec.Chunks) == 0:
+		rec.Err = fmt.Errorf("%w: the stream ended properly without content", ErrTokenless)
+	case req.IgnoreEOS && c.Dialect != Ollama && out < req.MaxTokens: // Ollama is not sent ignore_eos
+		rec.Err = fmt.Errorf("%w: %d of %d tokens", ErrTruncated, out, req.MaxTokens)
+	}
+}
+
+// watchdog ends a request's context when no byte has arrived for its limit. Reads only
+// store the time of their last byte; the timer re-arms itself for the time left, so a
+// stream costs one atomic store per read, not a timer reset.
+type watchdog struct {
+	base   time.Time
+	last   atomic.Int64 // nanoseconds since base of the newest byte
+	limit  time.Duration
+	cancel context.CancelCauseFunc
+	timer  atomic.Pointer[time.Timer]
+}
+
+// errStallCause is the cause a watchdog cancels with.
+var errStallCause = errors.New("stall timeout")
+
+func startWatchdog(limit time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	w := &watchdog{base: time.Now(), limit: limit, cancel: cancel}
+	w.timer.Store(time.AfterFunc(limit, w.check))
+	return w
+}
+
+func (w *watchdog) check() {
+	idle := time.Since(w.base) - time.Duration(w.last.Load())
+	if idle >= w.limit {
+		w.cancel(errStallCause)
+		return
+	}
+	w.timer.Load().Reset(w.limit - idle)
+}
+
+// saw records that bytes arrived at at.
+func (w *watchdog) saw(at time.Time) { w.last.Store(int64(at.Sub(w.base))) }
+
+func (w *watchdog) stop() { w.timer.Load().Stop() }
+
+// ctxError says why a request whose context ended stopped: stalled, timed out, or stopped
+// by the caller (the run's interrupt or deadline). nil while the context runs.
+func ctxError(ctx context.Context, stall time.Duration, url string, chunks int) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errStallCause):
+		if chunks == 0 {
+			return fmt.Errorf("%w: no byte from %s for %v (stall timeout) before the first token", ErrStalled, url, stall)
+		}
+		return fmt.Errorf("%w: no byte from %s for %v (stall timeout) after %d token chunks", ErrStalled, url, stall, chunks)
+	case errors.Is(cause, ErrRequestTimeout):
+		return fmt.Errorf("%w: %s after %d token chunks", ErrRequestTimeout, url, chunks)
+	case errors.Is(cause, ctx.Err()):
+		return fmt.Errorf("request to %s stopped after %d token chunks: %w", url, chunks, cause)
+	default:
+		// A cause of the caller's (an interrupt, the suite's deadline) beside the context's
+		// own error, which classifies it.
+		return fmt.Errorf("request to %s stopped after %d token chunks: %w: %v", url, chunks, ctx.Err(), cause)
+	}
 }
 
 func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
@@ -201,6 +277,17 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
+	if c.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.RequestTimeout, ErrRequestTimeout)
+		defer cancel()
+	}
+	stall := c.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	// On a connection from NewHTTPClient, the send is dated when the request's first byte
 	// went to the socket and each read by when its bytes arrived, so neither includes
 	// time this process spent getting to it (see Record.Sent and Chunk.Lag).
@@ -228,11 +315,17 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 		return err
 	}
 	rec.Sent = time.Now()
+	dog := startWatchdog(stall, cancel)
+	defer dog.stop()
 	resp, err := c.HTTP.Do(hreq)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", url, err)
+		if cerr := ctxError(ctx, stall, url, 0); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("%w: POST %s: %w", ErrNoResponse, url, err)
 	}
 	defer resp.Body.Close()
+	dog.saw(time.Now())
 	if conn != nil {
 		if w, ok := conn.WriteStarted(); ok {
 			rec.Sent = w
@@ -242,7 +335,8 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 	rec.HTTPStatus = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("%w: POST %s: HTTP %d: %s", ErrServer, url, resp.StatusCode, ServerText(msg))
+		return &StatusError{URL: url, Code: resp.StatusCode, RetryAfter: ServerText([]byte(resp.Header.Get("Retry-After"))),
+			Body: ServerText(msg)}
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -251,6 +345,7 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 		n, rerr := resp.Body.Read(buf)
 		at := time.Now()
 		if n > 0 {
+			dog.saw(at)
 			// These bytes arrived no later than the newest the connection has read; when the
 			// client keeps up, they are the newest, and the stamp is their arrival.
 			arrived, lag, kernel := at, time.Duration(0), false
@@ -280,7 +375,11 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 			return dec.Finish(at)
 		}
 		if rerr != nil {
-			return fmt.Errorf("read stream from %s after %d token chunks: %w", url, len(rec.Chunks), rerr)
+			rec.End = at.Sub(rec.Sent)
+			if cerr := ctxError(ctx, stall, url, len(rec.Chunks)); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("%w: read stream from %s after %d token chunks: %w", ErrIncomplete, url, len(rec.Chunks), rerr)
 		}
 	}
 }

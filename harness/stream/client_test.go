@@ -25,21 +25,21 @@ func TestClientSendsDialectBody(t *testing.T) {
 	}{
 		{OpenAI, "/v1/chat/completions", func(t *testing.T, b map[string]any) {
 			assert.Equal(t, true, b["stream"])
-			assert.Equal(t, float64(64), b["max_tokens"])
+			assert.Equal(t, float64(1), b["max_tokens"])
 			assert.Equal(t, true, b["ignore_eos"])
 			assert.Equal(t, map[string]any{"include_usage": true, "continuous_usage_stats": true}, b["stream_options"])
 		}},
 		{OpenAICompletions, "/v1/completions", func(t *testing.T, b map[string]any) {
 			assert.Equal(t, []any{float64(1), float64(42), float64(7)}, b["prompt"], "the chat as the server's template renders it")
 			assert.NotContains(t, b, "messages")
-			assert.Equal(t, float64(64), b["max_tokens"])
+			assert.Equal(t, float64(1), b["max_tokens"])
 			assert.Equal(t, true, b["ignore_eos"])
 			assert.Equal(t, map[string]any{"include_usage": true, "continuous_usage_stats": true}, b["stream_options"])
 		}},
 		{Ollama, "/api/chat", func(t *testing.T, b map[string]any) {
 			assert.Equal(t, true, b["stream"])
 			opts := b["options"].(map[string]any)
-			assert.Equal(t, float64(64), opts["num_predict"])
+			assert.Equal(t, float64(1), opts["num_predict"])
 			assert.Equal(t, float64(8192), opts["num_ctx"])
 			assert.NotContains(t, b, "ignore_eos")
 		}},
@@ -61,7 +61,7 @@ func TestClientSendsDialectBody(t *testing.T) {
 			defer srv.Close()
 			c := &Client{HTTP: NewHTTPClient(1), BaseURL: srv.URL, Dialect: tc.dialect, Model: "m", ContinuousUsage: true}
 			var rec Record
-			c.Stream(context.Background(), Request{ID: "r1", Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 64, IgnoreEOS: true, NumCtx: 8192,
+			c.Stream(context.Background(), Request{ID: "r1", Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 1, IgnoreEOS: true, NumCtx: 8192,
 				PromptIDs: []int{1, 42, 7}}, &rec)
 			require.NoError(t, rec.Err)
 			assert.Equal(t, "r1", gotID)

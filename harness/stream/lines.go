@@ -27,7 +27,7 @@ func (s *lineSplitter) feed(p []byte, fn func(line []byte) error) error {
 		i := lineEnd(p)
 		if i < 0 {
 			if len(s.carry)+len(p) > MaxLineBytes {
-				return fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+				return fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLineBytes)
 			}
 			s.carry = append(s.carry, p...)
 			return nil
@@ -35,7 +35,7 @@ func (s *lineSplitter) feed(p []byte, fn func(line []byte) error) error {
 		line := p[:i]
 		if len(s.carry) > 0 {
 			if len(s.carry)+i > MaxLineBytes {
-				return fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+				return fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLineBytes)
 			}
 			s.carry = append(s.carry, line...)
 			line = s.carry

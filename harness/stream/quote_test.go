@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,8 +40,11 @@ func TestServerTextIsQuotedSafely(t *testing.T) {
 }
 
 func TestAuthorizeSetsTheHeaderOnEveryRequest(t *testing.T) {
+	var mu sync.Mutex // the handler runs on the server's goroutine
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
 		got = append(got, r.Header.Get("Authorization"))
 	}))
 	defer srv.Close()
@@ -55,5 +59,7 @@ func TestAuthorizeSetsTheHeaderOnEveryRequest(t *testing.T) {
 		resp.Body.Close()
 		assert.Empty(t, req.Header.Get("Authorization"), "the caller's request is not changed")
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	assert.Equal(t, []string{"Bearer k", "Bearer k"}, got)
 }

@@ -95,6 +95,10 @@ type Record struct {
 	Server *ServerTiming
 	// HTTPStatus is the response status code; 0 when no response arrived.
 	HTTPStatus int
+	// UsageDisagrees says the server's completion-token count is below the tokens the
+	// stream carried (ChunkTokens): the server under-reports, so OutputTokens is the
+	// stream's count.
+	UsageDisagrees bool
 	// Err is why the request failed; nil on success.
 	Err error
 }
@@ -105,7 +109,8 @@ func (r *Record) Reset() {
 	*r = Record{Chunks: chunks, PromptTokens: -1, CompletionTokens: -1}
 }
 
-// OK reports whether the request succeeded and produced at least one token.
+// OK reports whether the request succeeded (class Succeeded): it ended properly with at
+// least one token, and with max_tokens of them where it asked for ignore_eos.
 func (r *Record) OK() bool { return r.Err == nil && len(r.Chunks) > 0 }
 
 // TTFT is the time from send to the first token-bearing event.
@@ -147,10 +152,11 @@ func (r *Record) ChunkTokens() int {
 	return n
 }
 
-// OutputTokens is the number of output tokens: the server's count where it gave one,
-// otherwise the tokens counted on the chunks.
+// OutputTokens is the number of output tokens: the server's count where it gave one and
+// it is not below what the stream carried (UsageDisagrees), otherwise the tokens counted
+// on the chunks.
 func (r *Record) OutputTokens() int {
-	if r.CompletionTokens >= 0 {
+	if r.CompletionTokens >= 0 && !r.UsageDisagrees {
 		return r.CompletionTokens
 	}
 	return r.ChunkTokens()
