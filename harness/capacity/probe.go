@@ -9,6 +9,7 @@ import (
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/harness/stream"
 )
 
 // Driver measures the levels of a search against a target through a scenario runner:
@@ -82,6 +83,14 @@ func (d *Driver) Measure(ctx context.Context, level float64, n int) (Measurement
 	}
 	if tpot := v["avg_tpot_ms"]; tpot > 0 {
 		m.OutputTokensPerUser = 1000 / tpot
+	}
+	for c, n := range tr.Summary.Classes {
+		if c != stream.Cancelled && n > 0 {
+			if m.Classes == nil {
+				m.Classes = map[string]int{}
+			}
+			m.Classes[string(c)] = n
+		}
 	}
 	if q, ok := v["server_waiting_mean"]; ok {
 		m.Queued = &q

@@ -28,6 +28,9 @@ type Measurement struct {
 	Saturated bool
 	// Invalid, when set, says the client could not drive the level (client-bound).
 	Invalid string
+	// Classes counts the failed requests by class (stream.Class); the requests the run
+	// itself cancelled are in no tally and not here.
+	Classes map[string]int
 	// Queued is the server's mean queue of waiting requests, when the target reports it.
 	Queued *float64
 	// Throughputs and percentiles, for the probe's record and the knee.
@@ -96,6 +99,15 @@ func (s *Search) probe(ctx context.Context, level float64) (results.Probe, error
 		p.OutputTokenThroughput, p.RequestThroughput, p.OutputTokensPerUser = m.OutputTokenThroughput, m.RequestThroughput, m.OutputTokensPerUser
 		p.P95TTFTMs, p.P95ITLMs, p.ServerWaitingMean = m.P95TTFTMs, m.P95ITLMs, m.Queued
 		stops = append(stops, m.Stop)
+		for c, n := range m.Classes {
+			if !m.Saturated && m.Invalid != "" {
+				break // not judged, so not in Failed either
+			}
+			if p.ErrorClasses == nil {
+				p.ErrorClasses = map[string]int{}
+			}
+			p.ErrorClasses[c] += n
+		}
 		if m.Saturated {
 			p.Verdict, p.Saturated, p.Binding = results.ProbeSaturated, true, "saturated"
 			p.Requests += m.Tally.Requests

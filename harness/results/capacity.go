@@ -64,6 +64,9 @@ type Probe struct {
 	Measurements int    `json:"measurements"`
 	Requests     int    `json:"requests"`
 	Failed       int    `json:"failed"`
+	// ErrorClasses counts the failed requests by class (stream.Class), as a point's
+	// error_classes does.
+	ErrorClasses map[string]int `json:"error_classes,omitempty"`
 	// AttainmentPct is the share of requests that met every objective, in percent;
 	// Objectives judges each objective on its own.
 	AttainmentPct float64     `json:"slo_attainment_pct"`
