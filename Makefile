@@ -52,13 +52,15 @@ soak:
 ##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that
 ##   answers on that framework's paths, metric names and start-up (harness/launch/testdata)
 FAKE_DIR := $(shell mktemp -d -u /tmp/servegate-fake.XXXXXX)
+# Three distinct ports drawn at random, so two checkouts' make test at once do not collide.
+FAKE_PORTS := $(shell shuf -i 20000-59999 -n 3)
 frameworks-fake:
 	mkdir -p $(FAKE_DIR)
 	$(GO) build -o $(FAKE_DIR)/fakeframework ./harness/launch/testdata/fakeframework
 	SERVEGATE_VLLM_COMMAND="$(FAKE_DIR)/fakeframework -framework vllm -port {port} -model {model}" \
 	SERVEGATE_SGLANG_COMMAND="$(FAKE_DIR)/fakeframework -framework sglang -port {port} -model {model}" \
 	SERVEGATE_OLLAMA_COMMAND="$(FAKE_DIR)/fakeframework -framework ollama -model {model}" \
-	SERVEGATE_VLLM_PORT=18000 SERVEGATE_SGLANG_PORT=38000 SERVEGATE_OLLAMA_PORT=21434 \
+	SERVEGATE_VLLM_PORT=$(word 1,$(FAKE_PORTS)) SERVEGATE_SGLANG_PORT=$(word 2,$(FAKE_PORTS)) SERVEGATE_OLLAMA_PORT=$(word 3,$(FAKE_PORTS)) \
 	SERVEGATE_CACHE_DIR=$(FAKE_DIR)/cache \
 	$(GO) test -tags=vllm,sglang,ollama ./benchmarks -run '$(SCENARIOS)' -count=1 -timeout 10m -args -scale=quick -out=$(FAKE_DIR)/results
 	rm -rf $(FAKE_DIR)

@@ -114,3 +114,35 @@ func TestTheSuiteStopsCleanly(t *testing.T) {
 		assert.Equal(t, 100.0, last.Metrics["success_rate"], "a request the run cancelled is not counted against the server")
 	})
 }
+
+// TestRunsUnderOtherSettingsAreKeptApart runs the suite twice into one -out under two
+// simulator profiles: the second run's points go to a file of their own, and the first
+// file keeps its points.
+func TestRunsUnderOtherSettingsAreKeptApart(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("a child run of this test")
+	}
+	out := filepath.Join(t.TempDir(), "results")
+	run := func(profile string) string {
+		t.Helper()
+		log, code, _ := runChild(t, nil, "-test.run", "^TestSingle$/^in128$", "-profile", profile, "-out", out)
+		require.Equal(t, 0, code, "output:\n%s", log)
+		return log
+	}
+	run("batching")
+	log := run("single-slot")
+	assert.Contains(t, log, `profile "batching" in the file, "single-slot" in this run`)
+	assert.Contains(t, log, "this run's points go to a file of their own")
+	first, err := results.Read(results.Path(out, "sim", *flagPreset))
+	require.NoError(t, err)
+	assert.Equal(t, "batching", first.Settings.Profile)
+	assert.NotNil(t, point(first, "in128"), "the first run's point is kept")
+	files, err := filepath.Glob(filepath.Join(out, "sim", "*_results.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 2, "one file per settings: %v", files)
+	for _, path := range files {
+		f, err := results.Read(path)
+		require.NoError(t, err)
+		assert.NotNil(t, point(f, "in128"), "%s holds its run's point", path)
+	}
+}

@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -196,9 +197,15 @@ var verdictMu sync.Mutex
 
 // recordVerdict merges res into the verdict file at path, which the reporter shows: it
 // replaces the verdict of the same hypothesis, framework and preset, and keeps the rest.
+// The file's lock keeps two runs sharing -out (one framework each) from losing each
+// other's verdicts.
 func recordVerdict(path string, res hypothesis.Result) error {
 	verdictMu.Lock()
 	defer verdictMu.Unlock()
+	return results.Update(context.Background(), path, time.Minute, func() error { return mergeVerdict(path, res) })
+}
+
+func mergeVerdict(path string, res hypothesis.Result) error {
 	var file struct {
 		Hypotheses []hypothesis.Result `json:"hypotheses"`
 	}

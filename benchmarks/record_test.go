@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/servegate/servegate/harness/results"
 	"github.com/stretchr/testify/assert"
@@ -38,4 +39,18 @@ func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
 	assert.Contains(t, out.String(), "c8 (NOT ON DISK)")
 	assert.NotContains(t, out.String(), "c1 (NOT ON DISK)", "c1 was written")
 	assert.Contains(t, out.String(), "NOT ON DISK concurrent/c8: results not written")
+}
+
+func TestAnEarlierGPUTimelineIsKeptAside(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vllm_tiny_gpu_timeline.json")
+	require.NoError(t, keepEarlierTimeline(path), "no earlier timeline: nothing to do")
+	require.NoError(t, os.WriteFile(path, []byte(`{"samples":[{"t_sec":1}]}`), 0o644))
+	written := time.Date(2026, 12, 1, 14, 15, 0, 0, time.UTC)
+	require.NoError(t, os.Chtimes(path, written, written))
+	require.NoError(t, keepEarlierTimeline(path))
+	assert.NoFileExists(t, path)
+	b, err := os.ReadFile(filepath.Join(dir, "vllm_tiny_gpu_timeline_20261201T141500Z.json"))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"samples":[{"t_sec":1}]}`, string(b))
 }

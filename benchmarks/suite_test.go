@@ -150,10 +150,33 @@ func writeTimeline(s *suite) {
 		return
 	}
 	path := strings.TrimSuffix(s.writer.Path(), "_results.json") + "_gpu_timeline.json"
+	if err := keepEarlierTimeline(path); err != nil {
+		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+		return
+	}
 	if err := results.WriteFile(path, map[string]any{"interval_ms": sampler.Interval.Milliseconds(), "samples": sampler.All(),
 		"devices": sampler.AllDevices(), "selection": sampler.Selection(), "errors": fmt.Sprint(sampler.Errors())}); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 	}
+}
+
+// keepEarlierTimeline moves an earlier run's timeline at path (its points stay in the result
+// file this run adds to) aside to a name carrying the time it was written, so that this run's
+// timeline does not replace it: …_gpu_timeline_20261201T141500Z.json.
+func keepEarlierTimeline(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("keep the earlier GPU timeline: %w", err)
+	}
+	aside := strings.TrimSuffix(path, ".json") + "_" + fi.ModTime().UTC().Format("20060102T150405Z") + ".json"
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("keep the earlier GPU timeline: %w", err)
+	}
+	fmt.Printf("servegate: the earlier run's GPU timeline is kept as %s\n", aside)
+	return nil
 }
 
 // suite is the state shared by the scenario tests while one target is under test.
@@ -309,9 +332,13 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 				Engine: s.spec.name, EngineVer: s.target.Version, Scale: string(s.scale), Seed: *flagSeed, Host: host},
 		}
 		head.Settings = &results.Settings{Scale: string(s.scale), Preset: s.preset.Name, Profile: s.profile, TargetVersion: s.target.Version}
-		path := results.Path(s.out, s.spec.name, s.preset.Name)
-		s.writer, s.err = results.Open(s.ctx, path, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
+		var moved *results.SettingsError
+		s.writer, moved, s.err = results.OpenApart(s.ctx, s.out, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
 			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
+		if moved != nil && s.err == nil {
+			fmt.Printf("servegate: %s; this run's points go to a file of their own, %s (-fresh starts the first over instead)\n",
+				moved, s.writer.Path())
+		}
 		var se *results.SettingsError
 		var busy *results.BusyError
 		switch {
@@ -322,7 +349,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 		if s.err == nil {
 			if kept := len(s.writer.Points()); kept > 0 {
-				fmt.Printf("servegate: adding to %s (%d points of earlier runs with the same settings kept; -fresh starts over)\n", path, kept)
+				fmt.Printf("servegate: adding to %s (%d points of earlier runs with the same settings kept; -fresh starts over)\n", s.writer.Path(), kept)
 			}
 		}
 	})

@@ -24,10 +24,13 @@ type Run struct {
 	ServerConfig map[string]any `json:"server_config"`
 	GPUInfo      map[string]any `json:"gpu_info"`
 	Provenance   map[string]any `json:"provenance"`
-	Points       []Point        `json:"-"`
+	// Settings are what the run measured under (scale, preset, profile, target version):
+	// runs under other settings write files of their own.
+	Settings map[string]any `json:"settings"`
+	Points   []Point        `json:"-"`
 	// Label names the run in tables and legends: the framework, or framework/preset when
 	// several presets of one framework are reported, with the engine's version when one
-	// framework and preset ran under several.
+	// framework and preset ran under several, and the scale and profile when those differ.
 	Label string `json:"-"`
 	raw   json.RawMessage
 }
@@ -103,19 +106,40 @@ func label(runs []*Run) {
 		}
 		presets[r.Framework][r.ModelPreset] = true
 	}
-	seen := map[string]int{}
 	for _, r := range runs {
 		r.Label = r.Framework
 		if len(presets[r.Framework]) > 1 {
 			r.Label = r.Framework + "/" + r.ModelPreset
 		}
-		seen[r.Label]++
 	}
 	// Runs of one framework and preset under several versions (ci/ollama-cpu.sh runs two
-	// Ollamas) are told apart by the engine's version.
+	// Ollamas), scales or simulator profiles are told apart by what differs among them.
+	attrs := []func(*Run) string{
+		func(r *Run) string { v, _ := r.Provenance["engine_version"].(string); return v },
+		func(r *Run) string { v, _ := r.Settings["scale"].(string); return v },
+		func(r *Run) string { v, _ := r.Settings["profile"].(string); return v },
+	}
+	groups := map[string][]*Run{}
 	for _, r := range runs {
-		if v, _ := r.Provenance["engine_version"].(string); seen[r.Label] > 1 && v != "" {
-			r.Label += " " + v
+		groups[r.Label] = append(groups[r.Label], r)
+	}
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		for _, attr := range attrs {
+			values := map[string]bool{}
+			for _, r := range g {
+				values[attr(r)] = true
+			}
+			if len(values) < 2 {
+				continue
+			}
+			for _, r := range g {
+				if v := attr(r); v != "" {
+					r.Label += " " + v
+				}
+			}
 		}
 	}
 }

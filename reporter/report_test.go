@@ -307,3 +307,14 @@ func TestCapacityChartsMarkTheTargetAndTheCapacity(t *testing.T) {
 		require.NoError(t, checkSVG(svg), c.File)
 	}
 }
+
+// Runs of one version under other settings are told apart by what differs: the scale here.
+func TestRunsUnderOtherSettingsAreLabelledBySettings(t *testing.T) {
+	set := func(scale, profile string) map[string]any { return map[string]any{"scale": scale, "profile": profile} }
+	ver := map[string]any{"engine_version": "sim-batching"}
+	runs := []*Run{{Framework: "sim", ModelPreset: "tiny", Provenance: ver, Settings: set("full", "batching")},
+		{Framework: "sim", ModelPreset: "tiny", Provenance: ver, Settings: set("quick", "batching")},
+		{Framework: "vllm", ModelPreset: "tiny", Settings: set("quick", "")}}
+	label(runs)
+	assert.Equal(t, []string{"sim full", "sim quick", "vllm"}, []string{runs[0].Label, runs[1].Label, runs[2].Label})
+}

@@ -21,7 +21,9 @@ type Set struct {
 }
 
 // LoadSets reads every <dir>/<framework>/*_results.json (summary/ excepted: it holds the
-// report's merged copy) and groups the files by preset.
+// report's merged copy) and groups the files by preset and scale: a verdict compares runs
+// of one shape. Two files of one framework in a group (another simulator profile or engine
+// version beside it) are an error naming both: which to decide on is the user's choice.
 func LoadSets(dir string) ([]Set, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*", "*_results.json"))
 	if err != nil {
@@ -40,27 +42,43 @@ func LoadSets(dir string) ([]Set, error) {
 		if f.Framework == "" {
 			return nil, fmt.Errorf("%s names no framework: not a servegate result file", path)
 		}
-		set := byPreset[f.ModelPreset]
+		scale := f.Provenance.Scale
+		if f.Settings != nil {
+			scale = f.Settings.Scale
+		}
+		key := f.ModelPreset + "\x00" + scale
+		set := byPreset[key]
 		if set == nil {
 			set = &Set{Preset: f.ModelPreset, Results: Results{}, Scale: map[string]string{}, Source: map[string]string{}}
-			byPreset[f.ModelPreset] = set
+			byPreset[key] = set
 		}
 		if prev, dup := set.Source[f.Framework]; dup {
-			return nil, fmt.Errorf("%s and %s both hold %s results for preset %s", prev, path, f.Framework, f.ModelPreset)
+			return nil, fmt.Errorf("%s and %s both hold %s results for preset %s at scale %q (another profile or engine version): "+
+				"move one of them out of %s, or give its run its own -out", prev, path, f.Framework, f.ModelPreset, scale, dir)
 		}
 		set.Results[f.Framework] = f.Results
-		set.Scale[f.Framework] = f.Provenance.Scale
-		if f.Settings != nil {
-			set.Scale[f.Framework] = f.Settings.Scale
-		}
+		set.Scale[f.Framework] = scale
 		set.Source[f.Framework] = path
 	}
 	var out []Set
 	for _, set := range byPreset {
 		out = append(out, *set)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Preset < out[j].Preset })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Preset != out[j].Preset {
+			return out[i].Preset < out[j].Preset
+		}
+		return out[i].scale() < out[j].scale()
+	})
 	return out, nil
+}
+
+// scale is the scale of the set's runs (one: LoadSets groups by it).
+func (s Set) scale() string {
+	for _, v := range s.Scale {
+		return v
+	}
+	return ""
 }
 
 // Frameworks lists the set's frameworks, sorted.

@@ -23,7 +23,7 @@ func writeRun(t *testing.T, dir, framework, preset, scale string, a, b float64) 
 func TestSetsGroupFilesByPresetAndDecideAsTheSuiteDoes(t *testing.T) {
 	dir := t.TempDir()
 	vllmA := writeRun(t, dir, "vllm", "a", "full", 10, 2)
-	sglA := writeRun(t, dir, "sglang", "a", "quick", 3, 2)
+	sglA := writeRun(t, dir, "sglang", "a", "full", 3, 2)
 	writeRun(t, dir, "vllm", "b", "full", 10, 2)
 	require.NoError(t, results.WriteFile(filepath.Join(dir, "summary", "x_results.json"), &results.File{}))
 
@@ -40,7 +40,7 @@ func TestSetsGroupFilesByPresetAndDecideAsTheSuiteDoes(t *testing.T) {
 	assert.Equal(t, "sglang", vs[0].Framework)
 	assert.Equal(t, Fail, vs[0].Verdict)
 	assert.Equal(t, []string{sglA}, vs[0].Sources)
-	assert.Equal(t, "quick", vs[0].Scale)
+	assert.Equal(t, "full", vs[0].Scale)
 	assert.Equal(t, "vllm", vs[1].Framework)
 	assert.Equal(t, Pass, vs[1].Verdict)
 	assert.Equal(t, []string{vllmA}, vs[1].Sources)
@@ -49,7 +49,7 @@ func TestSetsGroupFilesByPresetAndDecideAsTheSuiteDoes(t *testing.T) {
 	cross := Hypothesis{ID: "X", MinTrials: 3, CrossFramework: true, Checks: []Check{{Num: Ref{"s", "a", "m"}, NumFrom: "fw:vllm", Den: &Ref{"s", "a", "m"}, DenFrom: "fw:sglang", Op: ">=", Threshold: 2}}}
 	vs = a.Decide(cross)
 	require.Len(t, vs, 1)
-	assert.Equal(t, "quick+full", vs[0].Scale, "mixed scales show, for the caller to refuse")
+	assert.Equal(t, Pass, vs[0].Verdict)
 
 	other := Hypothesis{ID: "O", Frameworks: []string{"ollama"}, Checks: single.Checks}
 	vs = a.Decide(other)
@@ -57,10 +57,20 @@ func TestSetsGroupFilesByPresetAndDecideAsTheSuiteDoes(t *testing.T) {
 	assert.True(t, vs[0].Missing)
 	assert.Contains(t, vs[0].Details, "among sglang, vllm")
 
+	// A quick run is never compared with a full one: it is a set of its own.
+	writeRun(t, dir, "ollama", "a", "quick", 3, 2)
+	sets, err = LoadSets(dir)
+	require.NoError(t, err)
+	require.Len(t, sets, 3)
+	assert.Equal(t, []string{"sglang", "vllm"}, sets[0].Frameworks())
+	assert.Equal(t, []string{"ollama"}, sets[1].Frameworks())
+	assert.Equal(t, "quick", sets[1].Scale["ollama"])
+
 	writeRun(t, dir, "vllm-copy", "a", "full", 1, 1)
-	require.NoError(t, results.WriteFile(results.Path(dir, "vllm-copy", "a"), &results.File{Framework: "vllm", ModelPreset: "a"}))
+	require.NoError(t, results.WriteFile(results.Path(dir, "vllm-copy", "a"), &results.File{Framework: "vllm", ModelPreset: "a",
+		Settings: &results.Settings{Scale: "full", Preset: "a", TargetVersion: "0.11"}}))
 	_, err = LoadSets(dir)
-	assert.ErrorContains(t, err, "both hold vllm results for preset a")
+	assert.ErrorContains(t, err, `both hold vllm results for preset a at scale "full"`)
 	_, err = LoadSets(t.TempDir())
 	assert.ErrorContains(t, err, "no result files under")
 }

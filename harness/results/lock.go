@@ -125,3 +125,14 @@ func (l *fileLock) release() error {
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	return errors.Join(err, l.f.Close())
 }
+
+// Update runs fn while holding the lock beside path, waiting up to wait for another process
+// that holds it: for a file several runs read, change and write back (the verdict file).
+func Update(ctx context.Context, path string, wait time.Duration, fn func() error) error {
+	l, err := acquire(ctx, path+".lock", wait, nil)
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	return fn()
+}

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/slo"
@@ -305,6 +308,28 @@ func (s Settings) differences(o Settings) []string {
 // Path returns where a framework's result file for preset lives under dir.
 func Path(dir, framework, preset string) string {
 	return filepath.Join(dir, framework, fmt.Sprintf("%s_%s_results.json", framework, preset))
+}
+
+// SettingsPath returns where a run's points go when the framework's file for its preset
+// holds points measured under other settings: a file named by every setting,
+// <framework>_<preset>_<scale>[_<profile>][_<target version>]_results.json, each part kept
+// to letters, digits, dots and dashes.
+func SettingsPath(dir, framework string, s Settings) string {
+	name := []string{framework, s.Preset, s.Scale}
+	for _, v := range []string{s.Profile, s.TargetVersion} {
+		if v != "" {
+			name = append(name, v)
+		}
+	}
+	for i, v := range name {
+		name[i] = strings.Map(func(r rune) rune {
+			if r == '.' || r == '-' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				return r
+			}
+			return '-'
+		}, v)
+	}
+	return filepath.Join(dir, framework, strings.Join(name, "_")+"_results.json")
 }
 
 // WriteFile writes v as indented JSON to path atomically: to a temporary file in the same

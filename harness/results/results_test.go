@@ -142,6 +142,50 @@ func TestOtherSettingsAreNeverMixedIn(t *testing.T) {
 	assert.Empty(t, f.Results, "with -fresh the run replaces the file")
 }
 
+func TestARunUnderOtherSettingsGetsItsOwnFile(t *testing.T) {
+	dir := t.TempDir()
+	base := Path(dir, "sim", "gpt-oss-20b")
+	w := open(t, base, quick, Options{})
+	require.NoError(t, w.Add(pt("concurrent", "c1", 1)))
+	require.NoError(t, w.Close())
+
+	full := quick
+	full.Scale = "full"
+	apart := func(set Settings, opt Options) (*Writer, *SettingsError) {
+		t.Helper()
+		w, moved, err := OpenApart(context.Background(), dir, File{Framework: "sim", ModelPreset: set.Preset, Settings: &set}, opt)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = w.Close() })
+		return w, moved
+	}
+	for run := range 2 {
+		w, moved := apart(full, Options{})
+		require.NotNil(t, moved, "the quick file holds other settings")
+		assert.ErrorContains(t, moved, `scale "quick" in the file, "full" in this run`)
+		assert.Equal(t, filepath.Join(dir, "sim", "sim_gpt-oss-20b_full_batching_sim-batching_results.json"), w.Path())
+		require.NoError(t, w.Add(pt("concurrent", fmt.Sprintf("c%d", 8*(run+1)), 2)))
+		require.NoError(t, w.Close())
+	}
+	f, err := Read(SettingsPath(dir, "sim", full))
+	require.NoError(t, err)
+	assert.Len(t, f.Results, 2, "the full runs accumulate in their own file")
+	f, err = Read(base)
+	require.NoError(t, err)
+	require.Len(t, f.Results, 1, "the quick file is left as it was")
+	assert.Equal(t, "c1", f.Results[0].Point)
+
+	w, moved := apart(quick, Options{})
+	assert.Nil(t, moved)
+	assert.Equal(t, base, w.Path(), "a run with the file's own settings adds to it")
+	require.NoError(t, w.Close())
+	w, moved = apart(full, Options{Fresh: true})
+	assert.Nil(t, moved)
+	assert.Equal(t, base, w.Path(), "-fresh starts the framework's file over")
+
+	odd := Settings{Scale: "quick", Preset: "p", TargetVersion: "v1.0 (build/7)"}
+	assert.Equal(t, filepath.Join(dir, "x", "x_p_quick_v1.0--build-7-_results.json"), SettingsPath(dir, "x", odd))
+}
+
 func TestAFileWithoutSettingsIsNotMixedIn(t *testing.T) {
 	path := Path(t.TempDir(), "sim", "gpt-oss-20b")
 	require.NoError(t, WriteFile(path, File{Framework: "sim", Results: []Point{pt("concurrent", "c1", 1)}}))
@@ -215,4 +259,27 @@ func TestReadNamesTheBadFile(t *testing.T) {
 	_, err := Read(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
+}
+
+func TestUpdateWaitsForTheFilesLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary", "hypotheses.json")
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Update(context.Background(), path, time.Second, func() error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	err := Update(context.Background(), path, 0, func() error { return nil })
+	var busy *BusyError
+	require.ErrorAs(t, err, &busy, "the lock is held: no waiting allowed")
+	ran := false
+	go func() { close(release) }()
+	require.NoError(t, Update(context.Background(), path, time.Minute, func() error { ran = true; return nil }))
+	assert.True(t, ran)
+	require.NoError(t, <-done)
 }

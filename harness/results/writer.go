@@ -74,6 +74,24 @@ func Open(ctx context.Context, path string, head File, opt Options) (*Writer, er
 	return w, nil
 }
 
+// OpenApart is Open for the file Path(dir, head.Framework, head.Settings.Preset), except
+// that a file there holding points measured under other settings (another scale, simulator
+// profile or engine version) is left alone and the run's points go to a file of their own
+// beside it, named by every setting (SettingsPath). moved is the first file's
+// *SettingsError when that happened, so the caller can say where the points went. With
+// opt.Fresh the first file is started over, as Open does.
+func OpenApart(ctx context.Context, dir string, head File, opt Options) (w *Writer, moved *SettingsError, err error) {
+	if head.Settings == nil {
+		head.Settings = &Settings{Preset: head.ModelPreset}
+	}
+	w, err = Open(ctx, Path(dir, head.Framework, head.Settings.Preset), head, opt)
+	if !errors.As(err, &moved) {
+		return w, nil, err
+	}
+	w, err = Open(ctx, SettingsPath(dir, head.Framework, *head.Settings), head, opt)
+	return w, moved, err
+}
+
 func load(path string, head File, fresh bool) (*Writer, error) {
 	head.Schema = SchemaVersion
 	if head.Settings == nil {
