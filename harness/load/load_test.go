@@ -38,11 +38,24 @@ func TestClosedLoopHoldsConcurrency(t *testing.T) {
 func TestClosedLoopRampsUp(t *testing.T) {
 	var mu sync.Mutex
 	first := map[int]time.Time{} // each worker's first request, by index order
-	rep := ClosedLoop{Concurrency: 4, RampUp: 40 * time.Millisecond}.Run(context.Background(), 4, func(ctx context.Context, i int, scheduled time.Time) {
+	all := make(chan struct{})   // closed when every worker has sent
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep := ClosedLoop{Concurrency: 4, RampUp: 40 * time.Millisecond}.Run(ctx, 4, func(ctx context.Context, i int, scheduled time.Time) {
 		mu.Lock()
 		first[i] = scheduled
+		if len(first) == 4 {
+			close(all)
+		}
 		mu.Unlock()
+		// Hold the worker until all have sent, so no worker takes another's request
+		// and each request is a different worker's first.
+		select {
+		case <-all:
+		case <-ctx.Done():
+		}
 	})
+	require.Len(t, first, 4)
 	var offsets []time.Duration
 	for _, at := range first {
 		offsets = append(offsets, at.Sub(rep.Start))
