@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/benchmarks/simtarget"
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/capacity"
@@ -14,6 +16,7 @@ import (
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,24 +26,28 @@ import (
 // with every probe. On the simulator the users answer is held to what its step model
 // says, within one step of the search.
 func TestCapacity(t *testing.T) {
-	for _, name := range []string{"users", "rate"} {
-		t.Run(name, func(t *testing.T) {
-			if current == nil {
-				t.Fatal("no target registered")
-			}
-			res := current.capacity(t, name)
-			c := res.Capacity
-			t.Logf("%s", c.Sentence)
-			if current.spec.name == "sim" && c.Mode == results.UsersMode {
-				profile, err := sim.LookupProfile(current.profile)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, p := capacityPoint(t, current.scale, name)
-				checkTruth(t, profile, res, p.Search)
-			}
-		})
+	if current == nil {
+		t.Fatal("no target registered")
 	}
+	// The framework names a level of its own (TestCapacity/vllm/users), as in every
+	// scenario's test.
+	t.Run(current.spec.name, func(t *testing.T) {
+		for _, name := range []string{"users", "rate"} {
+			t.Run(name, func(t *testing.T) {
+				res := current.capacity(t, name)
+				c := res.Capacity
+				t.Logf("%s", c.Sentence)
+				if current.spec.name == "sim" && c.Mode == results.UsersMode {
+					profile, err := sim.LookupProfile(current.profile)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, p := capacityPoint(t, current.scale, name)
+					checkTruth(t, profile, res, p.Search)
+				}
+			})
+		}
+	})
 }
 
 // capacityPoint returns the capacity scenario's point name at the suite's scale.
@@ -65,7 +72,7 @@ func capacityPoint(t *testing.T, scale scenario.Scale, name string) (scenario.Sc
 func (s *suite) capacity(t *testing.T, name string) results.Point {
 	t.Helper()
 	sc, p := capacityPoint(t, s.scale, name)
-	return s.measureOnce(t, sc.ResultName+"/"+name, sc.Name+"/"+name, func(r scenario.Runner) (results.Point, error) {
+	return s.measureOnce(t, sc.ResultName+"/"+name, sc.Name+"/"+name, func(r scenario.Runner) (schema.Group, error) {
 		sp := p.Search
 		start := sp.Start
 		if start == 0 {
@@ -83,22 +90,22 @@ func (s *suite) capacity(t *testing.T, name string) results.Point {
 			Start: start, Ceiling: sp.Ceiling, MinStep: sp.MinStep, RelStep: sp.RelStep, Measure: d.Measure, Logf: r.Logf}
 		c, err := search.Run(s.ctx)
 		if err != nil {
-			return results.Point{}, err
+			return schema.Group{}, err
 		}
 		fmt.Printf("servegate: %s\n", c.Sentence)
-		sl := runSLO
 		length := r.Target.OutputLength
 		if length == "" {
 			length = frameworks.Natural
 		}
 		out := results.Point{Scenario: sc.ResultName, Point: name, Framework: r.Target.Framework,
 			InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, OutputLengthMethod: string(length), OutputLengthForced: length.Forced(),
-			Warmup: p.Warmup, Trials: 1, Prompts: string(p.Prompts), ITLBasis: "", Capacity: &c, SLO: &sl,
-			Metrics: map[string]float64{"capacity_value": c.Value}}
+			Warmup: p.Warmup, Trials: 1, Prompts: string(p.Prompts), Capacity: &c}
 		for _, pr := range c.Probes {
 			out.NumRequests += pr.Requests
 		}
-		return out, nil
+		// No trials and no requests: the records keep the search's answer and its probes
+		// on the head, and results.Assemble makes the point (capacity_value) from them.
+		return schema.Group{Head: schema.Head{Point: out, SLO: results.SLO(&runSLO)}}, nil
 	})
 }
 
@@ -147,7 +154,7 @@ func trueCapacity(t *testing.T, profile sim.Profile, shape scenario.Point, s slo
 func checkTruth(t *testing.T, profile sim.Profile, res results.Point, sp *scenario.Search) {
 	t.Helper()
 	c := res.Capacity
-	truth := trueCapacity(t, profile, scenario.Point{InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}, c.SLO, int(c.Ceiling), sp.RampPerUser)
+	truth := trueCapacity(t, profile, scenario.Point{InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}, slo.SLO(c.SLO), int(c.Ceiling), sp.RampPerUser)
 	step := math.Ceil(math.Max(sp.MinStep, sp.RelStep*float64(truth)))
 	t.Logf("the %s profile's step model serves %d users within the SLO; the search found %g (%g–%g), one step is %g", profile.Name, truth, c.Value, c.Low, c.High, step)
 	if math.Abs(c.Value-float64(truth)) > step {
@@ -169,7 +176,7 @@ func searchSim(t *testing.T, profile string, ceiling float64, out int) (results.
 	sp := *shape.Search
 	sp.Ceiling = ceiling
 	s := slo.Default()
-	r := &scenario.Runner{Target: scenario.SimTarget(srv, "m"), Nonce: "flip-" + profile}
+	r := &scenario.Runner{Target: simtarget.Of(srv, "m"), Nonce: "flip-" + profile}
 	d := &capacity.Driver{Runner: r, Scenario: sc, Shape: shape, Mode: sp.Mode, SLO: s, MinRequests: capacity.MinRequests(s), RampPerUser: sp.RampPerUser}
 	search := &capacity.Search{Mode: sp.Mode, Subject: profile, SLO: s, Start: sp.Start, Ceiling: sp.Ceiling, MinStep: sp.MinStep,
 		RelStep: sp.RelStep, Measure: d.Measure, Logf: t.Logf}
@@ -210,3 +217,44 @@ func TestCapacityGatesFlipWithBatching(t *testing.T) {
 	assert.Equal(t, hypothesis.Pass, verdict(h6x, hypothesis.Results{"vllm": pts(batching), "sglang": pts(batching), "ollama": pts(slot)}))
 	assert.Equal(t, hypothesis.Fail, verdict(h6x, hypothesis.Results{"vllm": pts(slot), "sglang": pts(slot), "ollama": pts(batching)}))
 }
+
+// The simulator's step model, run in virtual time, predicts what its real-time engine
+// does: the capacity tests rest on that. Clients that answer one after another split a
+// wave of arrivals over a few steps, where Predict's answer at once, so TTFT may differ
+// by a step. (Here, not in harness/scenario: the harness knows no simulator.)
+func TestPredictMatchesTheEngine(t *testing.T) {
+	if !isSimBuild() {
+		t.Skip("measures simulators")
+	}
+	p, err := sim.LookupProfile("batching")
+	require.NoError(t, err)
+	for _, users := range []int{4, 48} {
+		t.Run(fmt.Sprintf("c%d", users), func(t *testing.T) {
+			srv, err := sim.Start(sim.Config{Profile: p, Models: []string{"m"}})
+			require.NoError(t, err)
+			t.Cleanup(func() { srv.Close() })
+			pt := scenario.Point{Name: "c", Concurrency: users, InputTokens: 256, OutputTokens: 16, Requests: 3 * users, Prompts: scenario.Plain}
+			r := &scenario.Runner{Target: simtarget.Of(srv, "m"), Nonce: strings.ReplaceAll(t.Name(), "/", "_")}
+			tr, err := r.RunTrial(context.Background(), scenario.Scenario{Name: "test", ResultName: "test"}, pt, 1)
+			require.NoError(t, err)
+			pred, err := p.Predict(sim.ClosedLoop{Users: users, InputTokens: 256, OutputTokens: 16, Requests: 3 * users})
+			require.NoError(t, err)
+			var mTTFT, mITL, pTTFT, pITL float64
+			for i := range tr.Records {
+				o := slo.FromRecord(&tr.Records[i])
+				mTTFT += msOf(o.TTFT)
+				mITL += msOf(o.ITL)
+			}
+			for _, pr := range pred {
+				pTTFT += msOf(pr.TTFT)
+				pITL += msOf(pr.ITL)
+			}
+			n := float64(len(pred))
+			t.Logf("TTFT mean: measured %.2f ms, predicted %.2f ms; ITL mean: measured %.2f ms, predicted %.2f ms", mTTFT/n, pTTFT/n, mITL/n, pITL/n)
+			assert.InEpsilon(t, pITL/n, mITL/n, 0.05, "mean ITL")
+			assert.InDelta(t, pTTFT/n, mTTFT/n, 1+pITL/n+0.1*pTTFT/n, "mean TTFT (ms): within a step")
+		})
+	}
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

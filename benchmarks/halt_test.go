@@ -70,7 +70,7 @@ func TestTheSuiteStopsCleanly(t *testing.T) {
 	}
 	t.Run("a stalled stream ends at the stall timeout", func(t *testing.T) {
 		out, code, f := runSuiteChild(t, []string{"SERVEGATE_STALL_TIMEOUT=1s", "SERVEGATE_SIM_FAULTS=stall=0.25"},
-			"-test.run", "^TestConcurrent$/^c8$")
+			"-test.run", "^TestConcurrent$/^sim$/^c8$")
 		assert.NotContains(t, out, "panic")
 		assert.NotEqual(t, 0, code, "failed requests fail the simulator's run")
 		p := point(f, "c8")
@@ -125,7 +125,7 @@ func TestRunsUnderOtherSettingsAreKeptApart(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results")
 	run := func(profile string) string {
 		t.Helper()
-		log, code, _ := runChild(t, nil, "-test.run", "^TestSingle$/^in128$", "-profile", profile, "-out", out)
+		log, code, _ := runChild(t, nil, "-test.run", "^TestSingle$/^sim$/^in128$", "-profile", profile, "-out", out)
 		require.Equal(t, 0, code, "output:\n%s", log)
 		return log
 	}

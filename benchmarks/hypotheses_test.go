@@ -76,14 +76,20 @@ func runHypothesis(t *testing.T, id string) {
 	if current == nil {
 		t.Fatal("no target registered")
 	}
-	if !h.About(current.spec.name) {
-		t.Skipf("%s is a claim about %s, not %s", id, strings.Join(h.Frameworks, ", "), current.spec.name)
+	if !current.sharding.shard.Whole() {
+		t.Fatalf("%s: shard %s measures a share of the load, on which no claim can be decided: merge the shards (servegate-merge) and decide with -from", id, current.sharding.shard)
 	}
-	rs := measureFor(t, h)
-	res := hypothesis.Evaluate(h, rs)
-	res.Framework, res.Preset, res.Scale = current.spec.name, current.preset.Name, string(current.scale)
-	res.Sources = []string{current.writer.Path()}
-	judge(t, res)
+	// One subtest per framework, as the scenarios have, and as -from decides them.
+	t.Run(current.spec.name, func(t *testing.T) {
+		if !h.About(current.spec.name) {
+			t.Skipf("%s is a claim about %s, not %s", id, strings.Join(h.Frameworks, ", "), current.spec.name)
+		}
+		rs := measureFor(t, h)
+		res := hypothesis.Evaluate(h, rs)
+		res.Framework, res.Preset, res.Scale = current.spec.name, current.preset.Name, string(current.scale)
+		res.Sources = []string{current.writer.Path()}
+		judge(t, res)
+	})
 }
 
 // judge records res and turns it into the test's outcome.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/servegate/servegate/benchmarks/simtarget"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/hypothesis"
@@ -35,7 +36,7 @@ func simSuite(t *testing.T, exact bool, middleware func(http.Handler) http.Handl
 		if err != nil {
 			return scenario.Target{}, nil, err
 		}
-		return scenario.SimTarget(srv, preset.HF), srv.Close, nil
+		return simtarget.Of(srv, preset.HF), srv.Close, nil
 	}}
 	s := &suite{spec: spec, preset: preset, scale: scenario.Quick, ctx: context.Background(), nonce: "once", out: t.TempDir()}
 	old := current

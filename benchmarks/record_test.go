@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,14 +23,16 @@ func TestFailedWriteStopsTheRunAndIsNamed(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() }) // its lock file went with the directory
 	s := &suite{writer: w}
-	point := func(name string) results.Point {
-		return results.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1, Metrics: map[string]float64{"success_rate": 100}}
+	point := func(name string) *schema.Group {
+		return &schema.Group{Head: schema.Head{Point: schema.Point{Scenario: "concurrent", Point: name, Concurrency: 1, NumRequests: 1}},
+			Trials: []schema.Trial{{Trial: 1}}}
 	}
-	require.NoError(t, s.record(point("c1")))
+	_, err = s.record(point("c1"))
+	require.NoError(t, err)
 
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "sim")))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sim"), nil, 0o644))
-	err = s.record(point("c8"))
+	_, err = s.record(point("c8"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the run stops")
 	assert.Equal(t, err, s.writeErr, "later points see it and are not measured")

@@ -2,7 +2,8 @@ package benchmarks
 
 import "testing"
 
-// One test per scenario; each point is a subtest (go test -run 'Concurrent/c64').
+// One test per scenario; each framework is a subtest and each point one of it (go test
+// -run 'Concurrent/vllm/c64'; 'Concurrent//c64' for any framework).
 
 func TestSingle(t *testing.T)      { runScenario(t, "single") }
 func TestConcurrent(t *testing.T)  { runScenario(t, "concurrent") }

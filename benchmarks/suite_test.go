@@ -20,14 +20,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/shard"
 	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/internal/cpulock"
+	"github.com/servegate/servegate/schema"
 )
 
 func envOr(key, def string) string {
@@ -69,11 +70,67 @@ var (
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagSLO         = flag.String("slo", envOr("SERVEGATE_SLO", ""), "JSON file changing the default SLO (TTFT p95 <= 500 ms, ITL p95 <= 50 ms, errors <= 1%) that goodput and capacity are judged on; a relative path is taken from the repository root (env SERVEGATE_SLO)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+	flagShard       = flag.String("shard", os.Getenv("SERVEGATE_SHARD"), "run shard i/n of every point's load and write its records only, for servegate-merge (env SERVEGATE_SHARD; default from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX and JOB_COMPLETIONS)")
+	flagStartAt     = flag.String("start-at", os.Getenv("SERVEGATE_START_AT"), "with -shard: when the shards' measured load starts, RFC 3339 (env SERVEGATE_START_AT); without -barrier, one point's one trial")
+	flagBarrier     = flag.String("barrier", os.Getenv("SERVEGATE_BARRIER"), "with -shard: a directory every shard sees, where they line up before each trial (env SERVEGATE_BARRIER)")
+	flagRunID       = flag.String("run-id", os.Getenv("SERVEGATE_RUN_ID"), "with -barrier: a name the shards of one measurement share, e.g. the Job's uid (env SERVEGATE_RUN_ID)")
 	flagStall       = flag.Duration("stall-timeout", envNum("SERVEGATE_STALL_TIMEOUT", stream.DefaultStallTimeout, positiveDuration, "a positive duration such as 5s or 2m"),
 		"end a request when no byte arrived for this long, before the first or between two; it counts as stalled (env SERVEGATE_STALL_TIMEOUT)")
 	flagRequestTimeout = flag.Duration("request-timeout", envNum("SERVEGATE_REQUEST_TIMEOUT", 10*time.Minute, positiveDuration, "a positive duration such as 90s or 20m"),
 		"end a request that runs longer than this as a whole; it counts as timed_out (env SERVEGATE_REQUEST_TIMEOUT)")
 )
+
+// sharding is the shard this process runs and how it lines up with the others; the whole
+// measurement when not sharded.
+type sharding struct {
+	shard shard.Shard
+	sync  shard.Sync
+}
+
+// shardFlags reads -shard (or the Indexed Job's environment), -start-at, -barrier and
+// -run-id.
+func shardFlags() (sharding, error) {
+	var sh sharding
+	var err error
+	switch {
+	case *flagShard != "":
+		sh.shard, err = shard.Parse(*flagShard)
+	default:
+		sh.shard, _, err = shard.FromEnv(os.Getenv)
+	}
+	if err != nil || sh.shard.Whole() {
+		if err == nil && (*flagStartAt != "" || *flagBarrier != "") {
+			err = fmt.Errorf("-start-at and -barrier line shards up: give -shard=i/n (n > 1) too")
+		}
+		return sh, err
+	}
+	if flagTrials.auto {
+		// Each shard would stop its trials on its own share, and shards would disagree.
+		return sh, fmt.Errorf("-trials=auto decides each point on the whole of its load, which shard %s does not see: give -trials a number", sh.shard)
+	}
+	var at time.Time
+	if *flagStartAt != "" {
+		if at, err = time.Parse(time.RFC3339, *flagStartAt); err != nil {
+			return sh, fmt.Errorf("-start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z: %w", *flagStartAt, err)
+		}
+	}
+	switch {
+	case *flagBarrier != "":
+		run := *flagRunID
+		if run == "" {
+			run = *flagStartAt
+		}
+		if run == "" {
+			return sh, fmt.Errorf("-barrier needs a name the shards of this measurement share, so an earlier run's files in %s release nothing: -run-id (the Job's uid) or -start-at", *flagBarrier)
+		}
+		sh.sync = &shard.Barrier{Dir: resolvePath(*flagBarrier), Run: run, Shard: sh.shard, NotBefore: at}
+	case !at.IsZero():
+		sh.sync = &shard.At{Time: at}
+	default:
+		return sh, fmt.Errorf("shard %s needs a start it shares with the other shards: -start-at (one point's one trial) or -barrier DIR (a directory every shard sees)", sh.shard)
+	}
+	return sh, nil
+}
 
 func envBool(key string) bool {
 	return envNum(key, false, strconv.ParseBool, "true or false")
@@ -105,7 +162,7 @@ var sampler *gpu.Sampler
 // openGPU starts GPU sampling, or says once that there is none. With the gpu build tag a
 // missing GPU is an error before anything starts.
 func openGPU(ctx context.Context) error {
-	s, err := gpu.Open(nvml.New())
+	s, err := gpu.OpenSystem()
 	if err != nil {
 		if gpuRequired {
 			return fmt.Errorf("built with the gpu tag but %v", err)
@@ -202,6 +259,9 @@ type suite struct {
 	profile string
 	// out is the results directory (-out, absolute).
 	out string
+	// sharding, unless whole, runs this process's share of every point and writes its
+	// records only.
+	sharding sharding
 
 	// cancel ends ctx's suite deadline.
 	cancel context.CancelFunc
@@ -224,18 +284,19 @@ type measurement struct {
 	by  string
 }
 
-// record writes a finished point to the results. A failed write (a full disk, a removed
+// record writes a finished point's records and its result, computed from them. A failed write (a full disk, a removed
 // directory) stops the run: a point measured now would be lost, and hours of measuring
 // could end in a summary of points that are not on disk. The suite stops there (see
 // measure), and the summary marks the point not written.
-func (s *suite) record(p results.Point) error {
-	if err := s.writer.Add(p); err != nil {
+func (s *suite) record(g *schema.Group) (results.Point, error) {
+	p, err := s.writer.Record(g)
+	if err != nil {
 		s.writeErr = fmt.Errorf("results not written (%w); the run stops: nothing measured from here on would be kept", err)
-		s.unsaved = p.Scenario + "/" + p.Point
-		fmt.Fprintf(os.Stderr, "servegate: %s/%s: %v\n", p.Scenario, p.Point, s.writeErr)
-		return s.writeErr
+		s.unsaved = g.Head.Point.Key()
+		fmt.Fprintf(os.Stderr, "servegate: %s: %v\n", s.unsaved, s.writeErr)
+		return p, s.writeErr
 	}
-	return nil
+	return p, nil
 }
 
 // errSuiteDeadline is the cause of the suite's context ending ahead of go test's deadline.
@@ -333,8 +394,14 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 		head.Settings = &results.Settings{Scale: string(s.scale), Preset: s.preset.Name, Profile: s.profile, TargetVersion: s.target.Version}
 		var moved *results.SettingsError
-		s.writer, moved, s.err = results.OpenApart(s.ctx, s.out, head, results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
-			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }})
+		opt := results.Options{Fresh: *flagFresh, Wait: *flagLockWait,
+			Logf: func(format string, args ...any) { fmt.Printf("servegate: "+format+"\n", args...) }}
+		if sh := s.sharding.shard; !sh.Whole() {
+			opt.RecordsOnly = true
+			s.writer, s.err = results.Open(s.ctx, results.ShardPath(s.out, s.spec.name, s.preset.Name, sh.Index, sh.Count), head, opt)
+		} else {
+			s.writer, moved, s.err = results.OpenApart(s.ctx, s.out, head, opt)
+		}
 		if moved != nil && s.err == nil {
 			fmt.Printf("servegate: %s; this run's points go to a file of their own, %s (-fresh starts the first over instead)\n",
 				moved, s.writer.Path())
@@ -346,6 +413,10 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			s.err = fmt.Errorf("%w\n  -fresh (FRESH=1) replaces its points with this run's; -out DIR (OUT=DIR) keeps both", s.err)
 		case errors.As(s.err, &busy):
 			s.err = fmt.Errorf("%w\n  two runs at once would measure each other: wait for it, or pass -lock-wait=30m (env SERVEGATE_LOCK_WAIT) to wait here, or -out DIR", s.err)
+		}
+		if s.err == nil && !s.sharding.shard.Whole() {
+			fmt.Printf("servegate: shard %s: this process runs its share of every point and writes its records to %s; servegate-merge -in %s makes the result\n",
+				s.sharding.shard, s.writer.RecordsPath(), s.out)
 		}
 		if s.err == nil {
 			if kept := len(s.writer.Points()); kept > 0 {
@@ -360,7 +431,8 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		t.Skip(s.halted())
 	}
 	return &scenario.Runner{Target: s.target, Trials: flagTrials.n, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
-		ClientProcs: *flagClientProcs, SLO: &runSLO, StallTimeout: *flagStall, RequestTimeout: *flagRequestTimeout}, s.writer
+		ClientProcs: *flagClientProcs, SLO: &runSLO, StallTimeout: *flagStall, RequestTimeout: *flagRequestTimeout,
+		Shard: s.sharding.shard, Sync: s.sharding.sync}, s.writer
 }
 
 // sourceCommit names the servegate revision under test, best effort: test binaries carry
@@ -377,9 +449,9 @@ func sourceCommit() string {
 	return commit
 }
 
-// runScenario runs every point of the named scenario as a subtest, writing each result as
-// it finishes. Once the suite has stopped (a crash, an interrupt, the deadline), the points
-// left are not run, with one line saying so.
+// runScenario runs every point of the named scenario as a subtest of the framework under
+// test, writing each result as it finishes. Once the suite has stopped (a crash, an
+// interrupt, the deadline), the points left are not run, with one line saying so.
 func runScenario(t *testing.T, name string) {
 	if current == nil {
 		t.Fatal("no target registered: build with no tags for the simulator, or with vllm, sglang, ollama or openai")
@@ -388,23 +460,27 @@ func runScenario(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The framework names a level of its own (TestConcurrent/vllm/c64), so the JUnit of a
+	// run over several frameworks tells their points apart.
 	if why := current.halted(); why != "" {
 		t.Skip(why)
 	}
-	var notRun []string
-	for _, p := range sc.Points {
-		if current.halted() != "" {
-			notRun = append(notRun, p.Name)
-			continue
+	t.Run(current.spec.name, func(t *testing.T) {
+		var notRun []string
+		for _, p := range sc.Points {
+			if current.halted() != "" {
+				notRun = append(notRun, p.Name)
+				continue
+			}
+			t.Run(p.Name, func(t *testing.T) {
+				res := current.measure(t, sc, p, flagTrials.n)
+				checkPoint(t, res)
+			})
 		}
-		t.Run(p.Name, func(t *testing.T) {
-			res := current.measure(t, sc, p, flagTrials.n)
-			checkPoint(t, res)
-		})
-	}
-	if len(notRun) > 0 {
-		t.Logf("%s/{%s} %s", name, strings.Join(notRun, ","), current.halted())
-	}
+		if len(notRun) > 0 {
+			t.Logf("%s/{%s} %s", name, strings.Join(notRun, ","), current.halted())
+		}
+	})
 }
 
 // measure returns point p of sc as this run measured it: measured now with trials
@@ -412,12 +488,12 @@ func runScenario(t *testing.T, name string) {
 // cut short included), unless a test of this run already measured it (see measureOnce).
 func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
 	t.Helper()
-	return s.measureOnce(t, sc.ResultName+"/"+p.Name, sc.Name+"/"+p.Name, func(r scenario.Runner) (results.Point, error) {
+	return s.measureOnce(t, sc.ResultName+"/"+p.Name, sc.Name+"/"+p.Name, func(r scenario.Runner) (schema.Group, error) {
 		r.Trials = trials
 		if flagTrials.auto {
 			r.Trials, r.MinTrials, r.Until = autoMaxTrials, s.autoMin(sc, p), s.until(sc, p)
 		}
-		return r.RunPoint(s.ctx, sc, p)
+		return r.Measure(s.ctx, sc, p)
 	})
 }
 
@@ -427,7 +503,7 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 // names the point in messages (scenario/point). A target that stopped serving, an
 // interrupt, the suite's deadline or a failed write stops the suite: it is reported here in
 // full, once, and later points are skipped. A failure to measure fails t.
-func (s *suite) measureOnce(t *testing.T, key, where string, run func(r scenario.Runner) (results.Point, error)) results.Point {
+func (s *suite) measureOnce(t *testing.T, key, where string, run func(r scenario.Runner) (schema.Group, error)) results.Point {
 	t.Helper()
 	runner, _ := s.up(t)
 	s.mu.Lock()
@@ -450,10 +526,13 @@ func (s *suite) measureOnce(t *testing.T, key, where string, run func(r scenario
 	}
 	r := *runner
 	r.Logf = t.Logf
-	res, err := run(r)
-	// A capacity point holds its probes, not requests: it is written when its search ended.
-	if len(res.Requests) > 0 || err == nil {
-		if werr := s.record(res); werr != nil {
+	g, err := run(r)
+	var res results.Point
+	// What was measured, a point cut short included; a capacity point holds its search's
+	// answer and probes, not trials, and is written when its search ended.
+	if len(g.Trials) > 0 || g.Head.Point.Capacity != nil {
+		var werr error
+		if res, werr = s.record(&g); werr != nil {
 			s.stopSuite(where, werr)
 			t.Fatal(werr)
 		}
@@ -503,6 +582,11 @@ type pointTest interface {
 func checkPoint(t pointTest, res results.Point) {
 	t.Helper()
 	at := res.Scenario + "/" + res.Point
+	if sh := current.sharding.shard; !sh.Whole() && len(res.Requests) == 0 {
+		// Concurrency 1 over four shards: shard 0 sends it all, the others line up only.
+		t.Logf("%s: shard %s has no share of this point's load (concurrency %d over %d shards)", at, sh, res.Concurrency, sh.Count)
+		return
+	}
 	if res.Invalid != "" {
 		// Recorded in the results and the summary; hypothesis gates treat the point as
 		// inconclusive. The scenario itself still ran.
@@ -568,11 +652,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 		os.Exit(2)
 	}
-	// The scenarios load every core: run alone, not beside the harness's timing tests.
-	unlock, err := cpulock.Lock()
+	sh, err := shardFlags()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 		os.Exit(2)
+	}
+	// The scenarios load every core: run alone, not beside the harness's timing tests. The
+	// shards of one measurement run together, on one machine too: one holding the lock
+	// would wait at the barrier for another waiting for the lock.
+	unlock := func() {}
+	if sh.shard.Whole() {
+		if unlock, err = cpulock.Lock(); err != nil {
+			fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
+			os.Exit(2)
+		}
 	}
 	code := 0
 	if err := func() error {
@@ -606,7 +699,7 @@ func TestMain(m *testing.M) {
 		order := map[string]int{"sim": 0, "vllm": 1, "sglang": 2, "ollama": 3, "openai": 4}
 		sort.SliceStable(registered, func(i, j int) bool { return order[registered[i].name] < order[registered[j].name] })
 		for _, spec := range registered {
-			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut}
+			current = &suite{spec: spec, preset: preset, scale: scale, ctx: ctx, nonce: hex.EncodeToString(nonce), out: *flagOut, sharding: sh}
 			if c := m.Run(); c != 0 {
 				code = c
 			}

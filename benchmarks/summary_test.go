@@ -46,6 +46,10 @@ func printSummary(w io.Writer, s *suite) {
 		}
 	}
 	path, _ := filepath.Abs(rw.Path())
+	if sh := s.sharding.shard; !sh.Whole() {
+		path, _ = filepath.Abs(rw.RecordsPath())
+		path = fmt.Sprintf("shard %s's share, records in %s (servegate-merge makes the result)", sh, path)
+	}
 	fmt.Fprintf(w, "\nservegate summary (times in ms) — %s\n", path)
 	_ = table.Render()
 	for _, line := range sentences {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/servegate/servegate/benchmarks/simtarget"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
 )
@@ -61,5 +62,5 @@ func startSim(ctx context.Context, s *suite) (scenario.Target, func() error, err
 		return scenario.Target{}, nil, err
 	}
 	s.alive = srv.Err // an injected crash stops the suite as a launched server's exit does
-	return scenario.SimTarget(srv, preset.HF), srv.Close, nil
+	return simtarget.Of(srv, preset.HF), srv.Close, nil
 }

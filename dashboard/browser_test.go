@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/launch"
 	"github.com/stretchr/testify/require"
 )
@@ -222,9 +221,7 @@ const imagesLoaded = `[...document.querySelectorAll("figure img")].length > 0 &&
 func TestBrowserEveryPageAgainstTheSimulator(t *testing.T) {
 	// The GPU page is fed by go-nvml's mock device here: CI has no GPU. Its numbers are
 	// the mock's, not measurements.
-	s, err := gpu.Open(mockGPU())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := mockSampler(t)
 	_, srv := start(t, Config{
 		Results:     filepath.Join(t.TempDir(), "results"),
 		Frameworks:  map[string]launch.Settings{"vllm": fakeFramework(t, "vllm")},

@@ -27,7 +27,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/gpu"
@@ -64,9 +63,9 @@ type Config struct {
 	GPU         *gpu.Sampler
 	GPUWhy      string
 	GPUInterval time.Duration
-	// NVML, when set, opens NVML for launch's own sampler (the server's GPU memory
-	// released on stop).
-	NVML func() nvml.Interface
+	// OpenGPU, when set, opens a sampler for launch's own use (the server's GPU memory
+	// released on stop): gpu.OpenSystem where the machine has NVML.
+	OpenGPU func() (*gpu.Sampler, error)
 	// Token, when set, is required on every request (query ?token= once, then a cookie,
 	// or an Authorization: Bearer header). It must be set to listen beyond loopback.
 	Token string

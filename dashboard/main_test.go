@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	fakeBin = filepath.Join(dir, "fakeframework")
-	if out, err := exec.Command("go", "build", "-o", fakeBin, "../harness/launch/testdata/fakeframework").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", fakeBin, "github.com/servegate/servegate/frameworks/sim/fakeframework").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}

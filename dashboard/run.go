@@ -390,21 +390,30 @@ func (r *run) handle(line []byte) {
 			r.log.Add("log", logLine{ev.Test, clip(out)})
 		}
 	case "run":
-		if strings.Contains(ev.Test, "/") {
+		if _, _, ok := pointTest(ev.Test); ok {
 			r.log.Add("running", map[string]string{"test": ev.Test})
 		}
 	case "pass", "fail", "skip":
-		if !strings.Contains(ev.Test, "/") {
-			return
+		if _, _, ok := pointTest(ev.Test); ok {
+			r.finishPoint(ev)
 		}
-		r.finishPoint(ev)
 	}
+}
+
+// pointTest splits the name of a point's test, TestConcurrent/vllm/c64 (the scenario's
+// test, the framework, the point); ok is false for any other test.
+func pointTest(name string) (test, point string, ok bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 3 {
+		return "", "", false
+	}
+	return parts[0], parts[2], true
 }
 
 // finishPoint records a finished point: its row from the results file, which the suite
 // rewrote before the subtest ended, and the run's charts redrawn from that file.
 func (r *run) finishPoint(ev testEvent) {
-	test, pointName, _ := strings.Cut(ev.Test, "/")
+	test, pointName, _ := pointTest(ev.Test)
 	pe := pointEvent{Test: ev.Test, Point: pointName, Outcome: ev.Action, Elapsed: ev.Elapsed}
 	for _, s := range r.Req.Scenarios {
 		if testName(s) == test {

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -75,7 +76,7 @@ func TestRunRunsTheSuiteAsTheCommandLineDoes(t *testing.T) {
 
 	// The log is go test's own output, and the page shows the command to repeat it.
 	logs := strings.Join(dataOf(ofType(evs, "log")), "\n")
-	assert.Contains(t, logs, "=== RUN   TestSingle/in128")
+	assert.Contains(t, logs, "=== RUN   TestSingle/sim/in128")
 	_, page := get(t, srv, "/run/1")
 	assert.Contains(t, page, "go test ./benchmarks -run &#39;^Test(Single)$&#39; -count=1 -json -timeout=0 -args -scale=quick -trials=1 -preset=gpt-oss-20b -out="+filepath.Dir(filepath.Dir(st.Results))+" -profile=batching")
 
@@ -219,7 +220,9 @@ func TestARunOfAFrameworkUpOnTheServersPageMeasuresThatServer(t *testing.T) {
 	f, err := results.Read(st.Results)
 	require.NoError(t, err)
 	assert.Equal(t, "vllm", f.Framework)
-	launched, _ := f.ServerConfig.Launch.(map[string]any)
-	assert.Equal(t, true, launched["attached"], "the suite attached; it launched nothing: %v", f.ServerConfig.Launch)
+	raw, _ := f.ServerConfig.Launch.(json.RawMessage) // read back as written
+	var launched map[string]any
+	require.NoError(t, json.Unmarshal(raw, &launched))
+	assert.Equal(t, true, launched["attached"], "the suite attached; it launched nothing: %s", raw)
 	assert.Len(t, f.Results, 3)
 }

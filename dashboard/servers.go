@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/gpu"
@@ -109,7 +108,7 @@ func (f *framework) model(p models.Preset) string {
 type servers struct {
 	ctx       context.Context
 	results   string
-	nvml      func() nvml.Interface
+	openGPU   func() (*gpu.Sampler, error)
 	running   func() bool // a benchmark run is in progress
 	byName    map[string]*framework
 	names     []string
@@ -120,7 +119,7 @@ type servers struct {
 const serverLogKeep = 2000
 
 func newServers(ctx context.Context, cfg Config, running func() bool) (*servers, error) {
-	m := &servers{ctx: ctx, results: cfg.Results, nvml: cfg.NVML, running: running, byName: map[string]*framework{}}
+	m := &servers{ctx: ctx, results: cfg.Results, openGPU: cfg.OpenGPU, running: running, byName: map[string]*framework{}}
 	for name, set := range cfg.Frameworks {
 		spec, err := launch.Lookup(name)
 		if err != nil {
@@ -248,10 +247,10 @@ func (m *servers) serve(ctx context.Context, f *framework, preset models.Preset)
 
 	opt := launch.Options{Settings: f.settings, Preset: preset, LogPath: logPath,
 		ContextTokens: scenario.MaxContext(scenario.Full), Nonce: "dashboard", Logf: say}
-	if m.nvml != nil {
+	if m.openGPU != nil {
 		// launch counts the server's processes on the GPU and waits for their memory on
 		// stop; it gets a sampler of its own, since it sets the one it is given.
-		if s, err := gpu.Open(m.nvml()); err == nil {
+		if s, err := m.openGPU(); err == nil {
 			opt.GPU = s
 			defer s.Close()
 		}

@@ -5,44 +5,17 @@ import (
 	"io"
 	"sort"
 
+	"github.com/servegate/servegate/schema"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 )
 
-// Capacity is a capacity point's answer as the result file has it (results.Capacity).
-type Capacity struct {
-	Mode      string          `json:"mode"`
-	Value     float64         `json:"value"`
-	Low       float64         `json:"low"`
-	High      float64         `json:"high"`
-	AtCeiling bool            `json:"at_ceiling"`
-	Binding   string          `json:"binding"`
-	Knee      float64         `json:"knee"`
-	Sentence  string          `json:"sentence"`
-	SLO       map[string]any  `json:"slo"`
-	Probes    []CapacityProbe `json:"probes"`
-}
-
-// CapacityProbe is one level a capacity search measured.
-type CapacityProbe struct {
-	Level                 float64 `json:"level"`
-	Verdict               string  `json:"verdict"`
-	Stop                  string  `json:"stop"`
-	Requests              int     `json:"requests"`
-	AttainmentPct         float64 `json:"slo_attainment_pct"`
-	OutputTokenThroughput float64 `json:"output_token_throughput"`
-	OutputTokensPerUser   float64 `json:"output_tokens_per_user"`
-	Saturated             bool    `json:"saturated"`
-}
-
-// target is the highest percentile an SLO asks of an objective, in percent: the
+// targetPct is the highest percentile c's SLO asks of an objective, in percent: the
 // attainment chart's target line. 0 when the file names none.
-func (c *Capacity) target() float64 {
+func targetPct(c *schema.Capacity) float64 {
 	most := 0.0
-	for _, name := range []string{"ttft", "itl", "e2e"} {
-		if o, ok := c.SLO[name].(map[string]any); ok {
-			if p, ok := o["percentile"].(float64); ok {
-				most = max(most, p)
-			}
+	for _, o := range []*schema.Objective{c.SLO.TTFT, c.SLO.ITL, c.SLO.E2E} {
+		if o != nil {
+			most = max(most, o.Percentile)
 		}
 	}
 	return most
@@ -51,7 +24,7 @@ func (c *Capacity) target() float64 {
 // runCapacity is one run's capacity answer.
 type runCapacity struct {
 	run *Run
-	c   *Capacity
+	c   *schema.Capacity
 }
 
 // capacities returns each run's capacity answers of one mode, in run order.
@@ -79,7 +52,7 @@ func attainmentChart(runs []*Run) Chart {
 	target, most := 0.0, 0.0
 	for _, rc := range capacities(runs, "users") {
 		l := line{Name: rc.run.Label, Color: colorOf(rc.run)}
-		probes := append([]CapacityProbe(nil), rc.c.Probes...)
+		probes := append([]schema.Probe(nil), rc.c.Probes...)
 		sort.Slice(probes, func(i, j int) bool { return probes[i].Level < probes[j].Level })
 		for _, p := range probes {
 			if p.Saturated || p.Requests == 0 {
@@ -96,7 +69,7 @@ func attainmentChart(runs []*Run) Chart {
 			c.lines = append(c.lines, line{Name: fmt.Sprintf("%s capacity %g", rc.run.Label, rc.c.Value), Color: colorOf(rc.run),
 				Dashed: true, X: []float64{rc.c.Value, rc.c.Value}, Y: []float64{0, 100}})
 		}
-		target = max(target, rc.c.target())
+		target = max(target, targetPct(rc.c))
 	}
 	if len(c.lines) > 0 && target > 0 {
 		c.lines = append(c.lines, line{Name: fmt.Sprintf("target %g%%", target), Color: grey, Dashed: true,

@@ -6,11 +6,14 @@ package reporter
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/servegate/servegate/schema"
 )
 
 // Run is one result file.
@@ -51,17 +54,9 @@ type Point struct {
 	Metrics    map[string]float64
 	// Low and High hold the 95% interval of a metric where trials gave one.
 	Low, High map[string]float64
-	Requests  []Sample
+	Requests  []schema.Sample
 	// Capacity is a capacity point's answer; nil elsewhere.
-	Capacity *Capacity
-}
-
-// Sample is one request of a point.
-type Sample struct {
-	Trial  int     `json:"trial"`
-	Index  int     `json:"index"`
-	TTFTMs float64 `json:"ttft_ms"`
-	Error  string  `json:"error"`
+	Capacity *schema.Capacity
 }
 
 // Problem is a result file that could not be used, and why.
@@ -144,77 +139,33 @@ func label(runs []*Run) {
 	}
 }
 
-// known are the non-metric fields of a point.
-var known = map[string]bool{"scenario": true, "point": true, "framework": true, "concurrency": true,
-	"request_rate": true, "input_tokens": true, "output_tokens": true, "num_requests": true,
-	"warmup_requests": true, "trials": true, "itl_basis": true, "gpu_memory_mb": true,
-	"gpu_utilization_pct": true, "errors": true, "warnings": true, "trial_stats": true,
-	"requests": true, "invalid": true, "prompts": true, "prefix_tokens": true, "measured_at": true,
-	// How the point was run, not what it measured.
-	"output_length_method": true, "output_length_forced": true, "output_length_varied": true,
-	"trials_shared_cache": true, "prompt_tokens_correction": true,
-	"parallel_slots": true,
-	"slo":            true, "capacity": true, "trials_stop": true}
-
 func readRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	f, err := schema.Decode(path, b)
+	if err != nil {
+		var ve *schema.VersionError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("not a servegate result file: %w", err)
+	}
+	// The head is shown as it is written, fields this reader does not know included.
 	var r Run
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("not a servegate result file: %w", err)
 	}
-	var body struct {
-		Results []map[string]json.RawMessage `json:"results"`
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, fmt.Errorf("not a servegate result file: %w", err)
-	}
-	if r.Framework == "" || body.Results == nil {
+	if f.Framework == "" || f.Results == nil {
 		return nil, fmt.Errorf("not a servegate result file: no framework or results")
 	}
-	for i, raw := range body.Results {
-		p := Point{Metrics: map[string]float64{}, Low: map[string]float64{}, High: map[string]float64{}}
-		var head struct {
-			Scenario     string    `json:"scenario"`
-			Point        string    `json:"point"`
-			Concurrency  int       `json:"concurrency"`
-			InputTokens  int       `json:"input_tokens"`
-			OutputTokens int       `json:"output_tokens"`
-			NumRequests  int       `json:"num_requests"`
-			Trials       int       `json:"trials"`
-			Invalid      string    `json:"invalid"`
-			Warnings     []string  `json:"warnings"`
-			MeasuredAt   string    `json:"measured_at"`
-			Requests     []Sample  `json:"requests"`
-			Capacity     *Capacity `json:"capacity"`
-			TrialStats   map[string]struct {
-				Low  *float64 `json:"ci95_low"`
-				High *float64 `json:"ci95_high"`
-			} `json:"trial_stats"`
-		}
-		whole, _ := json.Marshal(raw)
-		if err := json.Unmarshal(whole, &head); err != nil {
-			return nil, fmt.Errorf("result %d: %w", i, err)
-		}
-		p.Scenario, p.Point, p.Concurrency = head.Scenario, head.Point, head.Concurrency
-		p.InputTokens, p.OutputTokens, p.NumRequests, p.Trials = head.InputTokens, head.OutputTokens, head.NumRequests, head.Trials
-		p.Invalid, p.Warnings, p.Requests, p.MeasuredAt = head.Invalid, head.Warnings, head.Requests, head.MeasuredAt
-		p.Capacity = head.Capacity
-		if p.Point == "" { // files from the original project name no point
-			p.Point = fmt.Sprintf("c%d_in%d", p.Concurrency, p.InputTokens)
-		}
-		for k, v := range raw {
-			if known[k] {
-				continue
-			}
-			var x float64
-			if json.Unmarshal(v, &x) == nil {
-				p.Metrics[k] = x
-			}
-		}
-		for k, iv := range head.TrialStats {
+	for _, sp := range f.Results {
+		p := Point{Scenario: sp.Scenario, Point: sp.Point, Concurrency: sp.Concurrency, InputTokens: sp.InputTokens,
+			OutputTokens: sp.OutputTokens, NumRequests: sp.NumRequests, Trials: sp.Trials, Invalid: sp.Invalid,
+			Warnings: sp.Warnings, MeasuredAt: sp.MeasuredAt, Metrics: sp.Metrics, Requests: sp.Requests,
+			Capacity: sp.Capacity, Low: map[string]float64{}, High: map[string]float64{}}
+		for k, iv := range sp.TrialStats {
 			if iv.Low != nil && iv.High != nil {
 				p.Low[k], p.High[k] = *iv.Low, *iv.High
 			}

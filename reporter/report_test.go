@@ -308,6 +308,19 @@ func TestCapacityChartsMarkTheTargetAndTheCapacity(t *testing.T) {
 	}
 }
 
+// A file of a newer schema is named with the reason; the others still load.
+func TestLoadRefusesANewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vllm", "vllm_x_results.json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(`{"schema_version": 2, "framework": "vllm", "results": [{"scenario": "concurrent", "point": "c1", "ttft": 5}]}`), 0o644))
+	runs, problems, err := Load(dir)
+	require.NoError(t, err)
+	assert.Empty(t, runs)
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0].String(), "has schema_version 2, newer than this servegate reads (1)")
+}
+
 // Runs of one version under other settings are told apart by what differs: the scale here.
 func TestRunsUnderOtherSettingsAreLabelledBySettings(t *testing.T) {
 	set := func(scale, profile string) map[string]any { return map[string]any{"scale": scale, "profile": profile} }

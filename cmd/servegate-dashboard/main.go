@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/servegate/servegate/dashboard"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/gpu"
@@ -54,10 +53,10 @@ func run() error {
 		}
 		cfg.Frameworks[name] = set
 	}
-	if s, err := gpu.Open(nvml.New()); err != nil {
+	if s, err := gpu.OpenSystem(); err != nil {
 		cfg.GPUWhy = err.Error()
 	} else {
-		cfg.GPU, cfg.NVML = s, func() nvml.Interface { return nvml.New() }
+		cfg.GPU, cfg.OpenGPU = s, gpu.OpenSystem
 		defer s.Close()
 	}
 	if !dashboard.LoopbackAddr(*addr) && cfg.Token == "" {

@@ -3,10 +3,12 @@
 // "servegate-sim listening on URL" once it accepts connections and stops on SIGINT,
 // SIGTERM or when its standard input closes (with -stdin-exit). The -fault-* flags make
 // it misbehave as real servers do (sim.Faults): errors, 429s, cut and stalled streams,
-// in-band errors, tokenless and short outputs, a slow start, a crash.
+// in-band errors, tokenless and short outputs, a slow start, a crash; -faults sets them
+// all in one list, as the suite's -sim-faults does.
 //
 //	servegate-sim -profile batching -addr 127.0.0.1:8000 -model openai/gpt-oss-20b
 //	servegate-sim -fault-stall-rate 0.01 -fault-cut-rate 0.01 -fault-crash-after 500
+//	servegate-sim -faults stall=0.01,cut=0.01,crash_after=500
 package main
 
 import (
@@ -39,6 +41,7 @@ func run() error {
 	prefillNs := flag.Int("prefill-per-token-ns", -1, "override prefill time per token (ns)")
 	prefillChunk := flag.Int("prefill-chunk", -1, "override the chunked-prefill budget per step (tokens)")
 	decodeSeqNs := flag.Int("decode-per-seq-ns", -1, "override the decode time each further sequence adds to a step (ns)")
+	maxModelLen := flag.Int("max-model-len", 0, "override the context window (tokens): longer requests are refused with 400")
 	stdinExit := flag.Bool("stdin-exit", false, "exit when standard input closes (for a parent that may die)")
 	var f sim.Faults
 	flag.Float64Var(&f.ErrorRate, "fault-error-rate", 0, "fraction of chat requests answered HTTP 500")
@@ -51,7 +54,23 @@ func run() error {
 	flag.Float64Var(&f.ShortRate, "fault-short-rate", 0, "fraction stopped at a quarter of max_tokens despite ignore_eos")
 	flag.DurationVar(&f.SlowStart, "fault-slow-start", 0, "answer 503 on every path for this long after start")
 	flag.IntVar(&f.CrashAfter, "fault-crash-after", 0, "exit (code 3) when chat request N+1 arrives; 0 never")
+	faults := flag.String("faults", "", "every fault in one list, name=value: error, rate_limit, cut, stall, error_event, tokenless, short (rates), retry_after, slow_start (durations), crash_after (a count); instead of the -fault-* flags")
 	flag.Parse()
+	if *faults != "" {
+		var each []string
+		flag.Visit(func(fl *flag.Flag) {
+			if strings.HasPrefix(fl.Name, "fault-") {
+				each = append(each, "-"+fl.Name)
+			}
+		})
+		if len(each) > 0 {
+			return fmt.Errorf("-faults and %s both set: give the faults one way", strings.Join(each, ", "))
+		}
+		var err error
+		if f, err = sim.ParseFaults(*faults); err != nil {
+			return err
+		}
+	}
 	p, err := sim.LookupProfile(*profile)
 	if err != nil {
 		return err
@@ -70,6 +89,9 @@ func run() error {
 	}
 	if *decodeSeqNs >= 0 {
 		p.DecodePerSeq = time.Duration(*decodeSeqNs)
+	}
+	if *maxModelLen > 0 {
+		p.MaxModelLen = *maxModelLen
 	}
 	if f.RateLimitRate == 0 {
 		f.RetryAfter = 0 // keep an unused default out of the profile

@@ -41,7 +41,7 @@ type Faults struct {
 	CrashAfter int `json:"crash_after,omitempty"`
 }
 
-// Fault names one injected misbehaviour, as RequestTruth.Fault and /metrics report it.
+// Fault names one injected misbehaviour, as RequestTruth.Fault (its string) and /metrics report it.
 type Fault string
 
 // The faults, in the order a request's draw tries them.

@@ -455,7 +455,7 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	if s.rejectFault(w, d, fault) {
 		e := s.truth.start(id, received, arrived)
-		e.t.Fault = fault
+		e.t.Fault = string(fault)
 		close(e.done)
 		return
 	}
@@ -464,7 +464,7 @@ func (s *Server) generate(ctx context.Context, w http.ResponseWriter, r *http.Re
 	defer close(entry.done)
 	j := &job{promptLen: promptLen, maxTokens: maxTokens, reserve: promptLen + maxTokens,
 		korean: g.korean, rng: rng, notify: make(chan struct{}, 1), truth: &entry.t}
-	j.truth.PromptTokens, j.truth.Fault = promptLen, fault
+	j.truth.PromptTokens, j.truth.Fault = promptLen, string(fault)
 	if fault == FaultShort {
 		j.maxTokens, j.truth.EarlyStop = max(1, maxTokens/4), true
 	} else if !g.ignoreEOS && p.EOSRate > 0 {

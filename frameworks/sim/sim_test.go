@@ -8,32 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestCountTokens(t *testing.T) {
-	tests := []struct {
-		text string
-		want int
-	}{
-		{"", 0},
-		{"hello", 2},        // "hell" "o"
-		{"hello world", 4},  // "hell" "o" " wor" "ld"
-		{"a, b.", 4},        // "a" "," " b" "."
-		{"  x", 2},          // " " " x"
-		{"한국어", 3},          // one per syllable
-		{"GPU 80GB\n", 3},   // "GPU" " 80GB" "\n"
-		{"tokenization", 3}, // "toke" "niza" "tion"
-		{"안녕 hi", 3},        // "안" "녕" " hi": the space rides on the word
-	}
-	for _, tc := range tests {
-		n := 0
-		eachToken(tc.text, func(string) { n++ })
-		assert.Equal(t, tc.want, CountTokens(tc.text), "CountTokens(%q)", tc.text)
-		assert.Equal(t, tc.want, n, "eachToken(%q)", tc.text)
-	}
-	en, ko := "The model serves tokens quickly.", "모델이 토큰을 빠르게 생성합니다."
-	assert.Greater(t, float64(CountTokens(ko))/float64(len([]rune(ko))), float64(CountTokens(en))/float64(len([]rune(en))),
-		"Korean costs more tokens per character")
-}
-
 func TestPromptTokensMatchesIDs(t *testing.T) {
 	msgs := []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "안녕하세요, world!"}}
 	assert.Equal(t, len(promptIDs(msgs, nil)), PromptTokens(msgs))

@@ -1,8 +1,6 @@
 package sim
 
-import (
-	"unicode/utf8"
-)
+import "github.com/servegate/servegate/internal/tokens"
 
 // Message is one chat turn as the simulator receives it; content sent as a list of parts
 // arrives here as their text (see UnmarshalJSON).
@@ -30,69 +28,18 @@ func (d dialect) path() string {
 	return "/v1/chat/completions"
 }
 
-// The simulator's tokenizer is deterministic and cheap, and shaped like a real BPE
-// vocabulary where it matters for benchmarking: English costs about a token per four
-// characters, a word's leading space rides on its first token, every punctuation mark is a
-// token, and each Hangul syllable (any non-ASCII character) is a token of its own, so
-// Korean costs more tokens per character than English.
-
-const maxPiece = 4 // ASCII letters or digits per token
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// eachToken calls fn with every token piece of text, in order.
-func eachToken(text string, fn func(piece string)) {
-	i := 0
-	for i < len(text) {
-		c := text[i]
-		switch {
-		case c >= utf8.RuneSelf:
-			_, n := utf8.DecodeRuneInString(text[i:])
-			fn(text[i : i+n])
-			i += n
-		case isAlnum(c) || c == ' ' && i+1 < len(text) && isAlnum(text[i+1]):
-			j := i
-			if c == ' ' {
-				j++
-			}
-			end := j
-			for end < len(text) && end-j < maxPiece && isAlnum(text[end]) {
-				end++
-			}
-			fn(text[i:end])
-			i = end
-		default:
-			fn(text[i : i+1])
-			i++
-		}
-	}
-}
-
-// CountTokens returns the number of tokens in text.
-func CountTokens(text string) int {
-	n := 0
-	eachToken(text, func(string) { n++ })
-	return n
-}
-
-// Chat-template costs, in tokens, shaped like Llama 3's: a BOS token, a header and an
-// end-of-turn token around every message, and the assistant header that opens the answer.
-const (
-	bosTokens       = 1
-	perMessageCost  = 5
-	assistantHeader = 4
-)
+// CountTokens returns the number of tokens in text (tokens.Count).
+func CountTokens(text string) int { return tokens.Count(text) }
 
 // PromptTokens returns how many prompt tokens the simulator counts for messages after
-// applying its chat template. It is what the server reports as prompt_tokens.
+// applying its chat template (tokens.Prompt). It is what the server reports as
+// prompt_tokens.
 func PromptTokens(msgs []Message) int {
-	n := bosTokens + assistantHeader
-	for _, m := range msgs {
-		n += perMessageCost + CountTokens(m.Content)
+	contents := make([]string, len(msgs))
+	for i, m := range msgs {
+		contents[i] = m.Content
 	}
-	return n
+	return tokens.Prompt(contents...)
 }
 
 // fnv64a hashes s with FNV-1a, seeded by h.
@@ -121,13 +68,13 @@ func promptIDs(msgs []Message, ids []uint64) []uint64 {
 			ids = append(ids, tokenID(name, i))
 		}
 	}
-	special("<bos>", bosTokens)
+	special("<bos>", tokens.BOS)
 	for _, m := range msgs {
-		special("<header:"+m.Role+">", perMessageCost-1)
-		eachToken(m.Content, func(p string) { ids = append(ids, tokenID(p, 0)) })
+		special("<header:"+m.Role+">", tokens.PerMessage-1)
+		tokens.Each(m.Content, func(p string) { ids = append(ids, tokenID(p, 0)) })
 		special("<eot>", 1)
 	}
-	special("<header:assistant>", assistantHeader)
+	special("<header:assistant>", tokens.AssistantHeader)
 	return ids
 }
 
@@ -135,6 +82,6 @@ func promptIDs(msgs []Message, ids []uint64) []uint64 {
 // completions endpoint tokenizes it (special tokens added, no chat template).
 func textIDs(text string) []uint64 {
 	ids := []uint64{tokenID("<bos>", 0)}
-	eachToken(text, func(p string) { ids = append(ids, tokenID(p, 0)) })
+	tokens.Each(text, func(p string) { ids = append(ids, tokenID(p, 0)) })
 	return ids
 }

@@ -5,10 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,19 +21,16 @@ import (
 // its class, none meets an objective, and the level fails on its errors, not on latency,
 // however fast the requests that did succeed were.
 func TestAProbeCountsEveryFailedClassAgainstTheSLO(t *testing.T) {
-	p, err := sim.LookupProfile("batching")
-	require.NoError(t, err)
-	p.Faults, err = sim.ParseFaults("stall=0.04,short=0.04,tokenless=0.04")
-	require.NoError(t, err)
-	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{"sim-model"}})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	srv := simproc.Start(t, simproc.Options{Args: []string{"-profile", "batching", "-faults", "stall=0.04,short=0.04,tokenless=0.04"}})
+	target := scenario.Target{Framework: "sim", Model: srv.Model, BaseURL: srv.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		Count: prompt.Local, ResetCache: srv.ResetCache}
 
 	// Objectives any request the simulator finishes meets, so what misses them is the
 	// failures alone, whatever the machine's load.
 	s := slo.Default()
 	s.TTFT, s.ITL = &slo.Objective{Percentile: 95, MaxMs: 60000}, &slo.Objective{Percentile: 95, MaxMs: 60000}
-	d := &Driver{Runner: &scenario.Runner{Target: scenario.SimTarget(srv, "sim-model"), StallTimeout: 300 * time.Millisecond, Nonce: t.Name()},
+	d := &Driver{Runner: &scenario.Runner{Target: target, StallTimeout: 300 * time.Millisecond, Nonce: t.Name()},
 		Scenario: scenario.Scenario{Name: "capacity", ResultName: "capacity"}, Mode: results.UsersMode, SLO: s,
 		Shape:       scenario.Point{InputTokens: 64, OutputTokens: 16, Prompts: scenario.Plain},
 		MinRequests: MinRequests(s), RampPerUser: 2 * time.Millisecond}
@@ -39,14 +39,18 @@ func TestAProbeCountsEveryFailedClassAgainstTheSLO(t *testing.T) {
 	m, err := d.Measure(ctx, 4, 1)
 	require.NoError(t, err)
 
-	injected := srv.InjectedFaults()
-	require.NotEmpty(t, injected, "the simulator injected faults")
+	injected, err := srv.InjectedFaults(ctx)
+	require.NoError(t, err)
 	want := map[string]int{}
 	for f, n := range injected {
-		class := map[sim.Fault]string{sim.FaultStall: "stalled", sim.FaultShort: "truncated", sim.FaultTokenless: "tokenless"}[f]
+		if n == 0 {
+			continue
+		}
+		class := map[string]string{"stall": "stalled", "short": "truncated", "tokenless": "tokenless"}[f]
 		require.NotEmpty(t, class, "fault %s", f)
 		want[class] = n
 	}
+	require.NotEmpty(t, want, "the simulator injected faults")
 	assert.Equal(t, want, m.Classes, "each failed request with its class, as injected")
 	total := 0
 	for _, n := range want {

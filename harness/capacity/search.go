@@ -16,6 +16,7 @@ import (
 
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/schema"
 )
 
 // Measurement is one measurement of one level.
@@ -167,7 +168,7 @@ func (s *Search) unit(level float64) string {
 
 // Run searches and returns the answer with every probe.
 func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
-	out := results.Capacity{Mode: s.Mode, Arrivals: s.Arrivals, Ceiling: s.Ceiling, SLO: s.SLO}
+	out := results.Capacity{Mode: s.Mode, Arrivals: s.Arrivals, Ceiling: s.Ceiling, SLO: schema.SLO(s.SLO)}
 	if !(s.Start > 0) || s.Ceiling < s.Start || !(s.MinStep > 0) || s.RelStep < 0 {
 		return out, fmt.Errorf("capacity search: start %g, ceiling %g, steps %g/%g: want 0 < start <= ceiling and a positive step", s.Start, s.Ceiling, s.MinStep, s.RelStep)
 	}

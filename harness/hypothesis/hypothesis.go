@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"github.com/servegate/servegate/harness/metrics"
-	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/schema"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -240,7 +240,7 @@ func (r Result) Key() string {
 }
 
 // Results are a framework's points, by framework name.
-type Results map[string][]results.Point
+type Results map[string][]schema.Point
 
 // resultName maps a suite scenario name (single) to the name its results carry
 // (single_request); other names map to themselves.
@@ -253,21 +253,21 @@ func resultName(name string) string {
 	return name
 }
 
-func find(pts []results.Point, r Ref) (results.Point, bool) {
+func find(pts []schema.Point, r Ref) (schema.Point, bool) {
 	want := resultName(r.Scenario)
 	for _, p := range pts {
 		if p.Scenario == want && p.Point == r.Point {
 			return p, true
 		}
 	}
-	return results.Point{}, false
+	return schema.Point{}, false
 }
 
 // sample is one side of a check: a metric's per-trial values at one point, or a capacity
 // search's answer.
 type sample struct {
 	xs       []float64
-	capacity *results.Capacity
+	capacity *schema.Capacity
 	ev       Evidence
 	why      string
 	missing  bool
@@ -275,7 +275,7 @@ type sample struct {
 
 // values returns a metric's per-trial values at a point of framework fw, or why there are
 // none.
-func values(fw string, pts []results.Point, r Ref) sample {
+func values(fw string, pts []schema.Point, r Ref) sample {
 	p, ok := find(pts, r)
 	if !ok {
 		return sample{why: fmt.Sprintf("no result for %s/%s", r.Scenario, r.Point), missing: true}
@@ -475,7 +475,7 @@ func (c Check) name(numFW, denFW string) string {
 
 // evaluate decides one check on the given numerator and denominator frameworks' points,
 // each of which must have at least minTrials trials.
-func (c Check) evaluate(minTrials int, confidence float64, numFW, denFW string, numPts, denPts []results.Point) (CheckResult, []Evidence) {
+func (c Check) evaluate(minTrials int, confidence float64, numFW, denFW string, numPts, denPts []schema.Point) (CheckResult, []Evidence) {
 	res := CheckResult{Check: c.name(numFW, denFW)}
 	sides := []sample{values(numFW, numPts, c.Num)}
 	if c.Den != nil {

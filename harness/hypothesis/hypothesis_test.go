@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/internal/cpulock"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,19 +26,15 @@ func TestMain(m *testing.M) { os.Exit(cpulock.Run(m.Run)) }
 // trials per point: enough for a t interval; H5's narrow band asks for more.
 var trials = 3
 
-// measure runs points on a simulator with profile p (changed by tweak) and returns the
-// result entries.
-func measure(t *testing.T, profile string, tweak func(*sim.Profile), sc string, pts ...scenario.Point) []results.Point {
+// measure runs points on a simulator process with profile (and more servegate-sim
+// flags) and returns the result entries.
+func measure(t *testing.T, profile string, flags []string, sc string, pts ...scenario.Point) []results.Point {
 	t.Helper()
-	p, err := sim.LookupProfile(profile)
-	require.NoError(t, err)
-	if tweak != nil {
-		tweak(&p)
-	}
-	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{"m"}})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
-	r := &scenario.Runner{Target: scenario.SimTarget(srv, "m"), Trials: trials, Nonce: "hyp-" + profile}
+	sim := simproc.Start(t, simproc.Options{Model: "m", Args: append([]string{"-profile", profile}, flags...)})
+	target := scenario.Target{Framework: "sim", Model: sim.Model, BaseURL: sim.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		Count: prompt.Local, ResetCache: sim.ResetCache, Version: "sim-" + profile}
+	r := &scenario.Runner{Target: target, Trials: trials, Nonce: "hyp-" + profile}
 	s, err := scenario.Lookup(sc, scenario.Quick)
 	require.NoError(t, err)
 	var out []results.Point
@@ -118,7 +117,7 @@ func TestH3FlipsWhenLongPromptsFail(t *testing.T) {
 	// A TTFT ratio of two-request medians over three trials straddled 2.5 once in five runs.
 	withTrials(t, 5)
 	assert.Equal(t, Pass, verdict(t, "H3", Results{"sim": measure(t, "batching", nil, "long_context", pts...)}).Verdict)
-	short := func(p *sim.Profile) { p.MaxModelLen = 4000 } // 4096-token prompts exceed it
+	short := []string{"-max-model-len", "4000"} // 4096-token prompts exceed it
 	assert.Equal(t, Fail, verdict(t, "H3", Results{"sim": measure(t, "batching", short, "long_context", pts...)}).Verdict)
 }
 

@@ -3,32 +3,53 @@ package launch
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/scenario"
 )
 
-// attach starts an in-process simulator mimicking framework and attaches to it.
-func attach(t *testing.T, cfg sim.Config, framework string, opt Options) (*sim.Server, *Server) {
+// runFake runs the fake of framework (the simulator as that framework) as a process on
+// a free port, stopped when the test ends, and returns its URL. env adds to its
+// environment; vLLM's development mode is on unless env says otherwise.
+func runFake(t *testing.T, framework string, env []string, args ...string) string {
 	t.Helper()
-	p, err := sim.LookupProfile("batching")
+	cmd := exec.Command(fakeBin, append([]string{"-framework", framework, "-port", strconv.Itoa(freePort(t)), "-model", "org/tiny-model"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "VLLM_SERVER_DEV_MODE=1"), env...)
+	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	cfg.Profile, cfg.Models, cfg.Mimic = p, []string{"org/tiny-model"}, framework
-	if framework == "openai" {
-		cfg.Mimic = "" // any OpenAI-compatible server: the simulator's own face
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), "INFO serving on "); ok {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return url
+		}
 	}
-	running, err := sim.Start(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { running.Close() })
-	opt.Settings.URL, opt.Preset = running.URL, preset
+	t.Fatalf("the fake %s stopped before serving", framework)
+	return ""
+}
+
+// attach runs the fake of framework and attaches to it.
+func attach(t *testing.T, framework string, env []string, opt Options) (string, *Server) {
+	t.Helper()
+	url := runFake(t, framework, env)
+	opt.Settings.URL, opt.Preset = url, preset
 	if opt.CacheDir == "" {
 		opt.CacheDir = t.TempDir()
 	}
@@ -38,13 +59,13 @@ func attach(t *testing.T, cfg sim.Config, framework string, opt Options) (*sim.S
 	srv, err := Start(context.Background(), mustLookup(t, framework), opt)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, srv.Stop()) })
-	return running, srv
+	return url, srv
 }
 
 // An attached vLLM outside its development mode has no /reset_prefix_cache: the
 // provenance and every point's result say prominently that trials shared a cache.
 func TestAttachedVLLMWithoutDevModeSaysTrialsSharedACache(t *testing.T) {
-	_, srv := attach(t, sim.Config{NoCacheReset: true}, "vllm", Options{})
+	_, srv := attach(t, "vllm", []string{"VLLM_SERVER_DEV_MODE=0"}, Options{})
 	assert.Nil(t, srv.Target.ResetCache)
 	assert.True(t, srv.Info.TrialsShareCache)
 	assert.Contains(t, srv.Info.PrefixCacheReset, "VLLM_SERVER_DEV_MODE=1")
@@ -86,14 +107,14 @@ func streamUntilFirstToken(t *testing.T, ctx context.Context, url string, maxTok
 // server to go idle and then empties the cache, or, past its deadline, says why it could
 // not.
 func TestSGLangCacheResetWaitsForIdle(t *testing.T) {
-	running, srv := attach(t, sim.Config{}, "sglang", Options{ResetBusyWait: 30 * time.Second})
+	url, srv := attach(t, "sglang", nil, Options{ResetBusyWait: 30 * time.Second})
 	require.NotNil(t, srv.Target.ResetCache)
 	// 149 more tokens, a few milliseconds each: the first attempt finds the server busy.
-	done := streamUntilFirstToken(t, context.Background(), running.URL, 150)
+	done := streamUntilFirstToken(t, context.Background(), url, 150)
 	require.NoError(t, srv.Target.ResetCache(context.Background()), "the reset waited for the request to end")
 	<-done
 
-	_, impatient := attach(t, sim.Config{}, "sglang", Options{ResetBusyWait: 100 * time.Millisecond})
+	_, impatient := attach(t, "sglang", nil, Options{ResetBusyWait: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done = streamUntilFirstToken(t, ctx, impatient.Target.BaseURL, 100000)

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/stream"
@@ -60,13 +59,8 @@ func (c *Calibration) Count(msgs []stream.Message) int {
 	return int(math.Round(c.Intercept + c.Slope*float64(localCount(msgs))))
 }
 
-func localCount(msgs []stream.Message) int {
-	sm := make([]sim.Message, len(msgs))
-	for i, m := range msgs {
-		sm[i] = sim.Message{Role: m.Role, Content: m.Content}
-	}
-	return sim.PromptTokens(sm)
-}
+// localCount is the local estimate a calibration maps to the server's counts.
+var localCount = prompt.Local
 
 // probeWords are the filler lengths of the probes: short to long, so the fit sees the
 // template's fixed cost and the prose's cost per token.

@@ -1,3 +1,7 @@
+//go:build cgo
+
+// go-nvml's mock, like NVML, needs cgo.
+
 package launch
 
 import (

@@ -7,20 +7,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	fakeBin = filepath.Join(dir, "fakeframework")
-	if out, err := exec.Command("go", "build", "-o", fakeBin, "./testdata/fakeframework").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", fakeBin, "github.com/servegate/servegate/frameworks/sim/fakeframework").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}
@@ -234,20 +235,15 @@ func TestStartUpFaultsAreReportedClearly(t *testing.T) {
 }
 
 func TestAttachStartsAndStopsNothing(t *testing.T) {
-	p, err := sim.LookupProfile("batching")
-	require.NoError(t, err)
-	running, err := sim.Start(sim.Config{Profile: p, Models: []string{"org/tiny-model"}, Mimic: "sglang"})
-	require.NoError(t, err)
-	t.Cleanup(func() { running.Close() })
-
-	opt := Options{Settings: Settings{URL: running.URL + "/"}, Preset: preset, CacheDir: t.TempDir(), Logf: t.Logf}
+	running := runFake(t, "sglang", nil)
+	opt := Options{Settings: Settings{URL: running + "/"}, Preset: preset, CacheDir: t.TempDir(), Logf: t.Logf}
 	srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
 	require.NoError(t, err)
 	assert.Nil(t, srv.Process)
 	assert.True(t, srv.Info.Attached)
-	assert.Equal(t, running.URL, srv.Target.BaseURL)
+	assert.Equal(t, running, srv.Target.BaseURL)
 	require.NoError(t, srv.Stop())
-	require.NoError(t, checkHealth(context.Background(), http.DefaultClient, srv.Spec, running.URL), "an attached server keeps running")
+	require.NoError(t, checkHealth(context.Background(), http.DefaultClient, srv.Spec, running), "an attached server keeps running")
 
 	opt.Settings.URL = "http://127.0.0.1:" + strconv.Itoa(freePort(t))
 	_, err = Start(context.Background(), mustLookup(t, "sglang"), opt)
@@ -259,30 +255,14 @@ func TestAttachStartsAndStopsNothing(t *testing.T) {
 // A URL with a user and password attaches with basic authentication; the password is
 // in no field, message or target URL afterwards.
 func TestAttachWithURLCredentials(t *testing.T) {
-	p, err := sim.LookupProfile("batching")
-	require.NoError(t, err)
-	var refused atomic.Int64
-	running, err := sim.Start(sim.Config{Profile: p, Models: []string{"org/tiny-model"}, Mimic: "vllm",
-		Middleware: func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if u, pw, ok := r.BasicAuth(); !ok || u != "bench" || pw != "hunter2" {
-					refused.Add(1)
-					http.Error(w, "unauthorized", http.StatusUnauthorized)
-					return
-				}
-				next.ServeHTTP(w, r)
-			})
-		}})
-	require.NoError(t, err)
-	t.Cleanup(func() { running.Close() })
-	withCreds := strings.Replace(running.URL, "http://", "http://bench:hunter2@", 1)
+	running := runFake(t, "vllm", nil, "-basic-auth", "bench:hunter2")
+	withCreds := strings.Replace(running, "http://", "http://bench:hunter2@", 1)
 	var said strings.Builder
 	opt := Options{Settings: Settings{URL: withCreds}, Preset: preset, CacheDir: t.TempDir(),
 		Logf: func(f string, a ...any) { fmt.Fprintf(&said, f+"\n", a...) }}
 	srv, err := Start(context.Background(), mustLookup(t, "vllm"), opt)
-	require.NoError(t, err)
-	assert.Zero(t, refused.Load(), "every probe carried the credentials")
-	assert.Equal(t, running.URL, srv.Target.BaseURL)
+	require.NoError(t, err, "every probe carried the credentials (the fake refuses any without them)")
+	assert.Equal(t, running, srv.Target.BaseURL)
 	info, _ := json.Marshal(srv.Info)
 	assert.NotContains(t, string(info)+said.String(), "hunter2")
 	assert.Contains(t, srv.Info.PrefixCacheReset, "between trials")
@@ -358,7 +338,7 @@ func TestCalibrationWithoutAVersionIsCachedAndSaysWhy(t *testing.T) {
 	opt := Options{CacheDir: t.TempDir()}
 	var lines []string
 	opt.Logf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
-	_, srv := attach(t, sim.Config{}, "openai", opt)
+	_, srv := attach(t, "openai", nil, opt)
 	assert.Empty(t, srv.Target.Version, "the openai adapter reads no version")
 	assert.FileExists(t, cachePath(opt.CacheDir, "openai", "org/tiny-model", srv.Info.Calibration.Fingerprint))
 	assert.Contains(t, strings.Join(lines, "\n"), "the server reports no version; its token calibration is cached by a fingerprint")
@@ -531,7 +511,8 @@ func TestOllamaSlotsFromItsLog(t *testing.T) {
 
 // TestAHungProbeEndsAtTheProbeTimeout: a server that is healthy but never answers one of
 // the requests that bring it up (the model list, the tokenizer and the chat requests of
-// the calibration) fails the start-up at the probe timeout, naming what hung.
+// the calibration) fails the start-up at the probe timeout, naming what hung. The fake
+// vLLM runs as a process; a proxy in front of it holds the hung paths.
 func TestAHungProbeEndsAtTheProbeTimeout(t *testing.T) {
 	tests := []struct {
 		hang []string
@@ -542,22 +523,19 @@ func TestAHungProbeEndsAtTheProbeTimeout(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.hang, ","), func(t *testing.T) {
-			p, err := sim.LookupProfile("batching")
+			backend, err := url.Parse(runFake(t, "vllm", nil))
 			require.NoError(t, err)
-			running, err := sim.Start(sim.Config{Profile: p, Models: []string{preset.HF}, Mimic: "vllm",
-				Middleware: func(h http.Handler) http.Handler {
-					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						if slices.Contains(tc.hang, r.URL.Path) {
-							_, _ = io.Copy(io.Discard, r.Body)
-							<-r.Context().Done()
-							return
-						}
-						h.ServeHTTP(w, r)
-					})
-				}})
-			require.NoError(t, err)
-			t.Cleanup(func() { assert.NoError(t, running.Close()) })
-			opt := Options{Settings: Settings{URL: running.URL, ProbeTimeout: Duration(300 * time.Millisecond)},
+			proxy := httputil.NewSingleHostReverseProxy(backend)
+			hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if slices.Contains(tc.hang, r.URL.Path) {
+					_, _ = io.Copy(io.Discard, r.Body)
+					<-r.Context().Done()
+					return
+				}
+				proxy.ServeHTTP(w, r)
+			}))
+			t.Cleanup(hung.Close)
+			opt := Options{Settings: Settings{URL: hung.URL, ProbeTimeout: Duration(300 * time.Millisecond)},
 				Preset: preset, CacheDir: t.TempDir(), Logf: t.Logf}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -195,18 +195,37 @@ type OpenLoop struct {
 	MaxConcurrency int
 }
 
-// Run implements Pattern. Bad arrivals release nothing; check their Offsets first.
+// Schedule returns the release offset of each of n requests from the start, as Arrivals
+// draws them.
+func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
+	if o.Arrivals == nil {
+		return nil, fmt.Errorf("open loop: no arrivals")
+	}
+	return o.Arrivals.Offsets(n)
+}
+
+// Run implements Pattern. Bad arrivals release nothing; check Schedule first.
 func (o OpenLoop) Run(ctx context.Context, n int, do Func) Report {
-	var sched []time.Duration
-	err := fmt.Errorf("open loop: no arrivals")
-	if o.Arrivals != nil {
-		sched, err = o.Arrivals.Offsets(n)
-	}
-	rep := Report{Start: time.Now()}
+	sched, err := o.Schedule(n)
 	if err != nil {
-		rep.End = rep.Start
-		return rep
+		now := time.Now()
+		return Report{Start: now, End: now}
 	}
+	return Scheduled{Offsets: sched, MaxConcurrency: o.MaxConcurrency}.Run(ctx, n, do)
+}
+
+// Scheduled releases requests at given offsets from its start: a share of an OpenLoop's
+// schedule, as one shard of several sends it. MaxConcurrency, if set, caps requests in
+// flight as OpenLoop's does.
+type Scheduled struct {
+	Offsets        []time.Duration
+	MaxConcurrency int
+}
+
+// Run implements Pattern for the first n offsets.
+func (o Scheduled) Run(ctx context.Context, n int, do Func) Report {
+	sched := o.Offsets[:min(n, len(o.Offsets))]
+	rep := Report{Start: time.Now()}
 	var slots chan struct{}
 	if o.MaxConcurrency > 0 {
 		slots = make(chan struct{}, o.MaxConcurrency)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/servegate/servegate/schema"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -57,18 +58,9 @@ func Describe(xs []float64) Distribution {
 }
 
 // Interval is a trial-level estimate of one metric: the mean over trials, the sample
-// standard deviation and a 95% confidence interval for the mean.
-type Interval struct {
-	N    int     `json:"n"`
-	Mean float64 `json:"mean"`
-	Std  float64 `json:"std"`
-	// Low and High bound the 95% interval; with one trial there is none and both are NaN,
-	// written as null.
-	Low  *float64 `json:"ci95_low"`
-	High *float64 `json:"ci95_high"`
-	// Values are the per-trial values, kept for significance tests between runs.
-	Values []float64 `json:"values"`
-}
+// standard deviation and a 95% confidence interval for the mean. It is the result file's
+// trial_stats entry, declared in package schema.
+type Interval = schema.Interval
 
 // Estimate returns the mean of xs with its 95% confidence interval from Student's t
 // distribution with n-1 degrees of freedom: mean ± t(0.975, n-1)·s/√n, s the sample

@@ -8,6 +8,7 @@ import (
 
 	"github.com/servegate/servegate/fixtures"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/tokens"
 )
 
 // Counter returns how many prompt tokens a target counts for messages, chat template
@@ -112,4 +113,15 @@ func Chars(msgs []stream.Message) int {
 		n += len([]rune(m.Content))
 	}
 	return n
+}
+
+// Local counts msgs with servegate's own tokenizer and chat template (internal/tokens):
+// the estimate a calibration maps to a server's counts, and exact for a target that
+// counts the same way (the simulator).
+func Local(msgs []stream.Message) int {
+	contents := make([]string, len(msgs))
+	for i, m := range msgs {
+		contents[i] = m.Content
+	}
+	return tokens.Prompt(contents...)
 }

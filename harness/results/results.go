@@ -1,6 +1,8 @@
-// Package results holds servegate's result file: the layout and field names of the
-// original project (a superset of them), written atomically after every scenario point so
-// an interrupted run keeps everything already measured.
+// Package results writes servegate's result file (the layout and field names of the
+// original project, a superset of them; declared in package schema) and the raw records
+// beside it, after every scenario point, so an interrupted run keeps everything already
+// measured; and it computes a point from its records (Assemble), at run time and again
+// from the file (servegate-report -recompute, servegate-merge).
 package results
 
 import (
@@ -9,305 +11,44 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/servegate/servegate/harness/metrics"
-	"github.com/servegate/servegate/harness/slo"
+	"github.com/servegate/servegate/schema"
 )
 
-// SchemaVersion is bumped when a field changes meaning.
-const SchemaVersion = 1
+// SchemaVersion is the result file's schema version (schema.Version).
+const SchemaVersion = schema.Version
 
-// Sample is one measured request, kept so charts and checks can look past the aggregates.
-type Sample struct {
-	Trial   int     `json:"trial"`
-	Index   int     `json:"index"`
-	QueueMs float64 `json:"queue_ms"`
-	TTFTMs  float64 `json:"ttft_ms"`
-	// TTFATMs is the time to the first answer token; absent when no answer content came.
-	TTFATMs      *float64 `json:"ttfat_ms,omitempty"`
-	LatencyMs    float64  `json:"latency_ms"`
-	InputTokens  int      `json:"input_tokens"`
-	OutputTokens int      `json:"output_tokens"`
-	// ReasoningTokens are the output tokens that came as reasoning.
-	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
-	Chunks          int `json:"chunks"`
-	// Class is how the request ended (stream.Class: ok, stalled, cut, ...).
-	Class string `json:"class"`
-	Error string `json:"error,omitempty"`
-	// HTTPStatus is the response's status where it was not 200; RetryAfter its
-	// Retry-After header (a 429's), as sent.
-	HTTPStatus int    `json:"http_status,omitempty"`
-	RetryAfter string `json:"retry_after,omitempty"`
-	// UsageDisagrees says the server's output count was below the tokens streamed, so
-	// OutputTokens is the stream's count.
-	UsageDisagrees bool `json:"usage_disagrees,omitempty"`
-}
-
-// Point is the result of one scenario point: the original's entry (scenario, concurrency,
-// input_tokens, output_tokens, num_requests and the flat metric fields such as
-// avg_ttft_ms) plus servegate's additions. With several trials each metric is the mean
-// over trials and TrialStats holds its spread and 95% interval.
-type Point struct {
-	Scenario     string  `json:"scenario"`
-	Point        string  `json:"point"`
-	Framework    string  `json:"framework"`
-	Concurrency  int     `json:"concurrency"`
-	RequestRate  float64 `json:"request_rate,omitempty"`
-	InputTokens  int     `json:"input_tokens"`
-	OutputTokens int     `json:"output_tokens"`
-	// OutputLengthMethod says how the requests held their output length: ignore_eos
-	// (chat completions), completions_ignore_eos (the prompt rendered by the server's chat
-	// template, sent to the plain completions endpoint) or natural (left to the model,
-	// max_tokens only capping it). OutputLengthForced says the method asked for exactly
-	// OutputTokens; where it did not, output lengths may differ across frameworks and
-	// latencies compare per token.
-	OutputLengthMethod string `json:"output_length_method"`
-	OutputLengthForced bool   `json:"output_length_forced"`
-	// OutputLengthVaried says some successful request's output length differed from
-	// OutputTokens (a warning says by how much).
-	OutputLengthVaried bool `json:"output_length_varied"`
-	NumRequests        int  `json:"num_requests"`
-	Warmup             int  `json:"warmup_requests"`
-	// Prompts names how the prompts were made (plain, shared_prefix, ...); PrefixTokens is
-	// the shared system prompt's length where there is one.
-	Prompts      string `json:"prompts"`
-	PrefixTokens int    `json:"prefix_tokens,omitempty"`
-	// ParallelSlots is how many requests the server decoded at once, where it has a fixed
-	// number it told (Ollama's OLLAMA_NUM_PARALLEL as its runner loaded the model); absent
-	// when unknown. A comparison with such a server compares this configuration too.
-	ParallelSlots int `json:"parallel_slots,omitempty"`
-	Trials        int `json:"trials"`
-	// TrialsStop says why adaptive trials (-trials=auto) stopped where they did.
-	TrialsStop string `json:"trials_stop,omitempty"`
-	// ITLBasis says how itl_ms was derived (see metrics.ITLExact).
-	ITLBasis string `json:"itl_basis"`
-	// TrialsSharedCache says the server's prefix cache was not emptied between trials
-	// (nor before the point): a warning says why.
-	TrialsSharedCache bool `json:"trials_shared_cache"`
-	// PromptTokensCorrection is how many prompt tokens more than its tokenizer endpoint
-	// the server counted for the same messages (a warm-up request's usage against
-	// /tokenize); prompts were fitted to the server's count. 0 when they agree.
-	PromptTokensCorrection int `json:"prompt_tokens_correction,omitempty"`
-	// GPU figures are null when no GPU was sampled; never a made-up zero.
-	GPUMemoryMB       *float64 `json:"gpu_memory_mb"`
-	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
-	// GPUs are each sampled device's own figures, trial by trial.
-	GPUs []GPUFigures `json:"gpus,omitempty"`
-	// Invalid, when set, says why the point did not measure the server (e.g.
-	// "client-bound: ..."); its numbers describe the client and must not be compared.
-	Invalid string `json:"invalid,omitempty"`
-	// Errors counts failed requests by message.
-	Errors map[string]int `json:"errors,omitempty"`
-	// ErrorClasses counts failed requests by class (stream.Class: http_error,
-	// rate_limited, error_event, cut, stalled, timed_out, tokenless, truncated, malformed,
-	// no_response, cancelled). Every failed request is in it; cancelled ones (stopped by the
-	// run itself) are left out of the metrics.
-	ErrorClasses map[string]int `json:"error_classes,omitempty"`
-	// OutputTokensFrom says whose count the output-token figures use: "server" (the usage
-	// or eval_count of every successful request), "stream" (the tokens counted on the
-	// chunks: the server gave no count, or a count below what it streamed), or "mixed";
-	// UsageDisagreements counts the requests whose server count was below the stream's.
-	OutputTokensFrom   string `json:"output_tokens_from,omitempty"`
-	UsageDisagreements int    `json:"usage_disagreements"`
-	// Warnings are things a reader must know before trusting the numbers.
-	Warnings []string `json:"warnings,omitempty"`
-	// TrialStats holds, per metric, the mean, std and 95% interval over trials.
-	TrialStats map[string]metrics.Interval `json:"trial_stats,omitempty"`
-	// Requests lists every measured request of every trial.
-	Requests []Sample `json:"requests,omitempty"`
-	// Capacity is the answer of a capacity search (scenario capacity); its value is also
-	// the metric capacity_value.
-	Capacity *Capacity `json:"capacity,omitempty"`
-	// SLO is what a request had to meet to count toward request_goodput and
-	// slo_attainment_pct; absent when the run set none.
-	SLO *slo.SLO `json:"slo,omitempty"`
-	// MeasuredAt is when the point finished (RFC 3339): a file accumulates points of
-	// several runs, and a verdict names the points it was decided on by this time.
-	MeasuredAt string `json:"measured_at,omitempty"`
-	// Metrics are written as top-level fields (avg_ttft_ms, p99_latency_ms, ...).
-	Metrics map[string]float64 `json:"-"`
-}
-
-type pointFields Point
-
-// MarshalJSON writes Metrics as top-level fields beside the others.
-func (p Point) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(pointFields(p))
-	if err != nil {
-		return nil, err
-	}
-	if len(p.Metrics) == 0 {
-		return b, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range p.Metrics {
-		if _, clash := m[k]; clash {
-			return nil, fmt.Errorf("metric %q clashes with a result field", k)
-		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("metric %q: %w", k, err)
-		}
-		m[k] = raw
-	}
-	return json.Marshal(m)
-}
-
-// UnmarshalJSON reads the top-level numeric fields that are not named fields into Metrics.
-func (p *Point) UnmarshalJSON(b []byte) error {
-	var f pointFields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
-	}
-	known := namedFields()
-	f.Metrics = map[string]float64{}
-	for k, raw := range m {
-		if known[k] {
-			continue
-		}
-		var x float64
-		if json.Unmarshal(raw, &x) == nil {
-			f.Metrics[k] = x
-		}
-	}
-	*p = Point(f)
-	return nil
-}
-
-// namedFields is the set of JSON keys that are Point fields rather than metrics.
-var namedFields = sync.OnceValue(func() map[string]bool {
-	known := map[string]bool{}
-	named, _ := json.Marshal(pointFields{})
-	var nm map[string]json.RawMessage
-	_ = json.Unmarshal(named, &nm)
-	for k := range nm {
-		known[k] = true
-	}
-	// Fields left out of the zero value by omitempty.
-	for _, k := range []string{"request_rate", "prefix_tokens", "parallel_slots", "gpus", "invalid", "errors", "warnings", "trial_stats", "requests", "measured_at", "prompt_tokens_correction", "slo", "capacity", "trials_stop"} {
-		known[k] = true
-	}
-	return known
-})
-
-// GPUFigures are one device's figures over one trial of a point (harness/gpu).
-type GPUFigures struct {
-	Trial int `json:"trial,omitempty"`
-	// Device is the device's id in the run's GPU list (gpu_info.devices).
-	Device       int     `json:"device"`
-	PeakMemoryMB float64 `json:"memory_peak_mb"`
-	MeanMemoryMB float64 `json:"memory_mean_mb"`
-	// MeanUtilPct is null where the device reports no utilisation (a MIG instance).
-	MeanUtilPct *float64 `json:"utilization_mean_pct"`
-	// PeakProcessMemoryMB is the server's memory on the device, found as
-	// ProcessMemoryMethod says: "pid" (NVML listed the server's processes) or
-	// "memory_delta" (used memory above its level before launch; "pid+memory_delta" when
-	// the trial saw both).
-	PeakProcessMemoryMB float64 `json:"server_memory_peak_mb"`
-	ProcessMemoryMethod string  `json:"server_memory_method,omitempty"`
-	// EnergyJ is the energy counter's rise; null where the device has none.
-	EnergyJ *float64 `json:"energy_j"`
-	Samples int      `json:"samples"`
-}
-
-// ServerConfig describes the target as the original did, plus how it was launched.
-type ServerConfig struct {
-	BaseURL      string `json:"base_url"`
-	Model        string `json:"model"`
-	ChatEndpoint string `json:"chat_endpoint"`
-	Dialect      string `json:"dialect"`
-	// Launch holds framework-specific settings (the sim's profile, a server's flags).
-	Launch any `json:"launch,omitempty"`
-}
-
-// GPUInfo is the run's GPU snapshot; null when no GPU was sampled. The flat fields are
-// the first sampled device's; Devices lists every sampled one.
-type GPUInfo struct {
-	Name              string   `json:"name,omitempty"`
-	Driver            string   `json:"driver,omitempty"`
-	MemoryUsedMB      float64  `json:"memory_used_mb"`
-	MemoryTotalMB     float64  `json:"memory_total_mb"`
-	GPUUtilizationPct *float64 `json:"gpu_utilization_pct"`
-	// Devices are the devices sampled: those the server uses (CUDA_VISIBLE_DEVICES or
-	// the gpus setting), else every GPU. Their type is harness/gpu's Info.
-	Devices any `json:"devices,omitempty"`
-	// Selection says how they were chosen.
-	Selection string `json:"selection,omitempty"`
-}
-
-// Provenance says what produced the numbers.
-type Provenance struct {
-	Servegate string `json:"servegate_version"`
-	// Commit is the servegate source revision (git), "-dirty" with uncommitted changes.
-	Commit    string `json:"servegate_commit,omitempty"`
-	GoVersion string `json:"go_version"`
-	Engine    string `json:"engine"`
-	EngineVer string `json:"engine_version,omitempty"`
-	// ModelRevision is the model's revision where the target reports one.
-	ModelRevision string `json:"model_revision,omitempty"`
-	Scale         string `json:"scale"`
-	Seed          uint64 `json:"seed"`
-	Host          string `json:"host,omitempty"`
-}
-
-// File is one result file: results/<framework>/<framework>_<preset>_results.json.
-type File struct {
-	Schema       int          `json:"schema_version"`
-	Framework    string       `json:"framework"`
-	ModelPreset  string       `json:"model_preset"`
-	Model        string       `json:"model"`
-	Timestamp    string       `json:"timestamp"`
-	ServerConfig ServerConfig `json:"server_config"`
-	GPUInfo      *GPUInfo     `json:"gpu_info"`
-	Provenance   Provenance   `json:"provenance"`
-	// Settings are those every point of the file was measured under; nil in files of
-	// the original project and of servegate before results accumulated.
-	Settings    *Settings         `json:"settings,omitempty"`
-	Results     []Point           `json:"results"`
-	Definitions map[string]string `json:"definitions"`
-}
-
-// Settings are what a run was measured under. Points measured under different settings
-// are not comparable, so a file holds the points of one set of settings only: a run whose
-// settings differ from the file's is refused (see Open), never mixed in silently.
-type Settings struct {
-	// Scale is the scenario shapes (quick, full).
-	Scale string `json:"scale"`
-	// Preset is the model preset (also in the file name).
-	Preset string `json:"model_preset"`
-	// Profile is the simulator's profile; empty for a real framework.
-	Profile string `json:"profile,omitempty"`
-	// TargetVersion is the version the target reported (vLLM 0.10.1, sim-batching, ...).
-	TargetVersion string `json:"target_version"`
-}
-
-// differences lists the settings in which s and o differ, as "name: a (file) vs b (run)".
-func (s Settings) differences(o Settings) []string {
-	var out []string
-	for _, f := range []struct{ name, a, b string }{
-		{"scale", s.Scale, o.Scale}, {"model_preset", s.Preset, o.Preset},
-		{"profile", s.Profile, o.Profile}, {"target_version", s.TargetVersion, o.TargetVersion},
-	} {
-		if f.a != f.b {
-			out = append(out, fmt.Sprintf("%s %q in the file, %q in this run", f.name, f.a, f.b))
-		}
-	}
-	return out
-}
+// The result file's types are declared once, in package schema, for the writer here and
+// every reader (the reporter, the comparison, the gates, servegate-merge).
+type (
+	// File is one result file.
+	File = schema.File
+	// Point is one scenario point of a result file.
+	Point = schema.Point
+	// Sample is one measured request of a point.
+	Sample = schema.Sample
+	// ServerConfig describes the target.
+	ServerConfig = schema.ServerConfig
+	// GPUInfo is the run's GPU snapshot.
+	GPUInfo = schema.GPUInfo
+	// GPUFigures are one device's figures over one trial of a point.
+	GPUFigures = schema.GPUFigures
+	// Provenance says what produced the numbers.
+	Provenance = schema.Provenance
+	// Settings are what a file's points were measured under.
+	Settings = schema.Settings
+)
 
 // Path returns where a framework's result file for preset lives under dir.
 func Path(dir, framework, preset string) string {
 	return filepath.Join(dir, framework, fmt.Sprintf("%s_%s_results.json", framework, preset))
+}
+
+// RecordsPath returns the records file beside the result file at path.
+func RecordsPath(resultPath string) string {
+	return strings.TrimSuffix(resultPath, "_results.json") + "_records.ndjson.gz"
 }
 
 // SettingsPath returns where a run's points go when the framework's file for its preset
@@ -339,6 +80,11 @@ func WriteFile(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+// writeAtomic writes b to path through a synced temporary file renamed over it.
+func writeAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -353,7 +99,7 @@ func WriteFile(path string, v any) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
@@ -370,15 +116,5 @@ func WriteFile(path string, v any) error {
 	return nil
 }
 
-// Read loads a result file.
-func Read(path string) (*File, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read result file: %w", err)
-	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse result file %s: %w", path, err)
-	}
-	return &f, nil
-}
+// Read loads a result file; one of a newer schema is refused (schema.ReadFile).
+func Read(path string) (*File, error) { return schema.ReadFile(path) }

@@ -2,7 +2,6 @@ package results
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,33 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestPointKeepsTheOriginalFieldNames(t *testing.T) {
-	p := Point{Scenario: "single_request", Point: "in128", Framework: "sglang", Concurrency: 1, InputTokens: 128,
-		OutputTokens: 256, NumRequests: 10, Trials: 1, ITLBasis: "exact_tokens_per_chunk",
-		Metrics: map[string]float64{"avg_ttft_ms": 45.23, "p99_latency_ms": 1295, "total_token_throughput": 208.5,
-			"request_throughput": 0.81, "success_rate": 100, "total_time_sec": 12.35}}
-	b, err := json.Marshal(p)
-	require.NoError(t, err)
-	var flat map[string]any
-	require.NoError(t, json.Unmarshal(b, &flat))
-	for _, k := range []string{"scenario", "framework", "concurrency", "input_tokens", "output_tokens", "num_requests",
-		"avg_ttft_ms", "p99_latency_ms", "total_token_throughput", "request_throughput", "success_rate", "total_time_sec",
-		"gpu_memory_mb", "gpu_utilization_pct"} {
-		assert.Contains(t, flat, k)
-	}
-	assert.Nil(t, flat["gpu_memory_mb"], "no GPU sampled: null, not a made-up zero")
-
-	var back Point
-	require.NoError(t, json.Unmarshal(b, &back))
-	assert.Equal(t, p, back)
-}
-
-func TestMetricClashingWithAFieldIsRefused(t *testing.T) {
-	_, err := json.Marshal(Point{Metrics: map[string]float64{"concurrency": 3}})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "concurrency")
-}
 
 // open opens a writer on path for a run with settings, closed when the test ends.
 func open(t *testing.T, path string, set Settings, opt Options) *Writer {

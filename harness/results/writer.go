@@ -1,16 +1,19 @@
 package results
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/schema"
 )
 
 // TimeFormat is how MeasuredAt and other run times are written: RFC 3339 with
@@ -26,6 +29,9 @@ type Options struct {
 	Wait time.Duration
 	// Logf, when set, says that the run is waiting and for whom.
 	Logf func(format string, args ...any)
+	// RecordsOnly writes the records file alone, not the result file: a shard's share of
+	// a point is not a result until servegate-merge has pooled every shard's records.
+	RecordsOnly bool
 }
 
 // SettingsError says a file holds points measured under other settings than the run's.
@@ -47,11 +53,13 @@ func (e *SettingsError) Error() string {
 // name as an earlier one replaces it. One process at a time writes a file (a lock beside
 // it, held until Close).
 type Writer struct {
-	mu    sync.Mutex
-	path  string
-	file  File
-	added []Point
-	lock  *fileLock
+	mu      sync.Mutex
+	path    string
+	records string
+	only    bool
+	file    File
+	added   []Point
+	lock    *fileLock
 }
 
 // Open takes the lock on the result file at path and returns a Writer for a run described
@@ -65,7 +73,7 @@ func Open(ctx context.Context, path string, head File, opt Options) (*Writer, er
 	if err != nil {
 		return nil, err
 	}
-	w, err := load(path, head, opt.Fresh)
+	w, err := load(path, head, opt)
 	if err != nil {
 		lk.release()
 		return nil, err
@@ -92,7 +100,8 @@ func OpenApart(ctx context.Context, dir string, head File, opt Options) (w *Writ
 	return w, moved, err
 }
 
-func load(path string, head File, fresh bool) (*Writer, error) {
+func load(path string, head File, opt Options) (*Writer, error) {
+	fresh := opt.Fresh
 	head.Schema = SchemaVersion
 	if head.Settings == nil {
 		head.Settings = &Settings{}
@@ -101,7 +110,7 @@ func load(path string, head File, fresh bool) (*Writer, error) {
 		head.Definitions = maps.Clone(metrics.Definitions)
 	}
 	head.Results = []Point{} // "results": [] before the first point, not null
-	if !fresh {
+	if !fresh && !opt.RecordsOnly {
 		old, err := Read(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
@@ -109,14 +118,140 @@ func load(path string, head File, fresh bool) (*Writer, error) {
 			return nil, err
 		case old.Settings == nil && len(old.Results) > 0:
 			return nil, &SettingsError{Path: path}
-		case old.Settings != nil && len(old.Settings.differences(*head.Settings)) > 0:
-			return nil, &SettingsError{Path: path, Differences: old.Settings.differences(*head.Settings)}
+		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
+			return nil, &SettingsError{Path: path, Differences: old.Settings.Differences(*head.Settings)}
 		case len(old.Results) > 0:
 			head.Results = old.Results
 		}
 	}
-	w := &Writer{path: path, file: head}
+	w := &Writer{path: path, records: RecordsPath(path), only: opt.RecordsOnly, file: head}
+	if err := w.keepRecords(fresh); err != nil {
+		return nil, err
+	}
+	if w.only {
+		return w, nil
+	}
 	return w, WriteFile(path, &w.file)
+}
+
+// keepRecords makes the records file hold the records of the points kept, and no others:
+// a point measured again, or records whose point never reached the result file (the run
+// was stopped between the two writes), are dropped. With fresh it starts the file over.
+// In RecordsOnly mode the file's own settings are checked, and the newest records of
+// each point kept.
+func (w *Writer) keepRecords(fresh bool) error {
+	if fresh {
+		if err := os.Remove(w.records); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("start %s over: %w", w.records, err)
+		}
+		return nil
+	}
+	groups, err := schema.ReadRecords(w.records)
+	var ve *schema.VersionError
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case errors.As(err, &ve):
+		return err
+	case errors.Is(err, schema.ErrTruncated):
+		// The points before the cut are whole; the one cut short is not in the result
+		// file either (its records are written first).
+	case err != nil:
+		return fmt.Errorf("%w (-fresh starts it over)", err)
+	}
+	if w.only && len(groups) > 0 {
+		if had := groups[len(groups)-1].Head.File.Settings; had == nil || len(had.Differences(*w.file.Settings)) > 0 {
+			se := &SettingsError{Path: w.records}
+			if had != nil {
+				se.Differences = had.Differences(*w.file.Settings)
+			}
+			return se
+		}
+	}
+	want := map[string]string{} // point key -> measured_at of the point kept
+	for _, p := range w.file.Results {
+		want[p.Key()] = p.MeasuredAt
+	}
+	last := map[string]int{}
+	for i := range groups {
+		last[groups[i].Head.Point.Key()] = i
+	}
+	var kept []schema.Group
+	for i := range groups {
+		p := &groups[i].Head.Point
+		if w.only && last[p.Key()] == i || !w.only && want[p.Key()] == p.MeasuredAt && p.MeasuredAt != "" {
+			kept = append(kept, groups[i])
+		}
+	}
+	if len(kept) == len(groups) && err == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	for i := range kept {
+		if err := schema.WriteGroup(&buf, &kept[i]); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(w.records, buf.Bytes())
+}
+
+// Record computes the point of a measured group (Assemble), appends the group to the
+// records file and then adds the point to the result file, so every point in the result
+// file has its records on disk. In RecordsOnly mode only the records are written.
+func (w *Writer) Record(g *schema.Group) (Point, error) {
+	w.mu.Lock()
+	if g.Head.Point.MeasuredAt == "" {
+		g.Head.Point.MeasuredAt = time.Now().Format(TimeFormat)
+	}
+	g.Head.File = w.file
+	g.Head.File.Results, g.Head.File.Definitions = nil, nil
+	w.mu.Unlock()
+	p, err := Assemble(g)
+	if err != nil {
+		return p, err
+	}
+	if err := appendGroup(w.records, g); err != nil {
+		// The point is this run's all the same: its summary names it as not on disk.
+		w.mu.Lock()
+		w.remember(p)
+		w.mu.Unlock()
+		return p, err
+	}
+	if w.only {
+		return p, nil
+	}
+	return p, w.Add(p)
+}
+
+// RecordsPath is the records file being written.
+func (w *Writer) RecordsPath() string { return w.records }
+
+// appendGroup appends g to the records file at path as one gzip member in one write,
+// synced: a run stopped mid-write leaves the points before it whole (schema.ReadGroups).
+func appendGroup(path string, g *schema.Group) error {
+	var buf bytes.Buffer
+	if err := schema.WriteGroup(&buf, g); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write records %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync records %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close records %s: %w", path, err)
+	}
+	return nil
 }
 
 // Add records a finished point (stamping MeasuredAt if unset) and rewrites the file.
@@ -126,9 +261,19 @@ func (w *Writer) Add(p Point) error {
 	if p.MeasuredAt == "" {
 		p.MeasuredAt = time.Now().Format(TimeFormat)
 	}
+	w.remember(p)
+	if w.only {
+		return nil
+	}
+	return WriteFile(w.path, &w.file)
+}
+
+// remember puts p among the file's points and this run's, replacing an earlier
+// measurement of the same point.
+func (w *Writer) remember(p Point) {
 	replace := func(pts []Point) []Point {
 		for i, q := range pts {
-			if q.Scenario == p.Scenario && q.Point == p.Point {
+			if q.Key() == p.Key() {
 				pts[i] = p
 				return pts
 			}
@@ -137,7 +282,6 @@ func (w *Writer) Add(p Point) error {
 	}
 	w.file.Results = replace(w.file.Results)
 	w.added = replace(w.added)
-	return WriteFile(w.path, &w.file)
 }
 
 // Path is the file being written.

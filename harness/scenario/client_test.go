@@ -13,8 +13,8 @@ import (
 )
 
 func TestClientBoundRunIsFlagged(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "clientbound"}
+	target, _ := startSimProcess(t)
+	r := &Runner{Target: target, Nonce: "clientbound"}
 	sc := Scenario{Name: "test", ResultName: "test"}
 	// 1,500 requests due within 1.5 ms: no client on this machine sends that fast, so the
 	// sends fall behind their schedule and the point must say it measured the client.
@@ -97,8 +97,8 @@ func TestJudgeClient(t *testing.T) {
 func TestSlotWaitShowsInQueueInclusiveLatency(t *testing.T) {
 	// Requests due every 2 ms but only two in flight, each taking ~30 ms: most wait for a
 	// slot. Latency from send hides the wait; latency from the schedule shows it.
-	srv := startSim(t, profile(t, "batching"))
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "slotwait"}
+	target, _ := startSimProcess(t)
+	r := &Runner{Target: target, Nonce: "slotwait"}
 	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"},
 		Point{Name: "capped", RequestRate: 500, Concurrency: 2, InputTokens: 64, OutputTokens: 8, Requests: 20, Prompts: Plain})
 	require.NoError(t, err)

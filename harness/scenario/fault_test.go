@@ -1,51 +1,90 @@
 package scenario
 
 import (
+	"bufio"
 	"context"
+	"maps"
 	"net"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
-	"github.com/servegate/servegate/frameworks/sim"
+	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/server"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-// classOf is the class each injected fault must get.
-var classOf = map[sim.Fault]stream.Class{
-	sim.NoFault:         stream.Succeeded,
-	sim.FaultError:      stream.HTTPError,
-	sim.FaultRateLimit:  stream.RateLimited,
-	sim.FaultCut:        stream.Cut,
-	sim.FaultStall:      stream.Stalled,
-	sim.FaultErrorEvent: stream.ErrorEvent,
-	sim.FaultTokenless:  stream.Tokenless,
-	sim.FaultShort:      stream.Truncated,
+// classOf is the class each fault the simulator injects (by its name on servegate-sim's
+// -faults and /metrics) must get; "" is a request it left alone.
+var classOf = map[string]stream.Class{
+	"":            stream.Succeeded,
+	"error":       stream.HTTPError,
+	"rate_limit":  stream.RateLimited,
+	"cut":         stream.Cut,
+	"stall":       stream.Stalled,
+	"error_event": stream.ErrorEvent,
+	"tokenless":   stream.Tokenless,
+	"short":       stream.Truncated,
 }
 
-// TestEachFaultIsClassified runs a point against the simulator injecting one fault into
-// about half the requests, and checks that every request's class is its fault's (by the
-// simulator's own record of what it did to that request), that the point keeps every
+// serverCounts reads the simulator's counters: requests it finished and, by name, the
+// faults it injected (every fault it knows is listed once any is set).
+func serverCounts(t *testing.T, base string) (finished int, faults map[string]int) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	faults = map[string]int{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch {
+		case strings.HasPrefix(name, "sim:request_success_total"):
+			finished = int(v)
+		case strings.HasPrefix(name, "sim:faults_injected_total{fault="):
+			f := strings.TrimSuffix(strings.TrimPrefix(name, `sim:faults_injected_total{fault="`), `"}`)
+			faults[f] = int(v)
+		}
+	}
+	require.NoError(t, sc.Err())
+	return finished, faults
+}
+
+// TestEachFaultIsClassified runs a point against the simulator (its own process)
+// injecting one fault into about half the requests, and checks that every request's class
+// is its fault's (the count the simulator says it injected), that the point keeps every
 // request with its class, that nothing hangs (a stall ends at the stall timeout, not at
 // the test's deadline) and that nothing is left running.
 func TestEachFaultIsClassified(t *testing.T) {
-	for _, fault := range sim.AllFaults {
-		t.Run(string(fault), func(t *testing.T) {
-			spec := string(fault) + "=0.5"
-			if fault == sim.FaultRateLimit {
+	for _, fault := range slices.Sorted(maps.Keys(classOf)) {
+		if fault == "" {
+			continue
+		}
+		t.Run(fault, func(t *testing.T) {
+			spec := fault + "=0.5"
+			if fault == "rate_limit" {
 				spec += ",retry_after=3s"
 			}
 			pt := Point{Name: "faulty", Concurrency: 4, InputTokens: 128, OutputTokens: 16, Requests: 16, Prompts: Plain}
-			res, srv, err := faultyPoint(t, spec, pt)
-			require.NoError(t, err, "a faulty server is a finding, not an aborted point")
+			run := faultyPoint(t, spec, pt)
+			res := run.res
+			require.NoError(t, run.err, "a faulty server is a finding, not an aborted point")
+			require.NoError(t, run.exit, "the simulator stopped cleanly")
 
 			// Every measured request is in the point, with its class.
 			require.Len(t, res.Requests, pt.Requests)
@@ -61,7 +100,7 @@ func TestEachFaultIsClassified(t *testing.T) {
 			// The draw is seeded: about half the requests.
 			assert.Positive(t, injected, "the fault was never drawn")
 			assert.Less(t, injected, pt.Requests, "every request was faulty")
-			if fault == sim.FaultRateLimit {
+			if fault == "rate_limit" {
 				for _, smp := range res.Requests {
 					if smp.Class == string(stream.RateLimited) {
 						assert.Equal(t, "3", smp.RetryAfter)
@@ -69,29 +108,46 @@ func TestEachFaultIsClassified(t *testing.T) {
 					}
 				}
 			}
-			assert.Equal(t, srv.InjectedFaults()[fault], injected, "the client saw every fault the server injected")
+			assert.Equal(t, run.injected[fault], injected, "the client saw every fault the server injected")
+			// The simulator lists every fault it can inject: each has its class here.
+			for name := range run.injected {
+				assert.Contains(t, classOf, name, "the simulator injects %s, which this test does not know", name)
+			}
 		})
 	}
 }
 
-// faultyPoint runs pt against a simulator injecting the faults of spec (sim.ParseFaults)
-// with a short stall timeout, and returns the point, the simulator (closed
-// by then) and the point's error, checking that nothing is left running.
-func faultyPoint(t *testing.T, spec string, pt Point) (results.Point, *sim.Server, error) {
+// faultRun is a point measured against a faulty simulator.
+type faultRun struct {
+	res results.Point
+	err error
+	// injected counts the faults the simulator says it injected, by name; nil when it had
+	// ended before it could be asked.
+	injected map[string]int
+	// exit is how the simulator's process ended (nil: stopped cleanly at the end).
+	exit error
+}
+
+// faultyPoint runs pt against a simulator process injecting the faults of spec
+// (servegate-sim's -faults) with a short stall timeout, stops the simulator and checks
+// that nothing is left running in this process.
+func faultyPoint(t *testing.T, spec string, pt Point) faultRun {
 	t.Helper()
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	faults, err := sim.ParseFaults(spec)
-	require.NoError(t, err)
-	p := profile(t, "batching")
-	p.Faults = faults
-	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{testModel}})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, srv.Close()) }()
-	r := &Runner{Target: SimTarget(srv, testModel), StallTimeout: 300 * time.Millisecond, Nonce: t.Name()}
+	s := simproc.Start(t, simproc.Options{Model: testModel, Args: []string{"-profile", "batching", "-faults", spec}})
+	r := &Runner{Target: simTarget(s), StallTimeout: 300 * time.Millisecond, Nonce: t.Name()}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := r.RunPoint(ctx, Scenario{Name: "faults", ResultName: "faults"}, pt)
-	return res, srv, err
+	var run faultRun
+	run.res, run.err = r.RunPoint(ctx, Scenario{Name: "faults", ResultName: "faults"}, pt)
+	select {
+	case <-s.Exited():
+	default:
+		_, run.injected = serverCounts(t, s.URL)
+	}
+	run.exit = s.Stop()
+	http.DefaultClient.CloseIdleConnections()
+	return run
 }
 
 // launchSim starts cmd/servegate-sim as a launched server (its own process group, its
@@ -102,9 +158,11 @@ func launchSim(t *testing.T, startTimeout time.Duration, args ...string) (*serve
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	bin, err := simproc.Build()
+	require.NoError(t, err)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	proc, err := server.Start(context.Background(), server.Config{Name: "sim",
-		Command: append([]string{buildSim(t), "-model", testModel, "-addr", addr}, args...),
+		Command: append([]string{bin, "-model", testModel, "-addr", addr}, args...),
 		Host:    "127.0.0.1", Port: port, HealthPath: "/health", LogPath: filepath.Join(t.TempDir(), "sim.log"),
 		StartTimeout: startTimeout, Grace: 2 * time.Second})
 	if err != nil {
@@ -112,8 +170,8 @@ func launchSim(t *testing.T, startTimeout time.Duration, args ...string) (*serve
 	}
 	t.Cleanup(func() { assert.NoError(t, proc.Close()) })
 	return proc, Target{Framework: "sim", Model: testModel, BaseURL: "http://" + addr, Dialect: stream.OpenAI,
-		ContinuousUsage: true, OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: SimMetrics,
-		Count: SimCounter}, nil
+		ContinuousUsage: true, OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		Count: prompt.Local}, nil
 }
 
 func TestASlowStartIsWaitedOutThenMeasured(t *testing.T) {
@@ -151,11 +209,16 @@ func TestALaunchedServerThatCrashesMidPoint(t *testing.T) {
 	assert.Contains(t, strings.Join(res.Warnings, "\n"), "server metrics not read after the trial")
 }
 
+// TestACrashMidPointKeepsWhatWasMeasured: the simulator's process exits on its seventh
+// request; the trial runs to its end (the requests after the crash fail at once), and the
+// point keeps every request, each classified.
 func TestACrashMidPointKeepsWhatWasMeasured(t *testing.T) {
 	pt := Point{Name: "crash", Concurrency: 4, InputTokens: 128, OutputTokens: 32, Requests: 16, Prompts: Plain}
-	res, srv, err := faultyPoint(t, "crash_after=6", pt)
-	require.Error(t, srv.Err(), "the simulator crashed")
-	require.NoError(t, err, "the trial ran to its end: requests after the crash fail at once")
+	run := faultyPoint(t, "crash_after=6", pt)
+	require.Error(t, run.exit, "the simulator crashed")
+	assert.Contains(t, run.exit.Error(), "exit status 3")
+	require.NoError(t, run.err, "the trial ran to its end: requests after the crash fail at once")
+	res := run.res
 	require.Len(t, res.Requests, pt.Requests, "every request is in the point")
 	ok := int(res.Metrics["successful_requests"])
 	assert.Positive(t, ok, "the requests before the crash are measured")

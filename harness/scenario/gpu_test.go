@@ -1,3 +1,5 @@
+//go:build cgo
+
 package scenario
 
 import (
@@ -38,8 +40,8 @@ func TestGPUFiguresLandOnThePoint(t *testing.T) {
 	s.Start(context.Background())
 	t.Cleanup(func() { s.Close() })
 
-	srv := startSim(t, profile(t, "batching"))
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "gpu", GPU: s}
+	target, _ := startSimProcess(t)
+	r := &Runner{Target: target, Nonce: "gpu", GPU: s}
 	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"},
 		Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 16, Requests: 8, Prompts: Plain})
 	require.NoError(t, err)

@@ -2,41 +2,46 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/schema"
 )
 
-// RunPoint runs every trial of p and returns its result entry. When a trial fails or is
-// interrupted, the entry still holds what was measured (the trials before it, and that
-// trial's requests where it got as far as sending them), with the error: a caller writes
-// the entry when it has requests.
-func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Point, error) {
+// Measure runs every trial of p and returns its records: the point's description, each
+// trial's figures and findings, and every measured request. results.Assemble computes the
+// point from them; the suite writes both. When a trial fails or is interrupted, the group
+// still holds what was measured (the trials before it, and that trial's requests where it
+// got as far as sending them; Head.Stopped says why it ended), with the error: a caller
+// writes the group when it has requests.
+func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Group, error) {
 	trials := max(r.Trials, 1)
-	out := results.Point{
-		Scenario: sc.ResultName, Point: p.Name, Framework: r.Target.Framework,
-		Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
-		OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
-		OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests, Warmup: p.Warmup, Trials: trials,
-		Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens, ParallelSlots: r.Target.ParallelSlots,
-		ITLBasis: metrics.ITLExact, Errors: map[string]int{}, ErrorClasses: map[string]int{}, SLO: r.SLO,
-	}
-	perMetric := map[string][]float64{}
-	ran := 0 // trials whose figures count: every trial run, the stopped one if it sent requests
-	var ok, serverCounted int
+	g := schema.Group{Head: schema.Head{
+		Point: schema.Point{
+			Scenario: sc.ResultName, Point: p.Name, Framework: r.Target.Framework,
+			Concurrency: p.Concurrency, RequestRate: p.RequestRate, InputTokens: p.InputTokens,
+			OutputTokens: p.OutputTokens, OutputLengthMethod: string(r.Target.lengthMethod()),
+			OutputLengthForced: r.Target.lengthMethod().Forced(), NumRequests: p.Requests,
+			Warmup: p.Warmup, Trials: trials, Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens,
+			ParallelSlots: r.Target.ParallelSlots,
+		},
+		SLO: results.SLO(r.SLO), Adaptive: r.Until != nil,
+	}}
 	var stopped error
 	for t := 1; t <= trials; t++ {
 		if r.Until != nil && t > max(r.MinTrials, 1) {
-			aggregate(&out, perMetric, t-1)
-			if stop, why := r.Until(out); stop {
-				out.TrialsStop = why
+			// The point so far, computed as it will be written.
+			sofar, err := results.Assemble(&g)
+			if err != nil {
+				return g, err
+			}
+			if stop, why := r.Until(sofar); stop {
+				g.Head.Point.TrialsStop = why
 				r.logf("%s/%s: %s", sc.Name, p.Name, why)
 				break
 			}
@@ -44,134 +49,55 @@ func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Po
 		tr, err := r.RunTrial(ctx, sc, p, t)
 		if err != nil {
 			stopped = err
-			out.Trials = t - 1
 			if len(tr.Records) == 0 {
 				break
 			}
-			out.Trials = t
 		}
-		ran++
-		s := tr.Summary
-		for k, v := range s.Values {
-			perMetric[k] = append(perMetric[k], v)
-		}
-		if s.ITLBasis != metrics.ITLExact {
-			out.ITLBasis = s.ITLBasis
-		}
-		for msg, n := range s.Errors {
-			out.Errors[msg] += n
-		}
-		for class, n := range s.Classes {
-			out.ErrorClasses[string(class)] += n
-		}
-		ok += int(s.Values["successful_requests"])
-		serverCounted += s.ServerCounted
-		out.UsageDisagreements += s.UsageDisagreements
-		for i := range tr.Records {
-			rec := &tr.Records[i]
-			smp := results.Sample{Trial: t, Index: i, QueueMs: msf(rec.QueueDelay()), TTFTMs: msf(rec.TTFT()),
-				LatencyMs: msf(rec.Latency()), InputTokens: rec.PromptTokens, OutputTokens: rec.OutputTokens(), Chunks: len(rec.Chunks),
-				Class: string(rec.Class()), RetryAfter: stream.RetryAfter(rec.Err), UsageDisagrees: rec.UsageDisagrees}
-			if rec.HTTPStatus != http.StatusOK {
-				smp.HTTPStatus = rec.HTTPStatus
-			}
-			if rec.Err != nil {
-				smp.Error = rec.Err.Error()
-			}
-			if a, ok := rec.TTFAT(); ok {
-				x := msf(a)
-				smp.TTFATMs = &x
-			}
-			smp.ReasoningTokens = rec.ReasoningTokens
-			out.Requests = append(out.Requests, smp)
-		}
-		for _, g := range tr.GPUs {
-			g.Trial = t
-			out.GPUs = append(out.GPUs, g)
-		}
-		warns, varied := r.checks(p, t, tr.Records)
-		out.Warnings = append(out.Warnings, warns...)
-		out.OutputLengthVaried = out.OutputLengthVaried || varied
+		warns, _ := r.checks(p, t, tr.Records) // whether lengths varied is read off the records
+		line := schema.Trial{Trial: t, Values: tr.Extra, Warnings: warns, Invalid: tr.Client.Invalid, GPUs: tr.GPUs}
 		for _, w := range tr.Warnings {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d: %s", t, w))
+			line.Warnings = append(line.Warnings, fmt.Sprintf("trial %d: %s", t, w))
+		}
+		g.Trials = append(g.Trials, line)
+		for i := range tr.Records {
+			g.Requests = append(g.Requests, results.Request(t, tr.Indices[i], &tr.Records[i]))
+		}
+		if !r.Shard.Whole() {
+			if g.Head.Shard == nil {
+				g.Head.Shard = &schema.Shard{Index: r.Shard.Index, Count: r.Shard.Count}
+			}
+			g.Head.Shard.Starts = append(g.Head.Shard.Starts, tr.Start.UTC().Format(time.RFC3339Nano))
 		}
 		if tr.Client.Invalid != "" {
-			out.Invalid = appendReason(out.Invalid, fmt.Sprintf("trial %d %s", t, tr.Client.Invalid))
 			r.logf("%s/%s trial %d is INVALID: %s", sc.Name, p.Name, t, tr.Client.Invalid)
 		}
+		s := tr.Summary
 		r.logf("%s/%s trial %d/%d: %d req, success %.0f%%%s, ttft p50 %.1f ms, itl p50 %.2f ms, out %.0f tok/s",
-			sc.Name, p.Name, t, trials, p.Requests, s.Values["success_rate"], classList(s.Classes), s.Values["p50_ttft_ms"],
+			sc.Name, p.Name, t, trials, len(tr.Records), s.Values["success_rate"], classList(s.Classes), s.Values["p50_ttft_ms"],
 			s.Values["p50_itl_ms"], s.Values["output_token_throughput"])
 		if stopped != nil {
 			break
 		}
 	}
-	if stopped != nil && out.Trials > 0 {
-		of := fmt.Sprint(trials)
-		if r.Until != nil {
-			of = fmt.Sprintf("at most %d", trials)
-		}
-		out.Invalid = appendReason(out.Invalid, fmt.Sprintf("stopped after %d of %s trials: %v", out.Trials, of, stopped))
+	if stopped != nil && len(g.Trials) > 0 {
+		g.Head.Stopped = stopped.Error()
 	}
-	switch {
-	case ok == 0:
-	case serverCounted == ok:
-		out.OutputTokensFrom = "server"
-	case serverCounted == 0:
-		out.OutputTokensFrom = "stream"
-	default:
-		out.OutputTokensFrom = "mixed"
-	}
-	if out.UsageDisagreements > 0 {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("%d requests' server-reported output tokens were fewer than their streams carried: the stream's count is used for them",
-			out.UsageDisagreements))
-	}
-	if len(out.Errors) == 0 {
-		out.Errors = nil
-	}
+	// How the point was run, for every trial: on the head, with the warnings that go with it.
+	head := &g.Head.Point
 	if r.Target.ResetCache == nil && r.Target.CacheShared != "" {
-		out.TrialsSharedCache = true
-		out.Warnings = append(out.Warnings, "trials shared the server's prefix cache, which was not emptied between them ("+
+		head.TrialsSharedCache = true
+		head.Warnings = append(head.Warnings, "trials shared the server's prefix cache, which was not emptied between them ("+
 			r.Target.CacheShared+"): prompts an earlier trial or point left cached are served faster")
 	}
-	if out.PromptTokensCorrection = r.countOffset; r.countOffset != 0 {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
+	if head.PromptTokensCorrection = r.countOffset; r.countOffset != 0 {
+		head.Warnings = append(head.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
 	}
-	if len(out.ErrorClasses) == 0 {
-		out.ErrorClasses = nil
+	if r.Until != nil && head.TrialsStop == "" && stopped == nil {
+		head.TrialsStop = fmt.Sprintf("%d trials, the most", len(g.Trials))
 	}
-	aggregate(&out, perMetric, ran)
-	if r.Until != nil && out.TrialsStop == "" && stopped == nil {
-		out.TrialsStop = fmt.Sprintf("%d trials, the most", out.Trials)
-	}
-	return out, stopped
-}
-
-// aggregate sets out's metrics from the per-trial values of its first trials trials: the
-// mean of each, and its spread and 95% interval when there are several.
-func aggregate(out *results.Point, perMetric map[string][]float64, trials int) {
-	out.Trials = trials
-	out.Metrics = map[string]float64{}
-	out.TrialStats = map[string]metrics.Interval{}
-	for k, xs := range perMetric {
-		iv := metrics.Estimate(xs)
-		out.Metrics[k] = iv.Mean
-		if out.Trials > 1 {
-			out.TrialStats[k] = iv
-		}
-	}
-	if len(out.TrialStats) == 0 {
-		out.TrialStats = nil
-	}
-	// The original's fields: peak memory and mean utilisation, only when measured.
-	out.GPUMemoryMB, out.GPUUtilizationPct = nil, nil
-	if v, ok := out.Metrics["gpu_memory_peak_mb"]; ok {
-		out.GPUMemoryMB = &v
-	}
-	if v, ok := out.Metrics["gpu_utilization_mean_pct"]; ok {
-		out.GPUUtilizationPct = &v
-	}
+	head.MeasuredAt = time.Now().Format(results.TimeFormat)
+	return g, stopped
 }
 
 // classList renders failure counts by class for a progress line: " (stalled 2, cut 1)".
@@ -187,11 +113,17 @@ func classList(classes map[stream.Class]int) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func appendReason(all, one string) string {
-	if all == "" {
-		return one
+// RunPoint runs every trial of p and returns its result entry, computed from its records
+// (see Measure). When measuring stopped early, the entry holds what was measured (marked
+// invalid), with the error.
+func (r *Runner) RunPoint(ctx context.Context, sc Scenario, p Point) (results.Point, error) {
+	g, err := r.Measure(ctx, sc, p)
+	if len(g.Trials) == 0 {
+		return g.Head.Point, err
 	}
-	return all + "; " + one
+	out, aerr := results.Assemble(&g)
+	if aerr != nil {
+		return out, errors.Join(err, aerr)
+	}
+	return out, err
 }
-
-func msf(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }

@@ -16,16 +16,16 @@ type job struct {
 	chars int
 }
 
-// prompts builds n requests for point p of trial; prefix-sharing points share one system
-// prompt per trial.
-func (r *Runner) prompts(ctx context.Context, p Point, trial, first, n int, tag string) ([]job, error) {
+// prompts builds the requests numbered ks (warm-ups first, then the measured ones) for
+// point p of trial; prefix-sharing points share one system prompt per trial.
+func (r *Runner) prompts(ctx context.Context, p Point, trial int, ks []int, tag string) ([]job, error) {
 	pairs, err := fixtures.Pairs()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]job, 0, n)
+	out := make([]job, 0, len(ks))
 	var shared *stream.Message // one system prompt for every request of the trial
-	for k := first; k < first+n; k++ {
+	for _, k := range ks {
 		id := fmt.Sprintf("%s-%s-t%d-%d", r.Nonce, tag, trial, k)
 		pair := pairs[k%len(pairs)]
 		var msgs []stream.Message

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -169,7 +170,7 @@ func (r *Runner) reconcile(before, after counters, recs []stream.Record, values 
 			clientIn += rec.PromptTokens
 		}
 		if len(rec.Chunks) > 0 {
-			clientTTFT += msf(rec.TTFT())
+			clientTTFT += results.Ms(rec.TTFT())
 			clientTTFTn++
 		}
 	}
@@ -222,7 +223,7 @@ func (r *Runner) reconcile(before, after counters, recs []stream.Record, values 
 		if rec.Server == nil || !rec.OK() {
 			continue
 		}
-		ollamaTTFT += msf(rec.Server.Load + rec.Server.PromptEval)
+		ollamaTTFT += results.Ms(rec.Server.Load + rec.Server.PromptEval)
 		ollamaN++
 		if rec.CompletionTokens >= 0 && rec.CompletionTokens < rec.ChunkTokens() {
 			undercounted++

@@ -70,8 +70,8 @@ func TestReconciliationFlagsADoctoredServer(t *testing.T) {
 }
 
 func TestReconciliationAgreesWithAnHonestServer(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: "honest"}
+	target, _ := startSimProcess(t)
+	r := &Runner{Target: target, Nonce: "honest"}
 	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"},
 		Point{Name: "c4", Concurrency: 4, InputTokens: 128, OutputTokens: 16, Requests: 8, Prompts: Plain})
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/servegate/servegate/harness/gpu"
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/shard"
 	"github.com/servegate/servegate/harness/slo"
 )
 
@@ -46,6 +47,15 @@ type Runner struct {
 	// kernel then dates both by the later one. Ps beyond the cores keep one polling, for
 	// about a third more client CPU per token. 0 leaves the process's setting.
 	ClientProcs int
+	// ProbeEvery is how often the scheduler-lag probe fires; 0 means ProbeEvery.
+	ProbeEvery time.Duration
+	// Shard, unless whole, runs this process's share of every point's load (its share of
+	// the concurrency, or of the arrival schedule) and numbers its requests as one process
+	// would; Sync lines the shards up before each trial's warm-up and load. Only shard 0
+	// resets the server's cache, and the server's counters, which count every shard's
+	// requests, are not reconciled with this shard's.
+	Shard shard.Shard
+	Sync  shard.Sync
 
 	// countOffset is how many prompt tokens more than its tokenizer endpoint the server's
 	// request path counts for the same messages (vLLM renders gpt-oss's chat through

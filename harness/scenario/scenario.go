@@ -32,7 +32,8 @@ const (
 
 // Point is one measured configuration of a scenario.
 type Point struct {
-	// Name selects the point: go test -run 'Concurrent/c64'.
+	// Name selects the point: go test -run 'Concurrent/sim/c64' (the framework, then the
+	// point).
 	Name string
 	// Concurrency is the closed-loop concurrency, or the cap on requests in flight when
 	// RequestRate is set (0 = no cap). RampUp starts a closed loop's users evenly over that

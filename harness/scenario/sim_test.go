@@ -3,45 +3,21 @@ package scenario
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/results"
-	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-const testModel = "sim-model"
-
-// startSim runs a simulator with profile p for the test.
-func startSim(t testing.TB, p sim.Profile) *sim.Server {
-	t.Helper()
-	srv, err := sim.Start(sim.Config{Profile: p, Models: []string{testModel}})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	return srv
-}
-
-func profile(t testing.TB, name string) sim.Profile {
-	t.Helper()
-	p, err := sim.LookupProfile(name)
-	require.NoError(t, err)
-	return p
-}
-
-func runTrial(t testing.TB, srv *sim.Server, p Point) Trial {
-	t.Helper()
-	return runOn(t, SimTarget(srv, testModel), p)
-}
 
 func runOn(t testing.TB, target Target, p Point) Trial {
 	t.Helper()
@@ -156,9 +132,9 @@ func TestPrefixCacheLowersTTFT(t *testing.T) {
 	control := shared
 	control.Name, control.Prompts = "control", UnsharedPrefix
 	ratio := func(profileName string) float64 {
-		srv := startSim(t, profile(t, profileName))
-		s := runTrial(t, srv, shared).Summary.Values
-		c := runTrial(t, srv, control).Summary.Values
+		target, _ := startSimProcess(t, "-profile", profileName)
+		s := runOn(t, target, shared).Summary.Values
+		c := runOn(t, target, control).Summary.Values
 		return s["rest_avg_ttft_ms"] / c["rest_avg_ttft_ms"]
 	}
 	assert.Less(t, ratio("batching"), 0.5, "warm shared-prefix TTFT vs control with the prefix cache")
@@ -167,9 +143,9 @@ func TestPrefixCacheLowersTTFT(t *testing.T) {
 
 func TestBatchingRaisesThroughput(t *testing.T) {
 	scaling := func(profileName string) float64 {
-		srv := startSim(t, profile(t, profileName))
-		c1 := runTrial(t, srv, Point{Name: "c1", Concurrency: 1, InputTokens: 128, OutputTokens: 32, Requests: 4, Prompts: Plain})
-		c16 := runTrial(t, srv, Point{Name: "c16", Concurrency: 16, InputTokens: 128, OutputTokens: 32, Requests: 32, Prompts: Plain})
+		target, _ := startSimProcess(t, "-profile", profileName)
+		c1 := runOn(t, target, Point{Name: "c1", Concurrency: 1, InputTokens: 128, OutputTokens: 32, Requests: 4, Prompts: Plain})
+		c16 := runOn(t, target, Point{Name: "c16", Concurrency: 16, InputTokens: 128, OutputTokens: 32, Requests: 32, Prompts: Plain})
 		return c16.Summary.Values["output_token_throughput"] / c1.Summary.Values["output_token_throughput"]
 	}
 	assert.Greater(t, scaling("batching"), 6.0, "continuous batching: 16 streams share each decode step")
@@ -177,15 +153,14 @@ func TestBatchingRaisesThroughput(t *testing.T) {
 }
 
 func TestSimQueuesWhenKVBudgetIsFull(t *testing.T) {
-	p := profile(t, "batching")
-	p.KVTokens = 2 * (600 + 16) // room for two 600-token prompts with 16 output tokens
-	srv := startSim(t, p)
-	tr := runTrial(t, srv, Point{Name: "c6", Concurrency: 6, InputTokens: 600, OutputTokens: 16, Requests: 6, Prompts: Plain})
+	// Room for two 600-token prompts with 16 output tokens.
+	target, truthOf := startSimProcess(t, "-kv-tokens", strconv.Itoa(2*(600+16)))
+	tr := runOn(t, target, Point{Name: "c6", Concurrency: 6, InputTokens: 600, OutputTokens: 16, Requests: 6, Prompts: Plain})
 	ctx := context.Background()
 	type span struct{ from, to time.Time }
 	var spans []span
 	for _, rec := range tr.Records {
-		truth, err := srv.Truth(ctx, rec.ID)
+		truth, err := truthOf(ctx, rec.ID)
 		require.NoError(t, err)
 		spans = append(spans, span{truth.Admitted, truth.Generated[len(truth.Generated)-1]})
 	}
@@ -202,8 +177,8 @@ func TestSimQueuesWhenKVBudgetIsFull(t *testing.T) {
 }
 
 func TestSimOllamaDialect(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: srv.URL, Dialect: stream.Ollama, Model: testModel}
+	target, truthOf := startSimProcess(t)
+	c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: target.BaseURL, Dialect: stream.Ollama, Model: testModel}
 	var rec stream.Record
 	c.Stream(context.Background(), stream.Request{ID: "o1", Messages: []stream.Message{{Role: "user", Content: "hello"}}, MaxTokens: 12}, &rec)
 	require.NoError(t, rec.Err)
@@ -211,13 +186,13 @@ func TestSimOllamaDialect(t *testing.T) {
 	assert.Len(t, rec.Chunks, 12)
 	require.NotNil(t, rec.Server)
 	assert.Greater(t, rec.Server.Eval, time.Duration(0))
-	truth, err := srv.Truth(context.Background(), "o1")
+	truth, err := truthOf(context.Background(), "o1")
 	require.NoError(t, err)
 	assert.Equal(t, truth.PromptTokens, rec.PromptTokens)
 }
 
 func TestSimRejectsWhatARealServerWould(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
+	target, _ := startSimProcess(t)
 	tests := []struct {
 		name  string
 		model string
@@ -229,7 +204,7 @@ func TestSimRejectsWhatARealServerWould(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: srv.URL, Dialect: stream.OpenAI, Model: tc.model}
+			c := &stream.Client{HTTP: stream.NewHTTPClient(1), BaseURL: target.BaseURL, Dialect: stream.OpenAI, Model: tc.model}
 			var rec stream.Record
 			c.Stream(context.Background(), stream.Request{Messages: []stream.Message{{Role: "user", Content: "hi"}}, MaxTokens: tc.max}, &rec)
 			require.ErrorIs(t, rec.Err, stream.ErrServer)
@@ -239,13 +214,12 @@ func TestSimRejectsWhatARealServerWould(t *testing.T) {
 }
 
 func TestPromptsAreRefittedWithTheServersTokenizer(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	target := SimTarget(srv, "sim-model")
+	target, _ := startSimProcess(t)
 	// A calibration 4% off: alone it would miss the 2% band; the server's tokenizer puts
 	// every prompt back on the target.
-	target.Count = func(msgs []stream.Message) int { return SimCounter(msgs) * 96 / 100 }
+	target.Count = func(msgs []stream.Message) int { return prompt.Local(msgs) * 96 / 100 }
 	calls := 0
-	target.Tokenize = func(ctx context.Context, msgs []stream.Message) (int, error) { calls++; return SimCounter(msgs), nil }
+	target.Tokenize = func(ctx context.Context, msgs []stream.Message) (int, error) { calls++; return prompt.Local(msgs), nil }
 	r := &Runner{Target: target, Nonce: "refit"}
 	res, err := r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
 		Point{Name: "p", Concurrency: 2, InputTokens: 2000, OutputTokens: 4, Requests: 4, Prompts: Plain})
@@ -276,10 +250,9 @@ func TestMaxContextCoversEveryPoint(t *testing.T) {
 }
 
 func TestAnEstimatedCountIsAcceptedWithinItsTolerance(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	target := SimTarget(srv, "sim-model")
+	target, _ := startSimProcess(t)
 	// A calibration that moves in steps of 3 tokens cannot reach every count.
-	target.Count = func(msgs []stream.Message) int { return 3 * SimCounter(msgs) }
+	target.Count = func(msgs []stream.Message) int { return 3 * prompt.Local(msgs) }
 	run := func(tol float64) error {
 		target.CountTolerance = tol
 		r := &Runner{Target: target, Nonce: "tol"}
@@ -292,10 +265,9 @@ func TestAnEstimatedCountIsAcceptedWithinItsTolerance(t *testing.T) {
 }
 
 func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
-	target := SimTarget(srv, "sim-model")
+	target, _ := startSimProcess(t)
 	// A calibration that undercounts by 40 tokens: every prompt would come out 40 long.
-	target.Count = func(msgs []stream.Message) int { return SimCounter(msgs) - 40 }
+	target.Count = func(msgs []stream.Message) int { return prompt.Local(msgs) - 40 }
 	target.CountTolerance = 0.01
 	r := &Runner{Target: target, Nonce: "warm", Logf: t.Logf}
 	res, err := r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
@@ -307,7 +279,7 @@ func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
 	}
 
 	// A calibration 10% off in slope: each warm-up is one correction step.
-	target.Count = func(msgs []stream.Message) int { return SimCounter(msgs) * 9 / 10 }
+	target.Count = func(msgs []stream.Message) int { return prompt.Local(msgs) * 9 / 10 }
 	r = &Runner{Target: target, Nonce: "warm2", Logf: t.Logf}
 	res, err = r.RunPoint(context.Background(), Scenario{Name: "t", ResultName: "t"},
 		Point{Name: "p", Concurrency: 2, InputTokens: 1000, OutputTokens: 4, Requests: 4, Warmup: 2, Prompts: Plain})
@@ -320,21 +292,21 @@ func TestTheWarmUpCorrectsAnEstimatedCount(t *testing.T) {
 
 func TestClientProcsHoldWhileMeasuring(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
-	srv := startSim(t, profile(t, "batching"))
+	target, _ := startSimProcess(t)
 	want := before + 3
-	tr := runWith(t, &Runner{Target: SimTarget(srv, testModel), ClientProcs: want},
+	tr := runWith(t, &Runner{Target: target, ClientProcs: want},
 		Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
 	assert.Equal(t, float64(want), tr.Summary.Values["client_procs"])
 	assert.Equal(t, want, tr.Client.Procs)
 	assert.Equal(t, before, runtime.GOMAXPROCS(0), "restored after the trial")
-	tr = runTrial(t, srv, Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
+	tr = runOn(t, target, Point{Name: "c4", Concurrency: 4, InputTokens: 64, OutputTokens: 4, Requests: 4, Prompts: Plain})
 	assert.Equal(t, float64(before), tr.Summary.Values["client_procs"], "0 leaves the process's setting")
 }
 
 func TestAWatchStopsATrialAndDropsWhatItCutOff(t *testing.T) {
 	// One slot and requests arriving far faster than it serves them: the backlog grows.
-	srv := startSim(t, profile(t, "single-slot"))
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: t.Name()}
+	target, _ := startSimProcess(t, "-profile", "single-slot")
+	r := &Runner{Target: target, Nonce: t.Name()}
 	p := Point{Name: "flood", RequestRate: 400, Arrivals: ConstantArrivals, InputTokens: 64, OutputTokens: 16, Requests: 200, Prompts: Plain}
 	var seen []Progress
 	tr, err := r.RunWatched(context.Background(), Scenario{Name: "test", ResultName: "test"}, p, 1, func(pr Progress) string {
@@ -354,46 +326,13 @@ func TestAWatchStopsATrialAndDropsWhatItCutOff(t *testing.T) {
 	assert.Zero(t, tr.Summary.Values["failed_requests"])
 }
 
-// The simulator's step model, run in virtual time, predicts what its real-time engine
-// does: the capacity tests rest on that. Clients that answer one after another split a
-// wave of arrivals over a few steps, where Predict's answer at once, so TTFT may differ
-// by a step.
-func TestPredictMatchesTheEngine(t *testing.T) {
-	p := profile(t, "batching")
-	for _, users := range []int{4, 48} {
-		t.Run(fmt.Sprintf("c%d", users), func(t *testing.T) {
-			srv := startSim(t, p)
-			pt := Point{Name: "c", Concurrency: users, InputTokens: 256, OutputTokens: 16, Requests: 3 * users, Prompts: Plain}
-			tr := runTrial(t, srv, pt)
-			pred, err := p.Predict(sim.ClosedLoop{Users: users, InputTokens: 256, OutputTokens: 16, Requests: 3 * users})
-			require.NoError(t, err)
-			var mTTFT, mITL, pTTFT, pITL float64
-			for i := range tr.Records {
-				o := slo.FromRecord(&tr.Records[i])
-				mTTFT += ms(o.TTFT)
-				mITL += ms(o.ITL)
-			}
-			for _, pr := range pred {
-				pTTFT += ms(pr.TTFT)
-				pITL += ms(pr.ITL)
-			}
-			n := float64(len(pred))
-			t.Logf("TTFT mean: measured %.2f ms, predicted %.2f ms; ITL mean: measured %.2f ms, predicted %.2f ms", mTTFT/n, pTTFT/n, mITL/n, pITL/n)
-			assert.InEpsilon(t, pITL/n, mITL/n, 0.05, "mean ITL")
-			assert.InDelta(t, pTTFT/n, mTTFT/n, 1+pITL/n+0.1*pTTFT/n, "mean TTFT (ms): within a step")
-		})
-	}
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 // Adaptive trials: from MinTrials on, Until sees the point so far after every trial and
 // may stop; otherwise Trials is the most.
 func TestUntilStopsTrials(t *testing.T) {
-	srv := startSim(t, profile(t, "batching"))
+	target, _ := startSimProcess(t, "-profile", "batching")
 	p := Point{Name: "c2", Concurrency: 2, InputTokens: 64, OutputTokens: 4, Requests: 2, Prompts: Plain}
 	var seen []int
-	r := &Runner{Target: SimTarget(srv, testModel), Nonce: t.Name(), Trials: 6, MinTrials: 3,
+	r := &Runner{Target: target, Nonce: t.Name(), Trials: 6, MinTrials: 3,
 		Until: func(sofar results.Point) (bool, string) {
 			seen = append(seen, sofar.Trials)
 			require.Len(t, sofar.TrialStats["output_token_throughput"].Values, sofar.Trials)

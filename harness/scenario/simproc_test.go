@@ -1,97 +1,35 @@
 package scenario
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	neturl "net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/servegate/servegate/frameworks"
-	"github.com/servegate/servegate/frameworks/sim"
-	"github.com/stretchr/testify/require"
+	"github.com/servegate/servegate/harness/prompt"
+	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/internal/simproc"
+	"github.com/servegate/servegate/internal/truth"
 )
+
+const testModel = "sim-model"
 
 // truthFunc returns what the simulator recorded about a request.
-type truthFunc func(ctx context.Context, id string) (sim.RequestTruth, error)
+type truthFunc func(ctx context.Context, id string) (truth.Request, error)
 
-var (
-	simBinOnce sync.Once
-	simBin     string
-	simBinErr  error
-)
-
-// buildSim builds cmd/servegate-sim once per test binary.
-func buildSim(t testing.TB) string {
-	t.Helper()
-	simBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "servegate-sim")
-		if err != nil {
-			simBinErr = err
-			return
-		}
-		simBin = filepath.Join(dir, "servegate-sim")
-		out, err := exec.Command("go", "build", "-o", simBin, "github.com/servegate/servegate/cmd/servegate-sim").CombinedOutput()
-		if err != nil {
-			simBinErr = fmt.Errorf("build servegate-sim: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, simBinErr)
-	return simBin
-}
-
-// startSimProcess runs the simulator as a separate process, so the client under test does
-// not share a Go scheduler with it, and returns its target and a way to read its truth.
+// startSimProcess runs the simulator as a process of its own (servegate-sim with args),
+// so the client under test shares neither its Go scheduler nor its code, and returns a
+// target for it and a way to read its truth.
 func startSimProcess(t testing.TB, args ...string) (Target, truthFunc) {
 	t.Helper()
-	cmd := exec.Command(buildSim(t), append([]string{"-model", testModel, "-stdin-exit"}, args...)...)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	// One core for the simulator, the other for the client under test: with both Go
-	// runtimes free to use both cores, the simulator's burst of writes at the end of each
-	// decode step kept the client's readers off the CPU (1,000 streams: read lag p50 3.3 ms
-	// with GOMAXPROCS=2, 0.12 ms with 1).
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err, "servegate-sim did not start")
-	url := strings.TrimSpace(strings.TrimPrefix(line, "servegate-sim listening on "))
-	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), "unexpected start line %q", line)
-	target := Target{Framework: "sim", Model: testModel, BaseURL: url, Dialect: "openai", ContinuousUsage: true,
-		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", Count: SimCounter}
-	truth := func(ctx context.Context, id string) (sim.RequestTruth, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/sim/truth/"+neturl.PathEscape(id), nil)
-		if err != nil {
-			return sim.RequestTruth{}, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return sim.RequestTruth{}, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return sim.RequestTruth{}, fmt.Errorf("truth of %s: HTTP %d", id, resp.StatusCode)
-		}
-		var m sim.MonoTruth
-		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-			return sim.RequestTruth{}, fmt.Errorf("truth of %s: %w", id, err)
-		}
-		return m.Local(), nil
-	}
-	return target, truth
+	s := simproc.Start(t, simproc.Options{Model: testModel, Args: args})
+	return simTarget(s), s.Truth
+}
+
+// simTarget describes a simulator process as the suite's simulated target does: its
+// tokenizer is servegate's own (prompt.Local), it holds output lengths, reports usage per
+// chunk and empties its prefix cache on request.
+func simTarget(s *simproc.Sim) Target {
+	return Target{Framework: "sim", Model: s.Model, BaseURL: s.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		Count: prompt.Local, ResetCache: s.ResetCache, Version: "sim"}
 }

@@ -3,7 +3,6 @@
 package scenario
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,33 +43,6 @@ func sampleSoak(start time.Time, requests int64) soakSample {
 		}
 	}
 	return s
-}
-
-// serverCounts reads the simulator's counters: requests it finished and faults it injected.
-func serverCounts(t *testing.T, base string) (finished int, faults map[sim.Fault]int) {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	faults = map[sim.Fault]int{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		name, value, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		v, _ := strconv.ParseFloat(value, 64)
-		switch {
-		case strings.HasPrefix(name, "sim:request_success_total"):
-			finished = int(v)
-		case strings.HasPrefix(name, "sim:faults_injected_total{fault="):
-			f := strings.TrimSuffix(strings.TrimPrefix(name, `sim:faults_injected_total{fault="`), `"}`)
-			faults[sim.Fault(f)] = int(v)
-		}
-	}
-	require.NoError(t, sc.Err())
-	return finished, faults
 }
 
 // TestSoak runs 256 streams in a closed loop against the simulator (its own process)
@@ -164,7 +135,7 @@ sampling:
 	finished, faults := serverCounts(t, target.BaseURL)
 	t.Logf("server: %d finished, faults %v", finished, faults)
 	for fault, class := range classOf {
-		if fault == sim.NoFault {
+		if fault == "" {
 			continue
 		}
 		assert.Equal(t, faults[fault], classes[class], "%s: injected %d, classified %s %d", fault, faults[fault], class, classes[class])

@@ -2,13 +2,9 @@ package scenario
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
-	"github.com/servegate/servegate/frameworks/sim"
 	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/stream"
 )
@@ -78,57 +74,4 @@ func (t Target) lengthMethod() frameworks.OutputLength {
 		return frameworks.Natural
 	}
 	return t.OutputLength
-}
-
-// SimTarget describes a running simulator serving model.
-func SimTarget(srv *sim.Server, model string) Target {
-	return Target{
-		Framework:       "sim",
-		Model:           model,
-		BaseURL:         srv.URL,
-		Dialect:         stream.OpenAI,
-		ContinuousUsage: true,
-		OutputLength:    frameworks.IgnoreEOS,
-		HealthPath:      "/health",
-		MetricsPath:     "/metrics",
-		Metrics:         SimMetrics,
-		Count:           SimCounter,
-		ResetCache: func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, DefaultProbeTimeout)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/reset_prefix_cache", strings.NewReader(""))
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("reset sim prefix cache: %w", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("reset sim prefix cache: HTTP %d", resp.StatusCode)
-			}
-			return nil
-		},
-		Version: "sim-" + srv.Profile().Name,
-		Launch:  srv.Profile(),
-	}
-}
-
-// SimMetrics are the simulator's metric names (sim: and vLLM's suffixes).
-var SimMetrics = frameworks.MetricNames{
-	PromptTokens: []string{"sim:prompt_tokens_total"}, GenerationTokens: []string{"sim:generation_tokens_total"},
-	PrefixQueries: []string{"sim:prefix_cache_queries_total"}, PrefixHits: []string{"sim:prefix_cache_hits_total"},
-	Preemptions: []string{"sim:num_preemptions_total"}, TTFT: []string{"sim:time_to_first_token_seconds"},
-	KVCacheUsage: []string{"sim:kv_cache_usage_perc"}, Running: []string{"sim:num_requests_running"},
-	Waiting: []string{"sim:num_requests_waiting"},
-}
-
-// SimCounter counts prompt tokens with the simulator's tokenizer and chat template.
-func SimCounter(msgs []stream.Message) int {
-	sm := make([]sim.Message, len(msgs))
-	for i, m := range msgs {
-		sm[i] = sim.Message{Role: m.Role, Content: m.Content}
-	}
-	return sim.PromptTokens(sm)
 }

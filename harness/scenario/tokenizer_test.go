@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/prompt"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -28,12 +29,12 @@ func TestTokenizerDisagreeingWithTheServerIsCorrectedVisibly(t *testing.T) {
 		}
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
 		fmt.Fprintf(w, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"+
-			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n", SimCounter(req.Messages)+harmonyExtra)
+			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n", prompt.Local(req.Messages)+harmonyExtra)
 	}))
 	t.Cleanup(srv.Close)
 	var logged []string
 	r := &Runner{Target: Target{Framework: "fake", Model: "m", BaseURL: srv.URL, Dialect: stream.OpenAI, OutputLength: frameworks.IgnoreEOS,
-		Count: SimCounter, Tokenize: func(ctx context.Context, msgs []stream.Message) (int, error) { return SimCounter(msgs), nil }},
+		Count: prompt.Local, Tokenize: func(ctx context.Context, msgs []stream.Message) (int, error) { return prompt.Local(msgs), nil }},
 		Nonce: "harmony", Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}
 	sc := Scenario{Name: "t", ResultName: "t"}
 	for _, p := range []Point{

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"github.com/servegate/servegate/harness/load"
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/results"
+	"github.com/servegate/servegate/harness/shard"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -101,9 +102,17 @@ func (r *Runner) checkTokenizer(ctx context.Context, msgs []stream.Message, serv
 // Trial is the outcome of one trial of a point.
 type Trial struct {
 	Records []stream.Record
+	// Summary holds every figure of the trial: those computed from Records and Extra.
 	Summary metrics.Summary
-	Load    load.Report
-	Client  ClientStats
+	// Indices number Records within the point's load: 0..len-1, or a shard's share.
+	Indices []int
+	// Start is when the measured load started (for shards, the instant they share).
+	Start time.Time
+	// Extra are the figures not computed from the requests: the client's own, the GPU's
+	// and the server's. The records file keeps them on the trial's line.
+	Extra  map[string]float64
+	Load   load.Report
+	Client ClientStats
 	// Warnings are disagreements between the server's account and the client's.
 	Warnings []string
 	// GPUs are each sampled device's figures over the trial.
@@ -153,22 +162,40 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 // target saturated. Requests a stop cuts off are dropped, not counted as failures.
 func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int, stopWhen Watch) (Trial, error) {
 	tag := sc.Name + "-" + p.Name
-	if r.Target.ResetCache != nil {
+	share, err := r.share(p, trial)
+	if err != nil {
+		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	sharded := !r.Shard.Whole()
+	if r.Target.ResetCache != nil && r.Shard.Index == 0 {
 		if err := r.Target.ResetCache(ctx); err != nil {
 			return Trial{}, fmt.Errorf("%s trial %d: %w", tag, trial, err)
 		}
 	}
-	jobs, err := r.prompts(ctx, p, trial, 0, p.Warmup+p.Requests, tag)
+	step := shard.Step{Point: sc.ResultName + "/" + p.Name, Trial: trial}
+	if sharded {
+		if _, err := r.lineUp(ctx, step); err != nil {
+			return Trial{}, err
+		}
+	}
+	ks := make([]int, 0, p.Warmup+len(share.requests))
+	for k := range p.Warmup {
+		ks = append(ks, k)
+	}
+	for _, j := range share.requests {
+		ks = append(ks, p.Warmup+j)
+	}
+	jobs, err := r.prompts(ctx, p, trial, ks, tag)
 	if err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
-	c := r.client(p.Concurrency)
+	c := r.client(share.point.Concurrency)
 	defer c.HTTP.CloseIdleConnections()
 	send := func(ctx context.Context, j job, rec *stream.Record) {
 		rec.PromptChars = j.chars
 		c.Stream(ctx, j.req, rec)
 	}
-	if err := r.openConnections(ctx, c, p.Concurrency); err != nil {
+	if err := r.openConnections(ctx, c, share.point.Concurrency); err != nil {
 		return Trial{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	var warns []string
@@ -206,7 +233,7 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 				return Trial{}, fmt.Errorf("%s: %w", tag, err)
 			}
 			if changed && p.Prompts != English && p.Prompts != Korean {
-				refit, err := r.prompts(ctx, p, trial, 1, len(jobs)-1, tag)
+				refit, err := r.prompts(ctx, p, trial, ks[1:], tag)
 				if err != nil {
 					return Trial{}, fmt.Errorf("%s: refit prompts after the tokenizer's correction: %w", tag, err)
 				}
@@ -218,7 +245,7 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 			q := p
 			fitTo -= off
 			q.InputTokens = fitTo
-			refit, err := r.prompts(ctx, q, trial, i+1, len(jobs)-i-1, tag)
+			refit, err := r.prompts(ctx, q, trial, ks[i+1:], tag)
 			if err != nil {
 				return Trial{}, fmt.Errorf("%s: refit prompts to %d estimated tokens: %w", tag, fitTo, err)
 			}
@@ -227,22 +254,17 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 		}
 	}
 	measured := jobs[p.Warmup:]
-	before, err := r.scrape(ctx)
-	if err != nil {
-		return Trial{}, fmt.Errorf("%s: %w", tag, err)
+	var before counters
+	if !sharded { // the server's counters count every shard's requests
+		if before, err = r.scrape(ctx); err != nil {
+			return Trial{}, fmt.Errorf("%s: %w", tag, err)
+		}
 	}
 	// Collect garbage less often while measuring: a collection in the middle of a burst of
 	// chunks delays their timestamps (as gc.freeze does for vLLM's client).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	recs := make([]stream.Record, len(measured))
-	var pattern load.Pattern = load.ClosedLoop{Concurrency: p.Concurrency, RampUp: p.RampUp}
-	if p.RequestRate > 0 {
-		var arrivals load.Arrivals = load.Poisson{Rate: p.RequestRate, Seed: r.Seed + uint64(trial)}
-		if p.Arrivals == ConstantArrivals {
-			arrivals = load.Constant{Rate: p.RequestRate}
-		}
-		pattern = load.OpenLoop{Arrivals: arrivals, MaxConcurrency: p.Concurrency}
-	}
+	pattern := share.pattern
 	var done, sent atomic.Int64
 	stop := make(chan struct{})
 	every := r.Progress
@@ -260,7 +282,18 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 	if r.ClientProcs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.ClientProcs))
 	}
-	lagProbe := startProbe()
+	start := time.Now()
+	if sharded {
+		step.Load = true
+		if start, err = r.lineUp(ctx, step); err != nil {
+			return Trial{}, err
+		}
+	}
+	probeEvery := r.ProbeEvery
+	if probeEvery <= 0 {
+		probeEvery = ProbeEvery
+	}
+	lagProbe := startProbe(probeEvery)
 	cpu0, wall0 := cpuTime(), time.Now()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -299,47 +332,50 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 	})
 	close(stop)
 	<-watched
+	indices := share.requests
 	if stopped != "" && ctx.Err() == nil {
 		r.logf("  %s trial %d stopped after %d of %d requests: %s", tag, trial, done.Load(), len(recs), stopped)
-		recs = slices.DeleteFunc(recs, func(rec stream.Record) bool {
-			return rec.Sent.IsZero() && rec.Err == nil || errors.Is(rec.Err, context.Canceled)
+		recs, indices = keep(recs, indices, func(rec *stream.Record) bool {
+			return !(rec.Sent.IsZero() && rec.Err == nil || errors.Is(rec.Err, context.Canceled))
 		})
 	}
-	client := judgeClient(p, rep, recs, lagProbe.finish(), cpuTime()-cpu0, time.Since(wall0))
+	cpu := cpuTime() - cpu0
+	client := judgeClient(share.point, rep, recs, lagProbe.finish(), cpu, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
 		if watch != nil {
 			watch.finish(map[string]float64{})
 		}
 		// The requests the run never sent are no part of the trial.
-		recs = slices.DeleteFunc(recs, func(rec stream.Record) bool { return rec.Sent.IsZero() && rec.Err == nil })
-		sum := metrics.Compute(recs)
-		r.goodput(recs, sum.Values)
-		return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns},
-			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(recs), stopCause(ctx))
+		kept, indices := keep(recs, indices, func(rec *stream.Record) bool { return !rec.Sent.IsZero() || rec.Err != nil })
+		extra := clientFigures(client, cpu)
+		sum := metrics.Compute(kept)
+		maps.Copy(sum.Values, extra)
+		return Trial{Records: kept, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns},
+			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(measured), stopCause(ctx))
 	}
 	sum := metrics.Compute(recs)
-	r.goodput(recs, sum.Values)
 	var gpus []results.GPUFigures
+	extra := map[string]float64{}
 	if r.GPU != nil {
 		f := gpu.Summarize(r.GPU.Samples(wall0, time.Now()), int(sum.Values["total_output_tokens"]))
 		if f.Samples > 0 {
 			gpus = f.Devices
-			sum.Values["gpu_memory_peak_mb"] = f.PeakMemoryMB
-			sum.Values["gpu_memory_mean_mb"] = f.MeanMemoryMB
+			extra["gpu_memory_peak_mb"] = f.PeakMemoryMB
+			extra["gpu_memory_mean_mb"] = f.MeanMemoryMB
 			if f.HasUtil {
-				sum.Values["gpu_utilization_mean_pct"] = f.MeanUtilPct
+				extra["gpu_utilization_mean_pct"] = f.MeanUtilPct
 			}
-			sum.Values["gpu_server_memory_peak_mb"] = f.PeakProcessMemoryMB
+			extra["gpu_server_memory_peak_mb"] = f.PeakProcessMemoryMB
 			if f.EnergyJ > 0 {
-				sum.Values["gpu_energy_j"] = f.EnergyJ
-				sum.Values["gpu_joules_per_output_token"] = f.JoulesPerToken
+				extra["gpu_energy_j"] = f.EnergyJ
+				extra["gpu_joules_per_output_token"] = f.JoulesPerToken
 			}
 		}
 	}
 	if template >= 0 {
-		sum.Values["template_tokens"] = float64(template)
+		extra["template_tokens"] = float64(template)
 		if v, ok := metrics.ContentTokensPerChar(recs, template); ok {
-			sum.Values["input_content_tokens_per_char"] = v
+			extra["input_content_tokens_per_char"] = v
 		}
 	}
 	if before != nil {
@@ -347,21 +383,99 @@ func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int
 			// A server that died mid-trial has no metrics to read; its requests' failures are
 			// the finding, and they are kept.
 			warns = append(warns, fmt.Sprintf("server metrics not read after the trial (%v): the server's own figures are missing", err))
-			warns = append(warns, r.reconcile(nil, nil, recs, sum.Values)...)
+			warns = append(warns, r.reconcile(nil, nil, recs, extra)...)
 		} else {
-			warns = append(warns, r.reconcile(before, after, recs, sum.Values)...)
+			warns = append(warns, r.reconcile(before, after, recs, extra)...)
 		}
-		watch.finish(sum.Values) // after reconcile: a counted hit rate beats the sampled one
+		watch.finish(extra) // after reconcile: a counted hit rate beats the sampled one
 	} else {
-		warns = append(warns, r.reconcile(nil, nil, recs, sum.Values)...)
+		warns = append(warns, r.reconcile(nil, nil, recs, extra)...)
 	}
-	sum.Values["client_cpu_pct"] = client.CPUPercent
-	sum.Values["client_procs"] = float64(client.Procs)
-	sum.Values["client_sched_lag_p99_ms"] = float64(client.SchedLagP99) / 1e6
-	sum.Values["client_send_lag_p99_ms"] = float64(client.SendLagP99) / 1e6
-	sum.Values["client_max_in_flight"] = float64(client.MaxInFlight)
+	maps.Copy(extra, clientFigures(client, cpu))
+	maps.Copy(sum.Values, extra)
+	return Trial{Records: recs, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client,
+		Warnings: warns, GPUs: gpus, Stopped: stopped}, nil
+}
+
+// keep returns the records for which ok holds, with their numbers within the point.
+func keep(recs []stream.Record, indices []int, ok func(*stream.Record) bool) ([]stream.Record, []int) {
+	var kept []stream.Record
+	var at []int
+	for i := range recs {
+		if ok(&recs[i]) {
+			kept, at = append(kept, recs[i]), append(at, indices[i])
+		}
+	}
+	return kept, at
+}
+
+// share is this process's part of a point's load.
+type share struct {
+	// point is the point as this shard runs it: its concurrency (or cap) is the shard's.
+	point Point
+	// requests are the numbers of the measured requests it sends, 0..Requests-1.
+	requests []int
+	pattern  load.Pattern
+}
+
+// share returns this process's share of trial's load of p: the whole of it unless
+// r.Shard says otherwise.
+func (r *Runner) share(p Point, trial int) (share, error) {
+	s := share{point: p}
+	s.point.Concurrency = r.Shard.Slots(p.Concurrency)
+	if p.RequestRate <= 0 {
+		s.requests = r.Shard.ClosedLoop(p.Requests, p.Concurrency)
+		s.pattern = load.ClosedLoop{Concurrency: s.point.Concurrency, RampUp: p.RampUp}
+		return s, nil
+	}
+	if p.Concurrency > 0 && s.point.Concurrency == 0 {
+		return s, fmt.Errorf("a cap of %d requests in flight split over %d shards leaves shard %d none: run at most %d shards",
+			p.Concurrency, r.Shard.Count, r.Shard.Index, p.Concurrency)
+	}
+	var arrivals load.Arrivals = load.Poisson{Rate: p.RequestRate, Seed: r.Seed + uint64(trial)}
+	if p.Arrivals == ConstantArrivals {
+		arrivals = load.Constant{Rate: p.RequestRate}
+	}
+	open := load.OpenLoop{Arrivals: arrivals, MaxConcurrency: s.point.Concurrency}
+	sched, err := open.Schedule(p.Requests)
+	if err != nil {
+		return s, err
+	}
+	s.requests = r.Shard.Arrivals(p.Requests)
+	offsets := make([]time.Duration, len(s.requests))
+	for i, j := range s.requests {
+		offsets[i] = sched[j]
+	}
+	s.pattern = load.Scheduled{Offsets: offsets, MaxConcurrency: s.point.Concurrency}
+	return s, nil
+}
+
+// lineUp waits, with the other shards, for step to start, and returns the instant they
+// agreed on.
+func (r *Runner) lineUp(ctx context.Context, step shard.Step) (time.Time, error) {
+	if r.Sync == nil {
+		return time.Time{}, fmt.Errorf("shard %s has no way to line up with the others (a start time or a barrier directory)", r.Shard)
+	}
+	at, err := r.Sync.Wait(ctx, step)
+	if err != nil {
+		return at, err
+	}
+	return at, shard.Until(ctx, at)
+}
+
+// clientFigures are the client's own figures over a trial: its CPU, scheduler and send
+// lag, and how many requests it had in flight.
+func clientFigures(client ClientStats, cpu time.Duration) map[string]float64 {
+	v := map[string]float64{
+		"client_cpu_pct":          client.CPUPercent,
+		"client_cpu_sec":          cpu.Seconds(),
+		"client_procs":            float64(client.Procs),
+		"client_sched_lag_p99_ms": float64(client.SchedLagP99) / 1e6,
+		"client_send_lag_p99_ms":  float64(client.SendLagP99) / 1e6,
+		"client_max_in_flight":    float64(client.MaxInFlight),
+	}
 	if client.SendRate > 0 {
-		sum.Values["client_send_rate"] = client.SendRate
+		v["client_send_rate"] = client.SendRate
 	}
-	return Trial{Records: recs, Summary: sum, Load: rep, Client: client, Warnings: warns, GPUs: gpus, Stopped: stopped}, nil
+	return v
 }

@@ -1,3 +1,7 @@
+//go:build linux
+
+// The parent-death signal and /proc these tests read are Linux's.
+
 package server
 
 import (
@@ -16,10 +20,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// orphanEnv makes this test binary, run again by TestKilledTestBinaryLeavesNoServer, the
-// victim: it launches a server and waits to be killed.
-const orphanEnv = "SERVEGATE_ORPHAN_VICTIM"
 
 // procStart is a process's start time (field 22 of /proc/PID/stat) and whether it runs:
 // absent, or a zombie awaiting its reaper, is not running.

@@ -11,33 +11,24 @@ import (
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/stream"
+	"github.com/servegate/servegate/schema"
 )
 
 // Objective is one latency objective: Percentile percent of requests take at most MaxMs.
-type Objective struct {
-	Percentile float64 `json:"percentile"`
-	MaxMs      float64 `json:"max_ms"`
-}
+type Objective = schema.Objective
 
-// SLO is a set of objectives. A nil objective is not checked. A request meets an objective
-// when it succeeded and its value is at most MaxMs; a failed request meets none.
-type SLO struct {
-	// TTFT is time to first token, from send.
-	TTFT *Objective `json:"ttft"`
-	// ITL is the request's mean inter-token latency: (E2E - TTFT) / (output tokens - 1),
-	// zero with one token, as vLLM's benchmark judges tpot for --goodput
-	// (benchmarks/serve.py: a request is good when every objective holds).
-	ITL *Objective `json:"itl"`
-	// E2E is end-to-end latency, from send to the last token.
-	E2E *Objective `json:"e2e"`
-	// MaxErrorPct is the most requests that may fail, in percent of those sent.
-	MaxErrorPct float64 `json:"max_error_pct"`
-}
+// SLO is a set of objectives (schema.SLO, with the methods that judge requests against
+// it). A nil objective is not checked. A request meets an objective when it succeeded and
+// its value is at most MaxMs; a failed request meets none. ITL is the request's mean
+// inter-token latency: (E2E - TTFT) / (output tokens - 1), zero with one token, as vLLM's
+// benchmark judges tpot for --goodput (benchmarks/serve.py: a request is good when every
+// objective holds).
+type SLO schema.SLO
 
 // Default is TTFT p95 <= 500 ms, ITL p95 <= 50 ms and at most 1% failed requests: an
 // interactive chat service's usual promise. E2E is unset: it depends on the output length.
 func Default() SLO {
-	return SLO{TTFT: &Objective{95, 500}, ITL: &Objective{95, 50}, MaxErrorPct: 1}
+	return SLO{TTFT: &Objective{Percentile: 95, MaxMs: 500}, ITL: &Objective{Percentile: 95, MaxMs: 50}, MaxErrorPct: 1}
 }
 
 // Named is an objective with the name results and sentences use.
@@ -196,15 +187,7 @@ const (
 
 // Share is one objective judged: the share of requests that met it, with its 95% Wilson
 // interval, against the share the objective asks for.
-type Share struct {
-	Objective string  `json:"objective"`
-	Met       int     `json:"met"`
-	Requests  int     `json:"requests"`
-	Low       float64 `json:"low"`
-	High      float64 `json:"high"`
-	Want      float64 `json:"want"`
-	Verdict   string  `json:"verdict"`
-}
+type Share = schema.Share
 
 // Decision is a tally judged against every objective.
 type Decision struct {

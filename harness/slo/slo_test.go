@@ -29,9 +29,9 @@ func TestLoad(t *testing.T) {
 	t.Run("fields given replace the default's", func(t *testing.T) {
 		s, err := Load(write(t, `{"ttft": {"percentile": 99, "max_ms": 300}, "e2e": {"percentile": 99, "max_ms": 4000}, "itl": null}`))
 		require.NoError(t, err)
-		assert.Equal(t, &Objective{99, 300}, s.TTFT)
+		assert.Equal(t, &Objective{Percentile: 99, MaxMs: 300}, s.TTFT)
 		assert.Nil(t, s.ITL)
-		assert.Equal(t, &Objective{99, 4000}, s.E2E)
+		assert.Equal(t, &Objective{Percentile: 99, MaxMs: 4000}, s.E2E)
 		assert.Equal(t, 1.0, s.MaxErrorPct)
 	})
 	t.Run("no file is the default", func(t *testing.T) {

@@ -96,7 +96,10 @@ func RetryAfter(err error) string {
 // events (err nil: a proper end).
 func Classify(err error, chunks int) Class {
 	var se *StatusError
+	var re *recordedError
 	switch {
+	case errors.As(err, &re):
+		return re.class
 	case err == nil && chunks == 0, errors.Is(err, ErrTokenless):
 		return Tokenless
 	case err == nil:
@@ -126,6 +129,17 @@ func Classify(err error, chunks int) Class {
 		return Cut
 	}
 }
+
+// Recorded is a failure read back from a records file, where its message and class were
+// kept but not the error values it wrapped: it reads as msg and classifies as c.
+func Recorded(c Class, msg string) error { return &recordedError{class: c, msg: msg} }
+
+type recordedError struct {
+	class Class
+	msg   string
+}
+
+func (e *recordedError) Error() string { return e.msg }
 
 // Class is how the request ended (see Classify).
 func (r *Record) Class() Class { return Classify(r.Err, len(r.Chunks)) }

@@ -325,13 +325,19 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 		return fmt.Errorf("%w: POST %s: %w", ErrNoResponse, url, err)
 	}
 	defer resp.Body.Close()
-	dog.saw(time.Now())
+	headers := time.Now()
+	dog.saw(headers)
 	if conn != nil {
 		if w, ok := conn.WriteStarted(); ok {
 			rec.Sent = w
 		}
+		// The newest bytes read so far hold the status line and headers.
+		if a, _, ok := conn.LastArrival(); ok && !a.After(headers) {
+			headers = a
+		}
 		rec.KernelStamps = true // until a read says otherwise
 	}
+	rec.FirstByte = headers.Sub(rec.Sent)
 	rec.HTTPStatus = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -359,7 +365,7 @@ func (c *Client) stream(ctx context.Context, req Request, rec *Record) error {
 				return err
 			}
 			for i := first; i < len(rec.Chunks); i++ {
-				rec.Chunks[i].Lag = lag
+				rec.Chunks[i].Lag, rec.Chunks[i].Kernel = lag, kernel
 			}
 			if len(rec.Chunks) > first && !kernel {
 				rec.KernelStamps = false

@@ -47,6 +47,9 @@ type Chunk struct {
 	Lag time.Duration
 	// Tokens is how many output tokens the event carried (see Record.TokenSource).
 	Tokens int
+	// Kernel says Offset is the kernel's receive timestamp rather than the time of the
+	// read that returned the event.
+	Kernel bool
 }
 
 // ServerTiming holds the durations a server reports about its own work (Ollama's final
@@ -70,6 +73,9 @@ type Record struct {
 	// KernelStamps says every chunk is dated by the kernel's receive timestamp (Linux,
 	// connections from NewHTTPClient) rather than by when the client read it.
 	KernelStamps bool
+	// FirstByte is when the response's first byte (its status line) arrived, from Sent;
+	// zero when no response came.
+	FirstByte time.Duration
 	// Chunks lists the token-bearing events in arrival order.
 	Chunks []Chunk
 	// End is when the stream finished ([DONE], done:true or end of body), from Sent.

@@ -6,7 +6,6 @@
 package compare
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/servegate/servegate/schema"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -73,41 +73,17 @@ func (c Change) Fails(opt Options) bool {
 	return c.Regression() || c.NoEvidence() && !opt.AllowMissing
 }
 
-type interval struct {
-	N      int       `json:"n"`
-	Mean   float64   `json:"mean"`
-	Values []float64 `json:"values"`
-}
-
-type point struct {
-	Scenario   string              `json:"scenario"`
-	Point      string              `json:"point"`
-	Invalid    string              `json:"invalid"`
-	TrialStats map[string]interval `json:"trial_stats"`
-	raw        map[string]any
-}
-
-type file struct {
-	Results []point `json:"results"`
-}
+// point is one point of a result file.
+type point struct{ schema.Point }
 
 func readFile(path string) (map[string]point, error) {
-	b, err := os.ReadFile(path)
+	f, err := schema.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
-	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse result file %s: %w", path, err)
-	}
-	var raw struct {
-		Results []map[string]any `json:"results"`
-	}
-	_ = json.Unmarshal(b, &raw)
 	out := map[string]point{}
-	for i, p := range f.Results {
-		p.raw = raw.Results[i]
-		out[p.Scenario+"/"+p.Point] = p
+	for _, p := range f.Results {
+		out[p.Key()] = point{p}
 	}
 	return out, nil
 }
@@ -117,7 +93,7 @@ func (p point) values(metric string) ([]float64, float64, bool) {
 	if iv, ok := p.TrialStats[metric]; ok && len(iv.Values) > 0 {
 		return iv.Values, iv.Mean, true
 	}
-	v, ok := p.raw[metric].(float64)
+	v, ok := p.Metrics[metric]
 	if !ok {
 		return nil, 0, false
 	}
@@ -199,7 +175,7 @@ func Files(basePath, newPath string, opt Options) ([]Change, error) {
 		b := base[k]
 		n, ok := cur[k]
 		for _, m := range opt.Metrics {
-			c := Change{File: filepath.Base(newPath), Scenario: b.Scenario, Point: b.Point, Metric: m, P: math.NaN()}
+			c := Change{File: filepath.Base(newPath), Scenario: b.Scenario, Point: b.Point.Point, Metric: m, P: math.NaN()}
 			bv, bm, okB := b.values(m)
 			if !okB {
 				continue

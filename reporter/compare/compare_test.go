@@ -130,3 +130,13 @@ func TestMissingEvidenceFailsUnlessAllowed(t *testing.T) {
 	_, err = Files(filepath.Join(base, "sim", "sim_gpt-oss-20b_results.json"), otherPoint, Options{Metrics: []string{"p50_ttft_mss"}})
 	assert.ErrorContains(t, err, `metric "p50_ttft_mss" is in no point`)
 }
+
+func TestANewerSchemaIsNotCompared(t *testing.T) {
+	dir := t.TempDir()
+	base := writeResults(t, filepath.Join(dir, "base"), map[string][]float64{"p50_ttft_ms": {1, 2}}, "")
+	cur := filepath.Join(dir, "new.json")
+	require.NoError(t, os.WriteFile(cur, []byte(`{"schema_version": 7, "framework": "sim", "results": []}`), 0o644))
+	_, err := Files(base, cur, Options{Threshold: 0.1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), cur+" has schema_version 7")
+}

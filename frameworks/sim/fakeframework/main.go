@@ -3,9 +3,9 @@
 // (sim.Config.Mimic), started the way the framework starts: on -port, or for Ollama on
 // $OLLAMA_HOST; vLLM's cache reset only with VLLM_SERVER_DEV_MODE=1. Flags add the
 // start-up faults real servers show: a slow load, a crash while loading, health that
-// flaps. -api-key makes it refuse requests without that key; -harmony makes its vLLM fail
-// as vLLM does for gpt-oss with ignore_eos. Built by the tests and by CI's tagged run;
-// never shipped.
+// flaps. -api-key and -basic-auth make it refuse requests without those credentials;
+// -harmony makes its vLLM fail as vLLM does for gpt-oss with ignore_eos. Built by the
+// harness's launch tests and by CI's tagged run (make frameworks-fake); never shipped.
 package main
 
 import (
@@ -34,6 +34,7 @@ func main() {
 	crash := flag.Int("crash", 0, "exit with this code while loading")
 	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
 	apiKey := flag.String("api-key", "", "answer 401 to every request without Authorization: Bearer KEY (stricter than vLLM, whose key guards /v1 only)")
+	basicAuth := flag.String("basic-auth", "", "answer 401 to every request without this USER:PASSWORD (a server behind an authenticating proxy)")
 	harmony := flag.Bool("harmony", false, "serve a Harmony (gpt-oss) model: vLLM's chat stream parser fails on ignore_eos")
 	flag.Parse()
 	fmt.Printf("INFO fake %s loading %s\n", *framework, *model)
@@ -60,6 +61,13 @@ func main() {
 		NoCacheReset: *framework == "vllm" && os.Getenv("VLLM_SERVER_DEV_MODE") != "1",
 		Middleware: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if user, pass, ok := strings.Cut(*basicAuth, ":"); ok {
+					if u, p, given := r.BasicAuth(); !given || u != user || p != pass {
+						fmt.Printf("ERROR 401: %s %s without the basic authentication\n", r.Method, r.URL.Path)
+						http.Error(w, "unauthorized", http.StatusUnauthorized)
+						return
+					}
+				}
 				if *apiKey != "" && r.Header.Get("Authorization") != "Bearer "+*apiKey {
 					fmt.Printf("ERROR 401: %s %s without the API key\n", r.Method, r.URL.Path)
 					http.Error(w, `{"error": "Unauthorized"}`, http.StatusUnauthorized)
