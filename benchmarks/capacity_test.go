@@ -89,7 +89,7 @@ func (s *suite) capacity(t *testing.T, name string) results.Point {
 		search := &capacity.Search{Mode: sp.Mode, Arrivals: sp.Arrivals, Subject: s.spec.name, SLO: runSLO,
 			Start: start, Ceiling: sp.Ceiling, MinStep: sp.MinStep, RelStep: sp.RelStep, Measure: d.Measure, Logf: r.Logf}
 		c, err := search.Run(s.ctx)
-		if err != nil {
+		if err != nil && len(c.Probes) == 0 {
 			return schema.Group{}, err
 		}
 		fmt.Printf("servegate: %s\n", c.Sentence)
@@ -105,7 +105,12 @@ func (s *suite) capacity(t *testing.T, name string) results.Point {
 		}
 		// No trials and no requests: the records keep the search's answer and its probes
 		// on the head, and results.Assemble makes the point (capacity_value) from them.
-		return schema.Group{Head: schema.Head{Point: out, SLO: results.SLO(&runSLO)}}, nil
+		// A search an error stopped keeps the probes it measured, marked invalid.
+		head := schema.Head{Point: out, SLO: results.SLO(&runSLO)}
+		if err != nil {
+			head.Stopped = err.Error()
+		}
+		return schema.Group{Head: head}, err
 	})
 }
 

@@ -166,7 +166,8 @@ func (s *Search) unit(level float64) string {
 	return fmt.Sprintf("%.4g requests/s", level)
 }
 
-// Run searches and returns the answer with every probe.
+// Run searches and returns the answer with every probe. When a probe fails (an interrupt,
+// a deadline, a dead server) it returns the probes measured so far with the error.
 func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
 	out := results.Capacity{Mode: s.Mode, Arrivals: s.Arrivals, Ceiling: s.Ceiling, SLO: schema.SLO(s.SLO)}
 	if !(s.Start > 0) || s.Ceiling < s.Start || !(s.MinStep > 0) || s.RelStep < 0 {
@@ -201,7 +202,7 @@ func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
 	for {
 		v, err := probe(level)
 		if err != nil {
-			return out, err
+			return s.stopped(out, byLevel, pass, err)
 		}
 		note(level, v)
 		if v == results.ProbePass {
@@ -233,14 +234,11 @@ func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
 		}
 		v, err := probe(mid)
 		if err != nil {
-			return out, err
+			return s.stopped(out, byLevel, pass, err)
 		}
 		note(mid, v)
 	}
-	for _, p := range byLevel {
-		out.Probes = append(out.Probes, p)
-	}
-	sort.Slice(out.Probes, func(i, j int) bool { return out.Probes[i].Level < out.Probes[j].Level })
+	out.Probes = sorted(byLevel)
 	out.Value, out.Low = pass, pass
 	switch {
 	case !math.IsInf(miss, 1):
@@ -267,6 +265,29 @@ func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
 	}
 	out.Sentence = s.sentence(out)
 	return out, nil
+}
+
+// sorted returns the probes by level.
+func sorted(byLevel map[float64]results.Probe) []results.Probe {
+	var ps []results.Probe
+	for _, p := range byLevel {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Level < ps[j].Level })
+	return ps
+}
+
+// stopped is the answer of a search that a probe's error ended (an interrupt, the suite's
+// deadline, a dead server): the probes measured so far, kept, and the highest level shown
+// to pass as a lower bound only, with err.
+func (s *Search) stopped(out results.Capacity, byLevel map[float64]results.Probe, pass float64, err error) (results.Capacity, error) {
+	out.Probes = sorted(byLevel)
+	out.Value, out.Low, out.High = pass, pass, 0
+	out.Sentence = fmt.Sprintf("%s: the search stopped after %d probes (%v)", s.Subject, len(out.Probes), err)
+	if pass > 0 {
+		out.Sentence += fmt.Sprintf("; it served %s within the SLO, the most it was shown to", s.unit(pass))
+	}
+	return out, err
 }
 
 // knee is the last probed level up to which output throughput grew at least half as fast

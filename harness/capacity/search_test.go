@@ -224,3 +224,28 @@ func TestMeasureErrorsStopTheSearch(t *testing.T) {
 	_, err = s.Run(context.Background())
 	assert.ErrorContains(t, err, "want 0 < start")
 }
+
+// A search that an error stops mid-way (an interrupt, the deadline) returns the probes it
+// measured, with the highest level shown to pass as a lower bound only.
+func TestAStoppedSearchKeepsItsProbes(t *testing.T) {
+	f := &fake{met: sharp(40)}
+	s := users(f)
+	inner := s.Measure
+	s.Measure = func(ctx context.Context, level float64, n int) (Measurement, error) {
+		if level > 16 {
+			return Measurement{}, context.Canceled
+		}
+		return inner(ctx, level, n)
+	}
+	c, err := s.Run(context.Background())
+	require.ErrorIs(t, err, context.Canceled)
+	var levels []float64
+	for _, p := range c.Probes {
+		levels = append(levels, p.Level)
+	}
+	assert.Equal(t, []float64{1, 2, 4, 8, 16}, levels)
+	assert.Equal(t, 16.0, c.Value)
+	assert.Zero(t, c.High, "no upper bound was shown")
+	assert.Contains(t, c.Sentence, "the search stopped after 5 probes")
+	assert.Contains(t, c.Sentence, "16 users")
+}

@@ -171,6 +171,9 @@ func Assemble(g *schema.Group) (Point, error) {
 		out.Trials, out.ITLBasis, out.Errors, out.ErrorClasses = g.Head.Point.Trials, "", nil, nil
 		out.Warnings = headWarnings
 		out.Metrics = map[string]float64{"capacity_value": c.Value}
+		if g.Head.Stopped != "" {
+			out.Invalid = fmt.Sprintf("capacity search stopped after %d probes: %s", len(c.Probes), g.Head.Stopped)
+		}
 		return out, nil
 	}
 	if len(g.Trials) == 0 {

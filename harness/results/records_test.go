@@ -242,14 +242,22 @@ func TestSLOAndCapacityPointsSurviveRecompute(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]float64{"capacity_value": 48}, cp.Metrics)
 	assert.Equal(t, c, cp.Capacity)
+	assert.Empty(t, cp.Invalid)
+	// A search stopped mid-way keeps its probes, marked invalid.
+	sp, err := w.Record(&schema.Group{Head: schema.Head{Point: schema.Point{Scenario: "capacity", Point: "rate",
+		Framework: "sim", Trials: 1, Capacity: &schema.Capacity{Mode: RateMode, Probes: c.Probes[:1]}},
+		Stopped: "context canceled"}})
+	require.NoError(t, err)
+	assert.Equal(t, "capacity search stopped after 1 probes: context canceled", sp.Invalid)
 	require.NoError(t, w.Close())
 
 	before, err := os.ReadFile(path)
 	require.NoError(t, err)
 	f, err := Read(path)
 	require.NoError(t, err)
-	require.Len(t, f.Results, 2)
+	require.Len(t, f.Results, 3)
 	assert.Equal(t, c, f.Results[1].Capacity, "every probe is in the file")
+	assert.NotEmpty(t, f.Results[2].Invalid, "the stopped search is kept, invalid, through -recompute too")
 	changed, err := RecomputeDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, changed, "recomputed from its records, the file is what the run wrote")
