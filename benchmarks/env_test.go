@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,13 @@ import (
 // Settings that cannot be right stop the test binary before it measures or waits for the
 // timing lock: each case runs this binary again with one bad setting.
 func TestBadSettingsStopTheRun(t *testing.T) {
+	bad := badSLO(t)
 	cases := []struct{ env, want string }{
 		{"SERVEGATE_TRIALS=abc", `SERVEGATE_TRIALS="abc": want a whole number`},
 		{"SERVEGATE_CLIENT_PROCS=8x", `SERVEGATE_CLIENT_PROCS="8x": want a whole number`},
 		{"SERVEGATE_SEED=-1", `SERVEGATE_SEED="-1": want a whole number, 0 or more`},
 		{"SERVEGATE_GPU_INTERVAL=fast", `SERVEGATE_GPU_INTERVAL="fast": want a duration`},
+		{"SERVEGATE_SLO=" + bad, `-slo (SERVEGATE_SLO): ` + bad + `: ttft: unknown field "max": valid are max_ms, percentile`},
 	}
 	if isSimBuild() {
 		cases = append(cases,
@@ -39,6 +42,14 @@ func TestBadSettingsStopTheRun(t *testing.T) {
 			assert.Contains(t, string(out), tc.want)
 		})
 	}
+}
+
+// badSLO writes an SLO file with a typo and returns its path.
+func badSLO(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "slo.json")
+	require.NoError(t, os.WriteFile(p, []byte(`{"ttft": {"percentile": 95, "max": 500}}`), 0o644))
+	return p
 }
 
 // isSimBuild reports whether this build measures the simulator (no framework tag).

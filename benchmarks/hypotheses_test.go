@@ -40,6 +40,10 @@ func TestHypothesisH2(t *testing.T) { runHypothesis(t, "H2") }
 func TestHypothesisH3(t *testing.T) { runHypothesis(t, "H3") }
 func TestHypothesisH4(t *testing.T) { runHypothesis(t, "H4") }
 func TestHypothesisH5(t *testing.T) { runHypothesis(t, "H5") }
+func TestHypothesisH6(t *testing.T) {
+	t.Run("H6", func(t *testing.T) { runHypothesis(t, "H6") })
+	t.Run("H6x", func(t *testing.T) { runHypothesis(t, "H6x") })
+}
 
 var loadHypotheses = sync.OnceValues(func() ([]hypothesis.Hypothesis, error) {
 	return hypothesis.Load(resolvePath(*flagHypotheses))
@@ -56,6 +60,11 @@ func runHypothesis(t *testing.T, id string) {
 	}
 	if h.Skip != "" {
 		t.Skipf("%s is skipped by %s: %s", id, *flagHypotheses, h.Skip)
+	}
+	if flagTrials.auto && h.MinTrials == 0 {
+		// Adaptive trials stop a point early only when its gates' 99% intervals are
+		// decided; the verdict is then given on the same trials at 95%.
+		h.MinTrials = autoMinTrials
 	}
 	if *flagFrom != "" {
 		decideFrom(t, h, resolvePath(*flagFrom))
@@ -112,7 +121,7 @@ func judge(t *testing.T, res hypothesis.Result) {
 // measured them (then h is decided on that measurement, and not decided if it has fewer
 // trials than h needs).
 func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
-	trials := max(*flagTrials, h.Trials())
+	trials := max(flagTrials.n, h.Trials())
 	seen := map[string]bool{}
 	var pts []results.Point
 	for _, c := range h.Checks {
@@ -126,6 +135,10 @@ func measureFor(t *testing.T, h hypothesis.Hypothesis) hypothesis.Results {
 				continue
 			}
 			seen[sc.Name+"/"+p.Name] = true
+			if p.Search != nil { // a capacity answer: searched, not measured in trials
+				pts = append(pts, current.capacity(t, p.Name))
+				continue
+			}
 			res := current.measure(t, sc, p, trials)
 			checkPoint(t, res)
 			pts = append(pts, res)

@@ -85,9 +85,9 @@ func TestCIBenchMeasuresEachPointOnce(t *testing.T) {
 	want := 0
 	trials := map[string]int{}
 	for _, p := range sc.Points {
-		trials[p.Name] = *flagTrials
+		trials[p.Name] = flagTrials.n
 		if p.Name == "c1" || p.Name == "c64" { // H1's points
-			trials[p.Name] = max(*flagTrials, h1.Trials())
+			trials[p.Name] = max(flagTrials.n, h1.Trials())
 		}
 		want += trials[p.Name] * (p.Warmup + p.Requests)
 	}

@@ -54,6 +54,13 @@ func TestShardFlags(t *testing.T) {
 	*flagStartAt = "tomorrow"
 	_, err = shardFlags()
 	assert.ErrorContains(t, err, "RFC 3339")
+
+	*flagStartAt = "2026-01-02T15:04:05Z"
+	old := *flagTrials
+	t.Cleanup(func() { *flagTrials = old })
+	flagTrials.auto = true
+	_, err = shardFlags()
+	assert.ErrorContains(t, err, "-trials=auto decides each point on the whole of its load")
 }
 
 // A shard runs its share of a point and writes records only: servegate-merge makes the

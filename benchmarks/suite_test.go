@@ -25,6 +25,7 @@ import (
 	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/shard"
+	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/internal/cpulock"
 	"github.com/servegate/servegate/schema"
@@ -59,7 +60,6 @@ func envNum[T any](key string, def T, parse func(string) (T, error), want string
 func envInt(key string, def int) int { return envNum(key, def, strconv.Atoi, "a whole number") }
 
 var (
-	flagTrials      = flag.Int("trials", envInt("SERVEGATE_TRIALS", 1), "trials per scenario point (env SERVEGATE_TRIALS)")
 	flagOut         = flag.String("out", envOr("SERVEGATE_OUT", "results"), "results directory; a relative path is taken from the repository root (env SERVEGATE_OUT)")
 	flagFresh       = flag.Bool("fresh", envBool("SERVEGATE_FRESH"), "start the result file over instead of adding this run's points to it (env SERVEGATE_FRESH)")
 	flagLockWait    = flag.Duration("lock-wait", envDuration("SERVEGATE_LOCK_WAIT", 0), "how long to wait for another run writing the same result file (0: refuse at once) (env SERVEGATE_LOCK_WAIT)")
@@ -68,6 +68,7 @@ var (
 	flagSeed        = flag.Uint64("seed", envNum("SERVEGATE_SEED", uint64(1), func(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }, "a whole number, 0 or more"), "seed of open-loop schedules (env SERVEGATE_SEED)")
 	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
+	flagSLO         = flag.String("slo", envOr("SERVEGATE_SLO", ""), "JSON file changing the default SLO (TTFT p95 <= 500 ms, ITL p95 <= 50 ms, errors <= 1%) that goodput and capacity are judged on; a relative path is taken from the repository root (env SERVEGATE_SLO)")
 	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
 	flagShard       = flag.String("shard", os.Getenv("SERVEGATE_SHARD"), "run shard i/n of every point's load and write its records only, for servegate-merge (env SERVEGATE_SHARD; default from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX and JOB_COMPLETIONS)")
 	flagStartAt     = flag.String("start-at", os.Getenv("SERVEGATE_START_AT"), "with -shard: when the shards' measured load starts, RFC 3339 (env SERVEGATE_START_AT); without -barrier, one point's one trial")
@@ -102,6 +103,10 @@ func shardFlags() (sharding, error) {
 			err = fmt.Errorf("-start-at and -barrier line shards up: give -shard=i/n (n > 1) too")
 		}
 		return sh, err
+	}
+	if flagTrials.auto {
+		// Each shard would stop its trials on its own share, and shards would disagree.
+		return sh, fmt.Errorf("-trials=auto decides each point on the whole of its load, which shard %s does not see: give -trials a number", sh.shard)
 	}
 	var at time.Time
 	if *flagStartAt != "" {
@@ -138,6 +143,9 @@ func envFloat(key string, def float64) float64 {
 func envDuration(key string, def time.Duration) time.Duration {
 	return envNum(key, def, time.ParseDuration, "a duration such as 30m")
 }
+
+// runSLO is the SLO of this run (-slo over the default), loaded before anything starts.
+var runSLO slo.SLO
 
 // positiveDuration parses a duration that must be above zero (a timeout).
 func positiveDuration(v string) (time.Duration, error) {
@@ -425,8 +433,8 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 		}
 		t.Skip(s.halted())
 	}
-	return &scenario.Runner{Target: s.target, Trials: *flagTrials, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
-		ClientProcs: *flagClientProcs, StallTimeout: *flagStall, RequestTimeout: *flagRequestTimeout,
+	return &scenario.Runner{Target: s.target, Trials: flagTrials.n, Nonce: s.nonce, Seed: *flagSeed, Logf: t.Logf, GPU: sampler,
+		ClientProcs: *flagClientProcs, SLO: &runSLO, StallTimeout: *flagStall, RequestTimeout: *flagRequestTimeout,
 		Shard: s.sharding.shard, Sync: s.sharding.sync}, s.writer
 }
 
@@ -468,7 +476,7 @@ func runScenario(t *testing.T, name string) {
 				continue
 			}
 			t.Run(p.Name, func(t *testing.T) {
-				res := current.measure(t, sc, p, *flagTrials)
+				res := current.measure(t, sc, p, flagTrials.n)
 				checkPoint(t, res)
 			})
 		}
@@ -479,22 +487,35 @@ func runScenario(t *testing.T, name string) {
 }
 
 // measure returns point p of sc as this run measured it: measured now with trials
-// trials and written to the result file (a point cut short included), unless a test of
-// this run already measured it. A target that stopped serving, an interrupt, the suite's
-// deadline or a failed write stops the suite: it is reported here in full, once, and
-// later points are skipped. A failure to measure fails t.
+// trials (with -trials=auto, as many as it needs) and written to the result file (a point
+// cut short included), unless a test of this run already measured it (see measureOnce).
 func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, trials int) results.Point {
 	t.Helper()
+	return s.measureOnce(t, sc.ResultName+"/"+p.Name, sc.Name+"/"+p.Name, func(r scenario.Runner) (schema.Group, error) {
+		r.Trials = trials
+		if flagTrials.auto {
+			r.Trials, r.MinTrials, r.Until = autoMaxTrials, s.autoMin(sc, p), s.until(sc, p)
+		}
+		return r.Measure(s.ctx, sc, p)
+	})
+}
+
+// measureOnce returns the point key (result scenario/point) as this run measured it: measured
+// now by run, with the target's runner, and written to the result file (a point cut short
+// included, when it holds requests), unless a test of this run already measured it. where
+// names the point in messages (scenario/point). A target that stopped serving, an
+// interrupt, the suite's deadline or a failed write stops the suite: it is reported here in
+// full, once, and later points are skipped. A failure to measure fails t.
+func (s *suite) measureOnce(t *testing.T, key, where string, run func(r scenario.Runner) (schema.Group, error)) results.Point {
+	t.Helper()
 	runner, _ := s.up(t)
-	key := sc.ResultName + "/" + p.Name
 	s.mu.Lock()
 	m, done := s.measured[key]
 	s.mu.Unlock()
 	if done {
-		t.Logf("%s/%s: measured earlier in this run by %s (%d trials); deciding on that measurement", sc.Name, p.Name, m.by, m.res.Trials)
+		t.Logf("%s: measured earlier in this run by %s (%d trials); deciding on that measurement", key, m.by, m.res.Trials)
 		return m.res
 	}
-	where := sc.Name + "/" + p.Name
 	if why := s.halted(); why != "" {
 		t.Skip(why)
 	}
@@ -507,10 +528,12 @@ func (s *suite) measure(t *testing.T, sc scenario.Scenario, p scenario.Point, tr
 		}
 	}
 	r := *runner
-	r.Trials, r.Logf = trials, t.Logf
-	g, err := r.Measure(s.ctx, sc, p)
+	r.Logf = t.Logf
+	g, err := run(r)
 	var res results.Point
-	if len(g.Trials) > 0 { // what was measured, a point cut short included
+	// What was measured, a point cut short included; a capacity point holds its search's
+	// answer and probes, not trials, and is written when its search ended.
+	if len(g.Trials) > 0 || g.Head.Point.Capacity != nil {
 		var werr error
 		if res, werr = s.record(&g); werr != nil {
 			s.stopSuite(where, werr)
@@ -624,7 +647,11 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	*flagOut = resolvePath(*flagOut)
 	// Settings that cannot be right stop the run before it waits for the lock.
-	if err := errors.Join(append(envErrs, checkTargetEnv())...); err != nil {
+	var sloErr error
+	if runSLO, sloErr = slo.Load(resolvePath(*flagSLO)); sloErr != nil {
+		sloErr = fmt.Errorf("-slo (SERVEGATE_SLO): %w", sloErr)
+	}
+	if err := errors.Join(append(envErrs, checkTargetEnv(), sloErr)...); err != nil {
 		fmt.Fprintf(os.Stderr, "servegate: %v\n", err)
 		os.Exit(2)
 	}
@@ -652,9 +679,6 @@ func TestMain(m *testing.M) {
 		preset, err := models.Lookup(*flagPreset)
 		if err != nil {
 			return err
-		}
-		if *flagTrials < 1 {
-			return fmt.Errorf("-trials must be at least 1, got %d", *flagTrials)
 		}
 		if *flagMinSuccess < 0 || *flagMinSuccess > 100 {
 			return fmt.Errorf("-min-success is a percentage: 0 to 100, got %g", *flagMinSuccess)

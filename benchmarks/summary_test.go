@@ -11,9 +11,10 @@ import (
 
 // printSummary prints one row per scenario point this run measured, in at most 100
 // columns: the headline figures only (the result file has every metric, and the report
-// every table). A point whose results could not be written is marked, an invalid one too,
-// a run of the simulated engine says so before anything else, and the points of earlier
-// runs the file keeps are counted.
+// every table, SLO attainment among them), then each capacity search's sentence. A point
+// whose results could not be written is marked, an invalid one too, a run of the
+// simulated engine says so before anything else, and the points of earlier runs the file
+// keeps are counted.
 func printSummary(w io.Writer, s *suite) {
 	rw := s.writer
 	pts := rw.Added()
@@ -47,7 +48,7 @@ func printSummary(w io.Writer, s *suite) {
 	name := func(sc, pt string) string { return fmt.Sprintf("%-*s  %-*s", wsc, sc, wpt, pt) }
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, name("scenario", "point")+"\tconc\tin\tout\tok%\tTTFT p50\tTTFT p99\tTPOT p50\tE2E p99\tout tok/s\t")
-	var notes []string
+	var notes, sentences []string
 	last := ""
 	for _, p := range pts {
 		point := p.Point
@@ -67,8 +68,14 @@ func printSummary(w io.Writer, s *suite) {
 			f(p, "mean_input_tokens", 0), f(p, "mean_output_tokens", 0), f(p, "success_rate", 0),
 			f(p, "p50_ttft_ms", 1), f(p, "p99_ttft_ms", 1), f(p, "p50_tpot_ms", 2), f(p, "p99_latency_ms", 0),
 			f(p, "output_token_throughput", 0))
+		if p.Capacity != nil {
+			sentences = append(sentences, p.Capacity.Sentence)
+		}
 	}
 	_ = tw.Flush()
+	for _, line := range sentences {
+		fmt.Fprintln(w, "capacity:", line)
+	}
 	for _, line := range notes {
 		fmt.Fprintln(w, line)
 	}

@@ -37,9 +37,10 @@ for version in "${versions[@]}"; do
   "$bin" --version || true
   export OLLAMA_MODELS=$work/$version/models
   ollama_models "$bin" "$port" "$work/$version/model"
-  # The whole suite and the Ollama checks, with this version's default parallelism.
+  # The whole suite, the capacity search and the Ollama checks, with this version's default
+  # parallelism.
   suite "$bin" "$out/ollama-$version" \
-    -run 'Test(Single|Concurrent|LongContext|PrefixCache|Korean|OllamaContextWindow|OllamaThinking)$'
+    -run 'Test(Single|Concurrent|LongContext|PrefixCache|Korean|Capacity|OllamaContextWindow|OllamaThinking)$'
   # H1's question on one framework: one slot against four.
   for np in 1 4; do
     OLLAMA_NUM_PARALLEL=$np suite "$bin" "$par/ollama-$version/np$np" -run 'TestConcurrent$'

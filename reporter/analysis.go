@@ -277,6 +277,9 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 	}
 	fmt.Fprintf(w, "\n## Measurement checks\n\nTimes in ms. Queue and E2E from schedule show waits a concurrency limit hides; chunk gaps beside per-token ITL show multi-token events; the server's own TTFT and the overhead come from its /metrics or Ollama's durations; client CPU and scheduler lag show whether the client kept up; read lag is how late it read token events, which kernel receive timestamps keep out of the latencies unless an event was still unread when the next arrived.\n")
 	for _, sc := range scenarios(runs) {
+		if sc == "capacity" { // its probes are in their own section
+			continue
+		}
 		fmt.Fprintf(w, "\n### %s\n\n", mdText(sc))
 		markdownTable(w, checkHeader(), checkRows(runs, sc))
 	}
@@ -293,6 +296,7 @@ func Analysis(w io.Writer, runs []*Run, problems []Problem) {
 		fmt.Fprintf(w, "\n### %s\n\n", mdText(sc))
 		markdownTable(w, header(serverColumns), rs)
 	}
+	capacitySection(w, runs)
 	invalid, warns := attention(runs)
 	fmt.Fprintf(w, "\n## Before trusting these numbers\n\n")
 	if len(invalid)+len(warns)+len(problems) == 0 {

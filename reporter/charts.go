@@ -21,6 +21,11 @@ type series struct {
 	Marker    int
 	X, Y      []float64
 	Low, High []float64
+	// reference lines (a target) belong to no run: grey, dashed, thin, across the plot.
+	reference bool
+	// rule is a mark of a run (its capacity): a thin line in the run's colour and dash,
+	// named in the run's own legend entry rather than one of its own.
+	rule bool
 }
 
 func (s series) banded() bool {
@@ -52,6 +57,9 @@ type Chart struct {
 	logX bool
 	// sparse charts (time series) get round x ticks instead of one per sample.
 	sparse bool
+	// octaves, on a log x axis, ticks the powers of two instead of every measured value
+	// (a search's levels: 1, 2, 4 … and the bisections between).
+	octaves bool
 	// yCap, when set, is the top of the y axis (100 for percentages).
 	yCap float64
 	// scenario is the scenario the chart is shown under ("" for GPU and other charts);
@@ -123,7 +131,7 @@ func Charts(runs []*Run) []Chart {
 			"requests in flight (log scale)", "output tokens/s", "concurrent", concurrencyOf, "output_token_throughput"),
 		perRun("p99_latency_vs_concurrency", "p99 end-to-end latency by concurrency (lower is better)",
 			"requests in flight (log scale)", "E2E latency p99 (ms)", "concurrent", concurrencyOf, "p99_latency_ms"),
-		longContextChart(runs), prefixChart(runs), koreanChart(runs),
+		longContextChart(runs), prefixChart(runs), koreanChart(runs), attainmentChart(runs), paretoChart(runs),
 	}
 	var out []Chart
 	for _, c := range charts {

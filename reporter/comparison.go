@@ -26,6 +26,8 @@ var columns = []column{
 	{"E2E p99", "p99_latency_ms", 0},
 	{"out tok/s", "output_token_throughput", 0},
 	{"req/s", "request_throughput", 2},
+	{"SLO %", "slo_attainment_pct", 0},
+	{"goodput req/s", "request_goodput", 2},
 }
 
 // value formats a metric of p, or "-" where it has none.
@@ -195,6 +197,10 @@ func Comparison(w io.Writer, runs []*Run) {
 	}
 	fmt.Fprintf(w, "Times in ms; ± is the half-width of the 95%% interval over trials; in is the prompt length each point aimed at.\n")
 	for _, sc := range scenarios(runs) {
+		if sc == "capacity" { // an answer and its probes, not a point's figures
+			capacityComparison(w, runs)
+			continue
+		}
 		fmt.Fprintf(w, "\n## %s\n\n", mdText(sc))
 		var body [][]string
 		for _, rw := range rows(runs, sc) {

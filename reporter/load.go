@@ -61,6 +61,8 @@ type Point struct {
 	// Low and High hold the 95% interval of a metric where trials gave one.
 	Low, High map[string]float64
 	Requests  []schema.Sample
+	// Capacity is a capacity point's answer; nil elsewhere.
+	Capacity *schema.Capacity
 }
 
 // Problem is a result file that could not be used, and why.
@@ -210,7 +212,7 @@ func readRun(path string) (*Run, error) {
 		p := Point{Scenario: sp.Scenario, Point: sp.Point, Concurrency: sp.Concurrency, InputTokens: sp.InputTokens,
 			OutputTokens: sp.OutputTokens, NumRequests: sp.NumRequests, Trials: sp.Trials, Invalid: sp.Invalid,
 			Warnings: sp.Warnings, MeasuredAt: sp.MeasuredAt, Metrics: sp.Metrics, Requests: sp.Requests,
-			Low: map[string]float64{}, High: map[string]float64{}}
+			Capacity: sp.Capacity, Low: map[string]float64{}, High: map[string]float64{}}
 		for k, iv := range sp.TrialStats {
 			if iv.Low != nil && iv.High != nil {
 				p.Low[k], p.High[k] = *iv.Low, *iv.High
@@ -224,7 +226,7 @@ func readRun(path string) (*Run, error) {
 }
 
 // scenarioOrder is the suite's order; other scenarios follow alphabetically.
-var scenarioOrder = []string{"single_request", "concurrent", "long_context", "prefix_cache", "korean"}
+var scenarioOrder = []string{"single_request", "concurrent", "long_context", "prefix_cache", "korean", "capacity"}
 
 // scenarios lists the scenarios present in runs, in suite order.
 func scenarios(runs []*Run) []string {

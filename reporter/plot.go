@@ -37,6 +37,8 @@ var (
 	// barColors are the sets of a grouped bar chart (English, Korean): not run colours, as
 	// the runs are named under their groups.
 	barColors = []color.RGBA{{0x4C, 0x5B, 0x78, 0xff}, {0xE6, 0x9F, 0x00, 0xff}}
+	// referenceGrey draws what belongs to no run (a target line).
+	referenceGrey = color.RGBA{0x7f, 0x7f, 0x7f, 0xff}
 	// markers tell apart series of one run (c=1 and c=4; shared and control).
 	markers = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}}
 )
@@ -148,9 +150,25 @@ func legendWidth(l plot.Legend) vg.Length {
 func (c Chart) addSeries(p *plot.Plot, leg *plot.Legend) error {
 	top := 0.0
 	xs := map[float64]bool{}
+	var refs []series
 	for _, s := range c.series {
+		if s.reference {
+			refs = append(refs, s)
+			continue
+		}
 		col, dash := runStyle(s.Style)
 		pts := xyOf(s.X, s.Y)
+		if s.rule {
+			// Thin, so it reads as a mark on the run's line, not a second series.
+			rule, err := plotter.NewLine(pts)
+			if err != nil {
+				return err
+			}
+			rule.LineStyle.Color, rule.LineStyle.Width, rule.LineStyle.Dashes = col, vg.Points(1), dash
+			p.Add(rule)
+			xs[s.X[0]] = true
+			continue
+		}
 		for i := range s.X {
 			xs[s.X[i]] = true
 			top = math.Max(top, s.Y[i])
@@ -214,12 +232,26 @@ func (c Chart) addSeries(p *plot.Plot, leg *plot.Legend) error {
 		sort.Float64s(vals)
 		if len(vals) > 0 && vals[0] > 0 {
 			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = measuredTicks(vals)
+			if c.octaves {
+				p.X.Tick.Marker = octaveTicks{}
+			} else {
+				p.X.Tick.Marker = measuredTicks(vals)
+			}
 			// A margin of a fraction of a doubling keeps end points off the frame.
 			p.X.Min, p.X.Max = vals[0]/1.3, vals[len(vals)-1]*1.3
 		}
 	} else {
 		p.X.Tick.Marker = roundTicks{}
+	}
+	// A reference (the SLO's target) runs across the whole plot, in no run's style.
+	for _, s := range refs {
+		l, err := plotter.NewLine(xyOf([]float64{p.X.Min, p.X.Max}, s.Y[:2]))
+		if err != nil {
+			return err
+		}
+		l.LineStyle.Color, l.LineStyle.Width, l.LineStyle.Dashes = referenceGrey, vg.Points(1), dashes[1]
+		p.Add(l)
+		leg.Add(s.Name, l)
 	}
 	return nil
 }
@@ -357,6 +389,27 @@ func (roundTicks) Ticks(lo, hi float64) []plot.Tick {
 	for k := math.Ceil(lo / half); k*half <= hi+half*1e-9; k++ {
 		t := plot.Tick{Value: k * half}
 		if math.Mod(k, 2) == 0 {
+			t.Label = number(t.Value)
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// octaveTicks are ticks at the powers of two, every other one labelled when there are
+// more than ten.
+type octaveTicks struct{}
+
+func (octaveTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := math.Ceil(math.Log2(lo)), math.Floor(math.Log2(hi))
+	every := 1.0
+	if last-first >= 10 {
+		every = 2
+	}
+	var ts []plot.Tick
+	for k := first; k <= last; k++ {
+		t := plot.Tick{Value: math.Exp2(k)}
+		if math.Mod(k, every) == 0 {
 			t.Label = number(t.Value)
 		}
 		ts = append(ts, t)

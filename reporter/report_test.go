@@ -81,7 +81,8 @@ func TestChartsAreImagesOfTheExpectedSize(t *testing.T) {
 		assert.Contains(t, string(svg), "SIMULATED", "%s: a simulated run's chart says so", c.File)
 	}
 	assert.ElementsMatch(t, []string{"simulated_ttft_by_input", "simulated_throughput_vs_concurrency", "simulated_p99_latency_vs_concurrency",
-		"simulated_long_context_ttft", "simulated_prefix_cache_ttft", "simulated_korean_vs_english"}, names,
+		"simulated_long_context_ttft", "simulated_prefix_cache_ttft", "simulated_korean_vs_english",
+		"simulated_capacity_attainment", "simulated_pareto"}, names,
 		"every chart of simulated runs says so in its file name")
 }
 
@@ -264,6 +265,51 @@ func TestRunsOfTwoVersionsAreLabelledByVersion(t *testing.T) {
 		{Framework: "vllm", ModelPreset: "tiny", Provenance: ver("0.15.1")}}
 	label(runs)
 	assert.Equal(t, []string{"ollama 0.6.5", "ollama 0.17.4", "vllm"}, []string{runs[0].Label, runs[1].Label, runs[2].Label})
+}
+
+// The capacity charts: attainment by concurrency with each run's capacity and the SLO's
+// target marked, and the per-user against total throughput trade.
+func TestCapacityChartsMarkTheTargetAndTheCapacity(t *testing.T) {
+	runs, _ := load(t)
+	byFile := map[string]Chart{}
+	for _, c := range Charts(runs) {
+		byFile[c.File] = c
+	}
+	att, ok := byFile["simulated_capacity_attainment"]
+	require.True(t, ok, "an attainment chart")
+	named := map[string]series{}
+	rules := map[int][]float64{} // run style -> its capacity rule's x
+	for _, s := range att.series {
+		if s.rule {
+			rules[s.Style] = s.X
+			continue
+		}
+		named[s.Name] = s
+	}
+	batching, single := runs[0], runs[2]
+	require.Equal(t, []string{"sim/gpt-oss-20b", "sim-single-slot/gpt-oss-20b"}, []string{batching.Label, single.Label})
+	require.Contains(t, named, "sim/gpt-oss-20b (capacity 184)", "the capacity in the run's legend entry")
+	require.Contains(t, named, "sim-single-slot/gpt-oss-20b (capacity 11)")
+	assert.Equal(t, []float64{184, 184}, rules[batching.Style], "the capacity, a vertical line in the run's style")
+	assert.Equal(t, []float64{11, 11}, rules[single.Style])
+	require.True(t, named["target 95%"].reference, "the target share, a line of no run")
+	assert.Equal(t, []float64{95, 95}, named["target 95%"].Y)
+	for _, y := range named["sim/gpt-oss-20b (capacity 184)"].Y {
+		assert.True(t, y >= 0 && y <= 100, "attainment is a percentage")
+	}
+	pareto, ok := byFile["simulated_pareto"]
+	require.True(t, ok, "a Pareto chart")
+	require.Len(t, pareto.series, len(runs), "one line per run")
+	for _, s := range pareto.series {
+		for i := 1; i < len(s.X); i++ {
+			assert.GreaterOrEqual(t, s.X[i], s.X[i-1], "%s runs left to right", s.Name)
+		}
+	}
+	for _, c := range []Chart{att, pareto} {
+		svg, err := c.SVG()
+		require.NoError(t, err)
+		require.NoError(t, checkSVG(svg), c.File)
+	}
 }
 
 // A file of a newer schema is named with the reason; the others still load.

@@ -120,7 +120,7 @@ func TestEveryRunHasItsOwnStyleInEveryChartAndLegend(t *testing.T) {
 	require.NoError(t, err)
 	files, err := filepath.Glob(filepath.Join(out, "charts", "*.svg"))
 	require.NoError(t, err)
-	require.Len(t, files, 6)
+	require.Len(t, files, 8)
 
 	ownerOf := func(text string) *Run {
 		var best *Run
@@ -162,6 +162,9 @@ func TestEveryRunHasItsOwnStyleInEveryChartAndLegend(t *testing.T) {
 			styleOf[r.Label] = style
 		}
 		for _, r := range runs {
+			if strings.Contains(name, "attainment") && len(r.points("capacity")) == 0 {
+				continue // only the gpt-oss-20b fixtures have a capacity search
+			}
 			assert.True(t, seen[r.Label], "%s: %s has data here and is in the legend", name, r.Label)
 		}
 		// Every data line is drawn in a style its legend shows; none reaches the legend.

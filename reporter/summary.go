@@ -46,6 +46,18 @@ func Summary(w io.Writer, runs []*Run, problems []Problem) {
 		body = append(body, []string{r.Label, fmt.Sprint(pts), okCell, fmt.Sprint(invalid), fmt.Sprint(warns), peakCell})
 	}
 	markdownTable(w, []string{"run", "points", "min success", "invalid", "warnings", "peak out tok/s"}, body)
+	said := false
+	for _, r := range runs {
+		for _, p := range r.points("capacity") {
+			if p.Capacity != nil {
+				fmt.Fprintf(w, "\n- %s", mdText(p.Capacity.Sentence))
+				said = true
+			}
+		}
+	}
+	if said {
+		fmt.Fprintln(w)
+	}
 	for _, p := range problems {
 		fmt.Fprintf(w, "\n- unreadable %s", mdText(p.String()))
 	}

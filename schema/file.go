@@ -215,6 +215,8 @@ type Point struct {
 	// when unknown. A comparison with such a server compares this configuration too.
 	ParallelSlots int `json:"parallel_slots,omitempty"`
 	Trials        int `json:"trials"`
+	// TrialsStop says why adaptive trials (-trials=auto) stopped where they did.
+	TrialsStop string `json:"trials_stop,omitempty"`
 	// ITLBasis says how itl_ms was derived (exact_tokens_per_chunk or
 	// estimated_from_chunk_count).
 	ITLBasis string `json:"itl_basis"`
@@ -252,6 +254,12 @@ type Point struct {
 	TrialStats map[string]Interval `json:"trial_stats,omitempty"`
 	// Requests lists every measured request of every trial.
 	Requests []Sample `json:"requests,omitempty"`
+	// Capacity is the answer of a capacity search (scenario capacity); its value is also
+	// the metric capacity_value.
+	Capacity *Capacity `json:"capacity,omitempty"`
+	// SLO is what a request had to meet to count toward request_goodput and
+	// slo_attainment_pct; absent when the run set none.
+	SLO *SLO `json:"slo,omitempty"`
 	// MeasuredAt is when the point finished (RFC 3339): a file accumulates points of
 	// several runs, and a verdict names the points it was decided on by this time.
 	MeasuredAt string `json:"measured_at,omitempty"`

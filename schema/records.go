@@ -39,8 +39,11 @@ type Head struct {
 	// Point describes the point (scenario, shape, trials, measured_at); its metrics are
 	// what the records compute to.
 	Point Point `json:"point"`
-	// SLO is what goodput was measured against; nil when none was set.
+	// SLO is what goodput and attainment were measured against; nil when none was set.
 	SLO *SLO `json:"slo,omitempty"`
+	// Adaptive says the trials were adaptive (-trials=auto): Point.Trials is the most
+	// that would have run, and Point.TrialsStop says why they stopped.
+	Adaptive bool `json:"adaptive_trials,omitempty"`
 	// Shard says which share of the point's load these records are; nil for a whole point.
 	Shard *Shard `json:"shard,omitempty"`
 	// Stopped says why measuring stopped before the point's last trial (a crash, an
@@ -50,13 +53,6 @@ type Head struct {
 	// short (a run killed while writing) is told from a whole one.
 	Trials   int `json:"trials"`
 	Requests int `json:"requests"`
-}
-
-// SLO is a service-level objective set in milliseconds; a zero field is not checked.
-type SLO struct {
-	TTFTMs float64 `json:"ttft_ms,omitempty"`
-	TPOTMs float64 `json:"tpot_ms,omitempty"`
-	E2EMs  float64 `json:"e2e_ms,omitempty"`
 }
 
 // Shard says which share of a point's load a process ran.

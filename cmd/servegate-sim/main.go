@@ -41,6 +41,7 @@ func run() error {
 	kv := flag.Int("kv-tokens", 0, "override the profile's KV-cache token budget")
 	prefillNs := flag.Int("prefill-per-token-ns", -1, "override prefill time per token (ns)")
 	prefillChunk := flag.Int("prefill-chunk", -1, "override the chunked-prefill budget per step (tokens)")
+	decodeSeqNs := flag.Int("decode-per-seq-ns", -1, "override the decode time each further sequence adds to a step (ns)")
 	maxModelLen := flag.Int("max-model-len", 0, "override the context window (tokens): longer requests are refused with 400")
 	stdinExit := flag.Bool("stdin-exit", false, "exit when standard input closes (for a parent that may die)")
 	var f sim.Faults
@@ -86,6 +87,9 @@ func run() error {
 	}
 	if *prefillChunk >= 0 {
 		p.PrefillChunk = *prefillChunk
+	}
+	if *decodeSeqNs >= 0 {
+		p.DecodePerSeq = time.Duration(*decodeSeqNs)
 	}
 	if *maxModelLen > 0 {
 		p.MaxModelLen = *maxModelLen

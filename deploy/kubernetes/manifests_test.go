@@ -143,7 +143,8 @@ func suiteFlags(t *testing.T) []string {
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		for _, m := range regexp.MustCompile(`flag\.\w+\("([a-z-]+)"`).FindAllStringSubmatch(string(b), -1) {
+		// flag.String("name", ...), and flag.Var(value, "name", ...) for -trials.
+		for _, m := range regexp.MustCompile(`flag\.\w+\((?:\w+, )?"([a-z-]+)"`).FindAllStringSubmatch(string(b), -1) {
 			out = append(out, m[1])
 		}
 	}

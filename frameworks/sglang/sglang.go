@@ -3,6 +3,7 @@ package sglang
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/servegate/servegate/frameworks"
 )
@@ -56,8 +57,17 @@ var Spec = frameworks.Spec{
 	OutputLength: map[string]frameworks.OutputLength{"": frameworks.IgnoreEOS, "harmony": frameworks.Natural},
 	Model:        frameworks.HF,
 	Launch: func(model, host string, port int) []string {
-		return []string{"python3", "-m", "sglang.launch_server", "--model-path", model, "--tp", "1", "--host", host,
+		cmd := []string{"python3", "-m", "sglang.launch_server", "--model-path", model, "--tp", "1", "--host", host,
 			"--port", strconv.Itoa(port), "--mem-fraction-static", "0.85", "--enable-metrics"}
+		// gpt-oss's analysis channel reaches the client as reasoning_content only with
+		// SGLang's gpt-oss reasoning parser (docs.sglang.io, advanced_features/
+		// separate_reasoning: parser "gpt-oss"); without it the reasoning arrives as content
+		// and the time to the first answer token cannot be told from TTFT. vLLM parses
+		// Harmony without a flag.
+		if strings.Contains(strings.ToLower(model), "gpt-oss") {
+			cmd = append(cmd, "--reasoning-parser", "gpt-oss")
+		}
+		return cmd
 	},
 	MissingModelHint: func(m string) string { return "launch sglang with --model-path " + m + " (or --served-model-name)" },
 }

@@ -78,6 +78,10 @@ func (j *job) take(buf []token) ([]token, bool, string) {
 	return buf, j.finished, j.reason
 }
 
+// catchUp is how far behind its timeline the engine may fall and still catch up: a
+// scheduling delay on a loaded machine, not a stall that would release a burst of steps.
+const catchUp = 50 * time.Millisecond
+
 // engine is the continuous-batching scheduler: one goroutine that admits queued jobs
 // within the batch and KV limits, then runs steps that prefill new prompts and decode one
 // token for every running job, taking the profile's time for each.
@@ -175,6 +179,12 @@ func (e *engine) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	batch := make([]token, 0, 4)
+	// Steps end on a timeline of their own: each ends its step time after the previous
+	// one ended, not after the engine finished its bookkeeping, so the simulator's own CPU
+	// time (hundreds of jobs' tokens handed out per step) and a busy machine that runs the
+	// engine late do not stretch the steps: the steps after a delay run at once until the
+	// timeline is met. Idle, or further behind than catchUp, it starts again from now.
+	var ended time.Time
 	for {
 		select {
 		case done := <-e.resetCh:
@@ -183,6 +193,7 @@ func (e *engine) run(ctx context.Context) {
 		}
 		e.admit()
 		if len(e.running) == 0 {
+			ended = time.Time{}
 			select {
 			case <-e.wake:
 				continue
@@ -222,11 +233,19 @@ func (e *engine) run(ctx context.Context) {
 		if e.p.NonASCIISlowdown > 0 && slices.ContainsFunc(e.running, func(j *job) bool { return j.korean }) {
 			step += time.Duration(float64(step) * e.p.NonASCIISlowdown)
 		}
-		timer.Reset(step)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
+		if start := time.Now(); ended.IsZero() || start.Sub(ended) > catchUp {
+			ended = start
+		}
+		ended = ended.Add(step)
+		if wait := time.Until(ended); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			}
+		} else if ctx.Err() != nil {
 			return
 		}
 		now := time.Now()

@@ -76,6 +76,25 @@ type Hypothesis struct {
 	// Skip, when set, is why the hypothesis is not decided at all (a CI owner's choice in
 	// an override file, e.g. a framework the pipeline does not run); shown as the skip.
 	Skip string `json:"skip,omitempty"`
+	// confidence of the intervals it is decided on; 0 means 0.95 (see Stopping).
+	confidence float64
+}
+
+// Stopping is h as adaptive trials ask it whether a point needs more trials: decided on
+// at least minTrials per point, on 99% intervals. A verdict read off the first few of
+// several looks at growing data is wrong more often than one look's 5%; stopping only when
+// the 99% interval is already on one side keeps the verdict then given on the 95% interval
+// from resting on a lucky look.
+func (h Hypothesis) Stopping(minTrials int) Hypothesis {
+	h.MinTrials, h.confidence = minTrials, 0.99
+	return h
+}
+
+func (h Hypothesis) level() float64 {
+	if h.confidence == 0 {
+		return 0.95
+	}
+	return h.confidence
 }
 
 // Trials is the least trials per point h is decided on.
@@ -100,7 +119,8 @@ func (h Hypothesis) About(fw string) bool {
 	return false
 }
 
-// Defaults returns H1-H5. H1 has a cross-framework part (H1x); H2 compares frameworks.
+// Defaults returns H1-H6. H1 and H6 have cross-framework parts (H1x, H6x); H2 compares
+// frameworks.
 func Defaults() []Hypothesis {
 	ref := func(sc, pt, m string) Ref { return Ref{sc, pt, m} }
 	den := func(sc, pt, m string) *Ref { r := ref(sc, pt, m); return &r }
@@ -128,8 +148,22 @@ func Defaults() []Hypothesis {
 			Checks: []Check{
 				{Num: ref("korean", "ko", "output_token_throughput"), Den: den("korean", "en", "output_token_throughput"), Op: "within", Low: 0.9, High: 1.1},
 				{Num: ref("korean", "ko", "input_content_tokens_per_char"), Den: den("korean", "en", "input_content_tokens_per_char"), Op: "outside", Low: 0.9, High: 1.1}}},
+		{ID: "H6", Claim: "batching engines serve at least 32 concurrent users within the SLO",
+			Frameworks: []string{"vllm", "sglang", "sim"},
+			Checks:     []Check{{Num: ref("capacity", "users", CapacityMetric), Op: ">=", Threshold: 32}}},
+		{ID: "H6x", Claim: "vLLM and SGLang serve at least 3x as many concurrent users as Ollama within the SLO",
+			CrossFramework: true,
+			Checks: []Check{
+				{Num: ref("capacity", "users", CapacityMetric), NumFrom: "fw:vllm", Den: den("capacity", "users", CapacityMetric), DenFrom: "fw:ollama", Op: ">=", Threshold: 3},
+				{Num: ref("capacity", "users", CapacityMetric), NumFrom: "fw:sglang", Den: den("capacity", "users", CapacityMetric), DenFrom: "fw:ollama", Op: ">=", Threshold: 3}}},
 	}
 }
+
+// CapacityMetric is a capacity point's answer. A check on it is decided on the interval
+// the search narrowed the answer to (results.Capacity: Low to High, open above when the
+// search met the SLO at its ceiling), not on trials: the search measured each level until
+// it was decided, so min_trials does not apply.
+const CapacityMetric = "capacity_value"
 
 // Lookup returns the hypothesis with id.
 func Lookup(hs []Hypothesis, id string) (Hypothesis, error) {
@@ -229,12 +263,14 @@ func find(pts []schema.Point, r Ref) (schema.Point, bool) {
 	return schema.Point{}, false
 }
 
-// sample is one side of a check: a metric's per-trial values at one point.
+// sample is one side of a check: a metric's per-trial values at one point, or a capacity
+// search's answer.
 type sample struct {
-	xs      []float64
-	ev      Evidence
-	why     string
-	missing bool
+	xs       []float64
+	capacity *schema.Capacity
+	ev       Evidence
+	why      string
+	missing  bool
 }
 
 // values returns a metric's per-trial values at a point of framework fw, or why there are
@@ -249,7 +285,11 @@ func values(fw string, pts []schema.Point, r Ref) sample {
 		s.why = fmt.Sprintf("%s/%s is invalid (%s)", r.Scenario, r.Point, p.Invalid)
 		return s
 	}
-	if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
+	if r.Metric == CapacityMetric {
+		if s.capacity = p.Capacity; s.capacity == nil {
+			s.why, s.missing = fmt.Sprintf("%s/%s has no capacity answer", r.Scenario, r.Point), true
+		}
+	} else if iv, ok := p.TrialStats[r.Metric]; ok && len(iv.Values) > 0 {
 		s.xs = iv.Values
 	} else if v, ok := p.Metrics[r.Metric]; ok {
 		s.xs = []float64{v}
@@ -289,8 +329,8 @@ func (c Check) decide(res CheckResult, lo, hi float64) CheckResult {
 
 // decideValue decides a check on one quantity's per-trial values: Student's t 95%
 // interval of their mean (metrics.Estimate), or every value for an Every check.
-func (c Check) decideValue(res CheckResult, xs []float64) CheckResult {
-	iv := metrics.Estimate(xs)
+func (c Check) decideValue(res CheckResult, xs []float64, confidence float64) CheckResult {
+	iv := metrics.EstimateAt(xs, confidence)
 	res.Observed, res.Low, res.High, res.Trials = iv.Mean, iv.Low, iv.High, iv.N
 	if c.Every {
 		res.Verdict = Pass
@@ -314,6 +354,11 @@ func (c Check) decideValue(res CheckResult, xs []float64) CheckResult {
 // exponentiated: the ratio of geometric means with its 95% interval. ok is false when a
 // value is not positive or either side has fewer than two values.
 func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
+	return RatioIntervalAt(num, den, 0.95)
+}
+
+// RatioIntervalAt is RatioInterval with an interval of the given confidence.
+func RatioIntervalAt(num, den []float64, confidence float64) (ratio, lo, hi float64, ok bool) {
 	if len(num) < 2 || len(den) < 2 {
 		return 0, 0, 0, false
 	}
@@ -338,8 +383,60 @@ func RatioInterval(num, den []float64) (ratio, lo, hi float64, ok bool) {
 		return math.Exp(d), math.Exp(d), math.Exp(d), true
 	}
 	df := (va + vb) * (va + vb) / (va*va/float64(len(num)-1) + vb*vb/float64(len(den)-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(0.975)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-confidence)/2)
 	return math.Exp(d), math.Exp(d - t*se), math.Exp(d + t*se), true
+}
+
+// decideCapacity decides a check on capacity answers: the interval of the answer, or of
+// the ratio of two (the numerator's ends over the denominator's far ends).
+func (c Check) decideCapacity(res CheckResult, sides []sample) CheckResult {
+	bounds := func(s sample) (v, lo, hi float64, ok bool) {
+		if s.capacity == nil {
+			return 0, 0, 0, false
+		}
+		hi = s.capacity.High
+		if s.capacity.AtCeiling {
+			hi = math.Inf(1)
+		}
+		return s.capacity.Value, s.capacity.Low, hi, true
+	}
+	v, lo, hi, ok := bounds(sides[0])
+	res.Trials = 1
+	if len(sides) > 1 {
+		dv, dlo, dhi, dok := bounds(sides[1])
+		if !ok || !dok {
+			res.Verdict, res.Why, res.Missing = Inconclusive, "a capacity compares only with a capacity", true
+			return res
+		}
+		ratio := func(a, b float64) float64 {
+			if b == 0 {
+				return math.Inf(1)
+			}
+			return a / b
+		}
+		v, lo, hi = ratio(v, dv), ratio(lo, dhi), ratio(hi, dlo)
+		if lo == 0 && hi == 0 || math.IsNaN(lo) || math.IsNaN(hi) {
+			res.Verdict, res.Why = Inconclusive, "neither serves any load: no ratio"
+			return res
+		}
+	}
+	finite := func(x float64) *float64 {
+		if math.IsInf(x, 0) {
+			return nil
+		}
+		return &x
+	}
+	res.Low, res.High = finite(lo), finite(hi)
+	if !math.IsInf(v, 0) {
+		res.Observed = v
+	} else {
+		res.Why = "the denominator serves no load"
+	}
+	out := c.decide(res, lo, hi)
+	if out.Verdict == Inconclusive {
+		out.Why = "the capacity's interval straddles the threshold"
+	}
+	return out
 }
 
 // holds reports whether one value satisfies the check.
@@ -378,7 +475,7 @@ func (c Check) name(numFW, denFW string) string {
 
 // evaluate decides one check on the given numerator and denominator frameworks' points,
 // each of which must have at least minTrials trials.
-func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []schema.Point) (CheckResult, []Evidence) {
+func (c Check) evaluate(minTrials int, confidence float64, numFW, denFW string, numPts, denPts []schema.Point) (CheckResult, []Evidence) {
 	res := CheckResult{Check: c.name(numFW, denFW)}
 	sides := []sample{values(numFW, numPts, c.Num)}
 	if c.Den != nil {
@@ -398,9 +495,12 @@ func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []sch
 	}
 	if c.Every && c.Den == nil {
 		// One failing trial disproves "every trial"; passing needs the full count.
-		if r := c.decideValue(res, sides[0].xs); r.Verdict == Fail {
+		if r := c.decideValue(res, sides[0].xs, confidence); r.Verdict == Fail {
 			return r, ev
 		}
+	}
+	if sides[0].capacity != nil || len(sides) > 1 && sides[1].capacity != nil {
+		return c.decideCapacity(res, sides), ev
 	}
 	for _, s := range sides {
 		if s.ev.Trials < minTrials {
@@ -411,9 +511,9 @@ func (c Check) evaluate(minTrials int, numFW, denFW string, numPts, denPts []sch
 		}
 	}
 	if c.Den == nil {
-		return c.decideValue(res, sides[0].xs), ev
+		return c.decideValue(res, sides[0].xs, confidence), ev
 	}
-	ratio, lo, hi, ok := RatioInterval(sides[0].xs, sides[1].xs)
+	ratio, lo, hi, ok := RatioIntervalAt(sides[0].xs, sides[1].xs, confidence)
 	res.Trials = min(len(sides[0].xs), len(sides[1].xs))
 	if !ok {
 		res.Verdict, res.Why = Inconclusive, "a ratio needs two or more positive values on each side"
@@ -442,7 +542,7 @@ func Evaluate(h Hypothesis, rs Results) Result {
 		if !h.CrossFramework {
 			for _, fw := range fws {
 				if h.About(fw) {
-					add(c.evaluate(h.Trials(), fw, fw, rs[fw], rs[fw]))
+					add(c.evaluate(h.Trials(), h.level(), fw, fw, rs[fw], rs[fw]))
 				}
 			}
 			continue
@@ -475,7 +575,7 @@ func Evaluate(h Hypothesis, rs Results) Result {
 				if a != b {
 					pairs++
 					compared[a], compared[b] = true, true
-					add(c.evaluate(h.Trials(), a, b, rs[a], rs[b]))
+					add(c.evaluate(h.Trials(), h.level(), a, b, rs[a], rs[b]))
 				}
 			}
 		}

@@ -259,7 +259,7 @@ func TestBands(t *testing.T) {
 		{outside, []float64{3, 3.1, 2.9}, Pass},
 		{outside, []float64{1, 1.01, 0.99}, Fail},
 	} {
-		assert.Equal(t, tc.want, tc.c.decideValue(CheckResult{}, tc.xs).Verdict, "%s %v", tc.c.Op, tc.xs)
+		assert.Equal(t, tc.want, tc.c.decideValue(CheckResult{}, tc.xs, 0.95).Verdict, "%s %v", tc.c.Op, tc.xs)
 	}
 }
 
@@ -332,6 +332,10 @@ func TestOverrideFilesAreValidated(t *testing.T) {
 			[]string{`no point "c65"`, "c64"}},
 		{"unknown metric", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "concurrent", "point": "c64", "metric": "output_token_thruput"}, "op": ">=", "threshold": 1}]}]`,
 			[]string{`unknown metric "output_token_thruput"`, "output_token_throughput"}},
+		{"capacity of a plain point", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "concurrent", "point": "c64", "metric": "capacity_value"}, "op": ">=", "threshold": 1}]}]`,
+			[]string{`a capacity point's one metric is capacity_value`}},
+		{"latency of a capacity point", `[{"id": "H9", "claim": "x", "checks": [{"num": {"scenario": "capacity", "point": "users", "metric": "p95_ttft_ms"}, "op": "<=", "threshold": 1}]}]`,
+			[]string{`capacity/users p95_ttft_ms`}},
 		{"unknown operator", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "op": "=>", "threshold": 1}]}]`,
 			[]string{`unknown op "=>"`, "<=, >=, within, outside"}},
 		{"threshold left out", `[{"id": "H9", "claim": "x", "checks": [{"num": ` + c64 + `, "op": ">="}]}]`,
@@ -401,4 +405,67 @@ func TestREADMEOverrideExampleLoads(t *testing.T) {
 	assert.True(t, h1x.CrossFramework, "merged: the rest of H1x stays")
 	h4, _ := Lookup(hs, "H4")
 	assert.NotEmpty(t, h4.Skip)
+}
+
+// capacityPoint is a capacity answer value within [low, high].
+func capacityPoint(value, low, high float64, atCeiling bool) results.Point {
+	return results.Point{Scenario: "capacity", Point: "users", Trials: 1, Metrics: map[string]float64{CapacityMetric: value},
+		Capacity: &results.Capacity{Mode: results.UsersMode, Value: value, Low: low, High: high, AtCeiling: atCeiling}}
+}
+
+func TestCapacityChecksDecideOnTheSearchInterval(t *testing.T) {
+	h6 := func(p results.Point) Result {
+		h, err := Lookup(Defaults(), "H6")
+		require.NoError(t, err)
+		return Evaluate(h, Results{"sim": {p}})
+	}
+	for _, c := range []struct {
+		name string
+		p    results.Point
+		want string
+	}{
+		{"wholly above 32", capacityPoint(40, 40, 47, false), Pass},
+		{"wholly below", capacityPoint(20, 20, 25, false), Fail},
+		{"the interval holds 32", capacityPoint(30, 30, 40, false), Inconclusive},
+		{"met at the ceiling: at least that", capacityPoint(64, 64, 64, true), Pass},
+		{"serves nothing", capacityPoint(0, 0, 0, false), Fail},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := h6(c.p)
+			assert.Equal(t, c.want, res.Verdict, res.Details)
+			assert.False(t, res.Missing)
+		})
+	}
+	// One trial is all a search has: min_trials does not apply to it.
+	assert.Equal(t, Pass, h6(capacityPoint(40, 40, 47, false)).Verdict)
+
+	h6x, err := Lookup(Defaults(), "H6x")
+	require.NoError(t, err)
+	x := func(vllm, ollama results.Point) Result {
+		return Evaluate(h6x, Results{"vllm": {vllm}, "sglang": {vllm}, "ollama": {ollama}})
+	}
+	assert.Equal(t, Pass, x(capacityPoint(184, 184, 191, false), capacityPoint(10, 10, 10, false)).Verdict)
+	assert.Equal(t, Fail, x(capacityPoint(20, 20, 22, false), capacityPoint(10, 10, 12, false)).Verdict)
+	assert.Equal(t, Inconclusive, x(capacityPoint(30, 30, 40, false), capacityPoint(10, 10, 12, false)).Verdict, "2.5x to 4x holds 3x")
+	res := x(capacityPoint(5, 5, 5, false), capacityPoint(0, 0, 0, false))
+	assert.Equal(t, Pass, res.Verdict, "any load against none: the ratio is unbounded")
+	assert.Nil(t, res.High)
+	noCap := capacityPoint(10, 10, 10, false)
+	noCap.Capacity = nil
+	res = x(capacityPoint(184, 184, 191, false), noCap)
+	assert.NotEqual(t, Pass, res.Verdict)
+	assert.True(t, res.Missing, "no capacity answer is missing evidence")
+}
+
+// Adaptive trials stop on a 99% interval: a value whose 95% interval clears the
+// threshold but whose 99% interval does not is not yet decided for stopping.
+func TestStoppingAsksForMore(t *testing.T) {
+	h := Hypothesis{ID: "T", Checks: []Check{{Num: Ref{"concurrent", "c1", "output_token_throughput"}, Op: ">=", Threshold: 10}}}
+	// Mean 11, sample std 0.59, five trials: the 95% interval starts at 10.27, the 99% at
+	// 9.78.
+	xs := []float64{10.2, 11.6, 10.6, 11.4, 11.2}
+	rs := Results{"sim": {point("concurrent", "c1", "output_token_throughput", xs...)}}
+	h.MinTrials = 5
+	assert.Equal(t, Pass, Evaluate(h, rs).Verdict, "the 95% interval clears 10")
+	assert.Equal(t, Inconclusive, Evaluate(h.Stopping(3), rs).Verdict, "the 99% interval does not")
 }

@@ -7,11 +7,11 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/internal/strictjson"
 )
 
 // Ops are the comparisons a check may make.
@@ -46,7 +46,7 @@ func Load(path string) ([]Hypothesis, error) {
 	}
 	for i, raw := range entries {
 		where := fmt.Sprintf("%s: entry %d", path, i)
-		if err := checkFields(where, raw, reflect.TypeFor[override]()); err != nil {
+		if err := strictjson.Check(where, raw, reflect.TypeFor[override]()); err != nil {
 			return nil, err
 		}
 		var o override
@@ -199,6 +199,9 @@ func (r Ref) validate(at string) error {
 				if err := metrics.Check(r.Metric); err != nil {
 					return fmt.Errorf("%s: %w", at, err)
 				}
+				if searched := p.Search != nil; searched != (r.Metric == CapacityMetric) {
+					return fmt.Errorf("%s: %s/%s %s: a capacity point's one metric is %s, and only a capacity point has it", at, r.Scenario, r.Point, r.Metric, CapacityMetric)
+				}
 				return nil
 			}
 			points = append(points, p.Name)
@@ -206,77 +209,4 @@ func (r Ref) validate(at string) error {
 		return fmt.Errorf("%s: scenario %s has no point %q: valid are %s", at, sc.ResultName, r.Point, strings.Join(points, ", "))
 	}
 	return fmt.Errorf("%s: unknown scenario %q: valid are %s", at, r.Scenario, strings.Join(scenarios, ", "))
-}
-
-// checkFields reports the first JSON key of raw, or of its nested hypothesis parts, that
-// the type t does not have, with the keys it does.
-func checkFields(at string, raw json.RawMessage, t reflect.Type) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("%s: want a JSON object: %w", at, err)
-	}
-	fields := jsonFields(t)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		ft, ok := fields[k]
-		if !ok {
-			return fmt.Errorf("%s: unknown field %q: valid are %s", at, k, strings.Join(sortedKeys(fields), ", "))
-		}
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch {
-		case ft.Kind() == reflect.Struct:
-			if err := checkFields(at+": "+k, m[k], ft); err != nil {
-				return err
-			}
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			var items []json.RawMessage
-			if json.Unmarshal(m[k], &items) != nil {
-				continue // the typed decode names the mistake
-			}
-			for i, item := range items {
-				if err := checkFields(fmt.Sprintf("%s: %s[%d]", at, k, i), item, ft.Elem()); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// jsonFields maps the JSON names of t's fields (embedded structs flattened) to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,7 +1,8 @@
 // Package load drives requests at a target: a closed loop that keeps a fixed number of
-// requests in flight, or an open loop whose arrivals follow a precomputed schedule
-// (Poisson or gamma-bursty) with an optional cap on requests in flight. Every request is
-// handed its scheduled time, so time spent waiting for a slot is measured, not hidden.
+// requests in flight, or an open loop whose arrivals follow a schedule (Poisson,
+// gamma-bursty or constant: Arrivals, tested on their schedules alone) with an optional cap
+// on requests in flight. Every request is handed its scheduled time, so time spent waiting
+// for a slot is measured, not hidden.
 package load
 
 import (
@@ -58,8 +59,12 @@ func (g *gauge) dec() { g.cur.Add(-1) }
 
 // ClosedLoop keeps Concurrency requests in flight: each worker sends its next request as
 // soon as its previous one returns. A request is scheduled when its worker frees up.
+// RampUp starts the workers evenly over that long rather than all at once: requests of
+// equal length that start together end together, and a server then sees waves (all
+// prompts at once, then only decoding) instead of users at their own phases.
 type ClosedLoop struct {
 	Concurrency int
+	RampUp      time.Duration
 }
 
 // Run implements Pattern.
@@ -73,6 +78,15 @@ func (c ClosedLoop) Run(ctx context.Context, n int, do Func) Report {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if delay := c.RampUp * time.Duration(w) / time.Duration(workers); delay > 0 {
+				t := time.NewTimer(time.Until(rep.Start.Add(delay)))
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return
+				}
+			}
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -91,25 +105,41 @@ func (c ClosedLoop) Run(ctx context.Context, n int, do Func) Report {
 	return rep
 }
 
-// OpenLoop releases requests at Rate per second on a schedule drawn once from a gamma
-// distribution of inter-arrival gaps (shape Burstiness; 1 is a Poisson process, below 1
-// burstier, above 1 smoother), rescaled so the whole schedule spans exactly n/Rate seconds,
-// as vLLM's benchmark does to remove seed noise from the achieved rate. MaxConcurrency, if
-// set, caps requests in flight: a due request waits for a slot and its queue time shows in
-// the gap between its scheduled and send times.
-type OpenLoop struct {
-	Rate           float64
-	Burstiness     float64
-	MaxConcurrency int
-	Seed           uint64
+// Arrivals say when each request of an open loop is due: vegeta's pacer idea, with the
+// whole schedule drawn before the first request so a run can be repeated exactly.
+type Arrivals interface {
+	// Offsets returns the release offset of each of n requests from the start, in order.
+	Offsets(n int) ([]time.Duration, error)
+	// PerSecond is the mean rate.
+	PerSecond() float64
 }
 
-// Schedule returns the release offset of each of n requests from the start.
-func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
-	if o.Rate <= 0 || math.IsInf(o.Rate, 0) || math.IsNaN(o.Rate) {
-		return nil, fmt.Errorf("open loop: rate must be a positive number of requests per second, got %v", o.Rate)
+func checkRate(rate float64) error {
+	if rate <= 0 || math.IsInf(rate, 0) || math.IsNaN(rate) {
+		return fmt.Errorf("open loop: rate must be a positive number of requests per second, got %v", rate)
 	}
-	shape := o.Burstiness
+	return nil
+}
+
+// Poisson arrivals at Rate per second: inter-arrival gaps drawn once from a gamma
+// distribution of shape Burstiness (1 or 0 is a Poisson process, below 1 burstier, above 1
+// smoother), rescaled so the whole schedule spans exactly n/Rate seconds, as vLLM's
+// benchmark does to remove seed noise from the achieved rate.
+type Poisson struct {
+	Rate       float64
+	Burstiness float64
+	Seed       uint64
+}
+
+// PerSecond implements Arrivals.
+func (p Poisson) PerSecond() float64 { return p.Rate }
+
+// Offsets implements Arrivals.
+func (p Poisson) Offsets(n int) ([]time.Duration, error) {
+	if err := checkRate(p.Rate); err != nil {
+		return nil, err
+	}
+	shape := p.Burstiness
 	if shape == 0 {
 		shape = 1
 	}
@@ -120,14 +150,14 @@ func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
 		return nil, nil
 	}
 	// Gamma(shape k, rate k·λ) has mean 1/λ; k = 1 is the exponential of a Poisson process.
-	dist := distuv.Gamma{Alpha: shape, Beta: shape * o.Rate, Src: rand.NewPCG(o.Seed, 0x5e77e)}
+	dist := distuv.Gamma{Alpha: shape, Beta: shape * p.Rate, Src: rand.NewPCG(p.Seed, 0x5e77e)}
 	gaps := make([]float64, n)
 	var sum float64
 	for i := range gaps {
 		gaps[i] = dist.Rand()
 		sum += gaps[i]
 	}
-	scale := float64(n) / o.Rate / sum
+	scale := float64(n) / p.Rate / sum
 	out := make([]time.Duration, n)
 	var at float64
 	for i := range gaps {
@@ -137,7 +167,44 @@ func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
 	return out, nil
 }
 
-// Run implements Pattern. A bad Rate or Burstiness releases nothing; check Schedule first.
+// Constant arrivals: one request every 1/Rate seconds, the first at once.
+type Constant struct {
+	Rate float64
+}
+
+// PerSecond implements Arrivals.
+func (c Constant) PerSecond() float64 { return c.Rate }
+
+// Offsets implements Arrivals.
+func (c Constant) Offsets(n int) ([]time.Duration, error) {
+	if err := checkRate(c.Rate); err != nil {
+		return nil, err
+	}
+	out := make([]time.Duration, max(n, 0))
+	for i := range out {
+		out[i] = time.Duration(float64(i) / c.Rate * float64(time.Second))
+	}
+	return out, nil
+}
+
+// OpenLoop releases requests when Arrivals says they are due, whether or not earlier ones
+// have returned. MaxConcurrency, if set, caps requests in flight: a due request waits for
+// a slot and its queue time shows in the gap between its scheduled and send times.
+type OpenLoop struct {
+	Arrivals       Arrivals
+	MaxConcurrency int
+}
+
+// Schedule returns the release offset of each of n requests from the start, as Arrivals
+// draws them.
+func (o OpenLoop) Schedule(n int) ([]time.Duration, error) {
+	if o.Arrivals == nil {
+		return nil, fmt.Errorf("open loop: no arrivals")
+	}
+	return o.Arrivals.Offsets(n)
+}
+
+// Run implements Pattern. Bad arrivals release nothing; check Schedule first.
 func (o OpenLoop) Run(ctx context.Context, n int, do Func) Report {
 	sched, err := o.Schedule(n)
 	if err != nil {

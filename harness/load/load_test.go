@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,37 @@ func TestClosedLoopHoldsConcurrency(t *testing.T) {
 	}
 }
 
+func TestClosedLoopRampsUp(t *testing.T) {
+	var mu sync.Mutex
+	first := map[int]time.Time{} // each worker's first request, by index order
+	all := make(chan struct{})   // closed when every worker has sent
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep := ClosedLoop{Concurrency: 4, RampUp: 40 * time.Millisecond}.Run(ctx, 4, func(ctx context.Context, i int, scheduled time.Time) {
+		mu.Lock()
+		first[i] = scheduled
+		if len(first) == 4 {
+			close(all)
+		}
+		mu.Unlock()
+		// Hold the worker until all have sent, so no worker takes another's request
+		// and each request is a different worker's first.
+		select {
+		case <-all:
+		case <-ctx.Done():
+		}
+	})
+	require.Len(t, first, 4)
+	var offsets []time.Duration
+	for _, at := range first {
+		offsets = append(offsets, at.Sub(rep.Start))
+	}
+	slices.Sort(offsets)
+	for w, off := range offsets {
+		assert.GreaterOrEqual(t, off, time.Duration(w)*10*time.Millisecond, "worker %d starts a quarter of the ramp after the one before", w)
+	}
+}
+
 func TestClosedLoopStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var sent atomic.Int64
@@ -47,8 +79,8 @@ func TestClosedLoopStopsOnCancel(t *testing.T) {
 
 func TestScheduleSpansExactlyNOverRate(t *testing.T) {
 	for _, burst := range []float64{0.5, 1, 4} {
-		o := OpenLoop{Rate: 50, Burstiness: burst, Seed: 7}
-		s, err := o.Schedule(1000)
+		o := Poisson{Rate: 50, Burstiness: burst, Seed: 7}
+		s, err := o.Offsets(1000)
 		require.NoError(t, err)
 		require.Len(t, s, 1000)
 		assert.Equal(t, time.Duration(0), s[0])
@@ -59,7 +91,7 @@ func TestScheduleSpansExactlyNOverRate(t *testing.T) {
 		// last release comes one mean gap or so before the 20 s mark.
 		assert.Less(t, s[len(s)-1], 20*time.Second)
 		assert.Greater(t, s[len(s)-1], 19*time.Second)
-		again, _ := o.Schedule(1000)
+		again, _ := o.Offsets(1000)
 		assert.Equal(t, s, again, "same seed, same schedule")
 	}
 }
@@ -67,7 +99,7 @@ func TestScheduleSpansExactlyNOverRate(t *testing.T) {
 func TestScheduleBurstiness(t *testing.T) {
 	// The coefficient of variation of gamma gaps with shape k is 1/√k: 1 for Poisson.
 	cv := func(burst float64) float64 {
-		s, err := OpenLoop{Rate: 100, Burstiness: burst, Seed: 3}.Schedule(20001)
+		s, err := Poisson{Rate: 100, Burstiness: burst, Seed: 3}.Offsets(20001)
 		require.NoError(t, err)
 		var sum, ss float64
 		gaps := make([]float64, len(s)-1)
@@ -87,16 +119,25 @@ func TestScheduleBurstiness(t *testing.T) {
 }
 
 func TestScheduleRejectsBadRates(t *testing.T) {
-	for _, o := range []OpenLoop{{Rate: 0}, {Rate: -1}, {Rate: math.Inf(1)}, {Rate: 1, Burstiness: -2}} {
-		_, err := o.Schedule(10)
+	for _, o := range []Arrivals{Poisson{Rate: 0}, Poisson{Rate: -1}, Poisson{Rate: math.Inf(1)}, Poisson{Rate: 1, Burstiness: -2},
+		Constant{Rate: 0}, Constant{Rate: math.NaN()}} {
+		_, err := o.Offsets(10)
 		assert.Error(t, err, "%+v", o)
 	}
+	rep := OpenLoop{}.Run(context.Background(), 3, func(context.Context, int, time.Time) { t.Error("released without arrivals") })
+	assert.Zero(t, rep.Dispatched)
+}
+
+func TestConstantArrivalsAreEvenlySpaced(t *testing.T) {
+	s, err := Constant{Rate: 4}.Offsets(5)
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second}, s)
 }
 
 func TestOpenLoopHoldsRate(t *testing.T) {
 	const n, rate = 100, 200.0
-	o := OpenLoop{Rate: rate, Seed: 1}
-	sched, err := o.Schedule(n)
+	o := OpenLoop{Arrivals: Poisson{Rate: rate, Seed: 1}}
+	sched, err := o.Arrivals.Offsets(n)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	sent := make([]time.Time, n)
@@ -117,7 +158,7 @@ func TestOpenLoopHoldsRate(t *testing.T) {
 
 func TestOpenLoopCapsInFlightAndShowsTheWait(t *testing.T) {
 	var cur, peak atomic.Int64
-	rep := OpenLoop{Rate: 5000, MaxConcurrency: 3, Seed: 2}.Run(context.Background(), 60, func(ctx context.Context, i int, scheduled time.Time) {
+	rep := OpenLoop{Arrivals: Poisson{Rate: 5000, Seed: 2}, MaxConcurrency: 3}.Run(context.Background(), 60, func(ctx context.Context, i int, scheduled time.Time) {
 		n := cur.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}

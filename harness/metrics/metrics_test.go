@@ -83,7 +83,7 @@ func TestCompute(t *testing.T) {
 	for i, lag := range []time.Duration{0, 2 * ms, 30 * ms} {
 		recs[0].Chunks[i].Lag = lag
 	}
-	s := Compute(recs, SLO{TTFT: 150 * ms})
+	s := Compute(recs)
 	v := s.Values
 	want := map[string]float64{
 		"avg_ttft_ms": 150, "p50_ttft_ms": 150, "p99_ttft_ms": 199, "std_ttft_ms": 50,
@@ -100,7 +100,6 @@ func TestCompute(t *testing.T) {
 		// window: t0 (earliest schedule/send) to t0+310 ms (B's last token)
 		"total_time_sec": 0.31, "output_token_throughput": 6 / 0.31, "total_token_throughput": 6 / 0.31,
 		"input_output_token_throughput": 26 / 0.31, "request_throughput": 2 / 0.31,
-		"request_goodput": 1 / 0.31, "goodput_pct": 100.0 / 3,
 		"mean_concurrency": 0.55 / 0.31, "max_concurrency_observed": 2,
 		"first_ttft_ms": 100, "rest_avg_ttft_ms": 200,
 		// lags 0, 0, 0, 2, 30: rank 0.99*4 = 3.96 lies between 2 and 30
@@ -137,16 +136,15 @@ func TestComputeEstimatesITLWhenChunksHideTokens(t *testing.T) {
 	// four tokens after the first are spread over two gaps, two per gap.
 	rec := stream.Record{Sent: time.Unix(0, 0), Chunks: chunks([]int{1, 1, 1}, 10, 30, 50),
 		CompletionTokens: 5, PromptTokens: 3, TokenSource: stream.FromEvents}
-	s := Compute([]stream.Record{rec}, SLO{})
+	s := Compute([]stream.Record{rec})
 	assert.Equal(t, ITLEstimated, s.ITLBasis)
 	assert.InDelta(t, 10, s.Values["avg_itl_ms"], 1e-9)
 	assert.InDelta(t, 20, s.Values["avg_chunk_gap_ms"], 1e-9)
 	assert.InDelta(t, 10, s.Values["avg_tpot_ms"], 1e-9) // (50-10)/(5-1)
-	assert.NotContains(t, s.Values, "request_goodput", "no SLO set, no goodput")
 }
 
 func TestComputeNothingSucceeded(t *testing.T) {
-	s := Compute([]stream.Record{{Sent: time.Unix(0, 0), Err: errors.New("refused")}}, SLO{})
+	s := Compute([]stream.Record{{Sent: time.Unix(0, 0), Err: errors.New("refused")}})
 	assert.Equal(t, 0.0, s.Values["successful_requests"])
 	assert.Equal(t, 0.0, s.Values["success_rate"])
 	assert.NotContains(t, s.Values, "avg_ttft_ms")
@@ -163,7 +161,7 @@ func TestContentTokensPerCharLeavesTheTemplateOut(t *testing.T) {
 	v, ok := ContentTokensPerChar(recs, 10)
 	require.True(t, ok)
 	assert.InDelta(t, 15.0/60, v, 1e-12)
-	with := Compute(recs, SLO{}).Values["input_tokens_per_char"]
+	with := Compute(recs).Values["input_tokens_per_char"]
 	assert.InDelta(t, 35.0/60, with, 1e-12, "the template's 20 tokens more than double the ratio")
 	_, ok = ContentTokensPerChar(recs[2:], 10)
 	assert.False(t, ok)
@@ -180,7 +178,7 @@ func TestComputeTimeToFirstAnswerToken(t *testing.T) {
 			Answered: true, FirstAnswer: 300 * ms},
 		{Sent: t0, Chunks: chunks([]int{1, 1}, 110, 200), CompletionTokens: 2, ReasoningTokens: 2}, // all reasoning
 	}
-	v := Compute(recs, SLO{}).Values
+	v := Compute(recs).Values
 	assert.InDelta(t, 110, v["avg_ttft_ms"], 1e-9, "the first token of any kind")
 	assert.InDelta(t, 350, v["avg_ttfat_ms"], 1e-9, "the first answer token, over the two that answered")
 	assert.InDelta(t, 200.0/3, v["answered_pct"], 1e-9)
@@ -188,7 +186,25 @@ func TestComputeTimeToFirstAnswerToken(t *testing.T) {
 		assert.NoError(t, Check(k), "%s is defined and can be named in a hypothesis", k)
 	}
 
-	plain := Compute([]stream.Record{{Sent: t0, Chunks: chunks([]int{1}, 90), CompletionTokens: 1, Answered: true, FirstAnswer: 90 * ms}}, SLO{}).Values
+	plain := Compute([]stream.Record{{Sent: t0, Chunks: chunks([]int{1}, 90), CompletionTokens: 1, Answered: true, FirstAnswer: 90 * ms}}).Values
 	assert.Equal(t, plain["avg_ttft_ms"], plain["avg_ttfat_ms"], "no reasoning: the first token is the answer")
 	assert.NotContains(t, plain, "answered_pct")
+}
+
+func TestWilson(t *testing.T) {
+	for _, c := range []struct {
+		k, n   int
+		lo, hi float64
+	}{
+		// Reference values: the closed form (Wilson 1927) evaluated independently in Python.
+		{80, 80, 0.95419, 1},
+		{76, 80, 0.87838, 0.98039},
+		{0, 10, 0, 0.27753},
+		{5, 10, 0.23659, 0.76341},
+		{0, 0, 0, 1},
+	} {
+		lo, hi := Wilson(c.k, c.n)
+		assert.InDelta(t, c.lo, lo, 1e-4, "%d/%d low", c.k, c.n)
+		assert.InDelta(t, c.hi, hi, 1e-4, "%d/%d high", c.k, c.n)
+	}
 }

@@ -8,17 +8,6 @@ import (
 	"github.com/servegate/servegate/harness/stream"
 )
 
-// SLO sets the service-level objectives a request must meet to count toward goodput. A
-// zero field is not checked. A request is good when it succeeded and met every set SLO.
-type SLO struct {
-	TTFT time.Duration `json:"ttft_ms"`
-	TPOT time.Duration `json:"tpot_ms"`
-	E2E  time.Duration `json:"e2e_ms"`
-}
-
-// Set reports whether any objective is set.
-func (s SLO) Set() bool { return s.TTFT > 0 || s.TPOT > 0 || s.E2E > 0 }
-
 // ITL bases: how token-normalised inter-token latency was derived.
 const (
 	// ITLExact: every chunk's token count is known (server usage per chunk, or one event
@@ -69,12 +58,12 @@ func put(v map[string]float64, name string, xs []float64) {
 // Compute derives a scenario point's metrics from its measured records (warm-up excluded).
 // The measurement window runs from the earliest scheduled (or sent) time to the last token
 // of any request.
-func Compute(records []stream.Record, slo SLO) Summary {
+func Compute(records []stream.Record) Summary {
 	v := map[string]float64{}
 	s := Summary{Values: v, ITLBasis: ITLExact, Errors: map[string]int{}, Classes: map[stream.Class]int{}}
 	var ttft, ttfat, lat, itl, gaps, tpot, ttftQ, latQ, queue, readLag []float64
 	var start, end time.Time
-	var inTok, outTok, outChars, promptChars, good, ok, stamped, reasoned, answered int
+	var inTok, outTok, outChars, promptChars, ok, stamped, reasoned, answered int
 	var busy time.Duration
 	type edge struct {
 		at time.Time
@@ -140,10 +129,8 @@ func Compute(records []stream.Record, slo SLO) Summary {
 		ttftQ = append(ttftQ, ms(t+r.QueueDelay()))
 		latQ = append(latQ, ms(l+r.QueueDelay()))
 		queue = append(queue, ms(r.QueueDelay()))
-		var perTok float64
 		if out > 1 {
-			perTok = ms(l-t) / float64(out-1)
-			tpot = append(tpot, perTok)
+			tpot = append(tpot, ms(l-t)/float64(out-1))
 		}
 		for _, c := range r.Chunks {
 			readLag = append(readLag, ms(c.Lag))
@@ -169,12 +156,6 @@ func Compute(records []stream.Record, slo SLO) Summary {
 			} else if rate > 0 {
 				itl = append(itl, g/rate)
 			}
-		}
-		if slo.Set() &&
-			(slo.TTFT == 0 || t <= slo.TTFT) &&
-			(slo.E2E == 0 || l <= slo.E2E) &&
-			(slo.TPOT == 0 || perTok <= ms(slo.TPOT)) {
-			good++
 		}
 	}
 	put(v, "ttft_ms", ttft)
@@ -231,12 +212,6 @@ func Compute(records []stream.Record, slo SLO) Summary {
 		v["input_output_token_throughput"] = float64(inTok+outTok) / sec
 		v["request_throughput"] = float64(ok) / sec
 		v["mean_concurrency"] = busy.Seconds() / sec
-		if slo.Set() {
-			v["request_goodput"] = float64(good) / sec
-		}
-	}
-	if slo.Set() && n > 0 {
-		v["goodput_pct"] = 100 * float64(good) / float64(n)
 	}
 	slices.SortFunc(edges, func(a, b edge) int {
 		if c := a.at.Compare(b.at); c != 0 {

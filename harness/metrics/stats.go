@@ -65,7 +65,11 @@ type Interval = schema.Interval
 // Estimate returns the mean of xs with its 95% confidence interval from Student's t
 // distribution with n-1 degrees of freedom: mean ± t(0.975, n-1)·s/√n, s the sample
 // (n-1) standard deviation. Trials are few and their spread unknown, so t, not normal.
-func Estimate(xs []float64) Interval {
+func Estimate(xs []float64) Interval { return EstimateAt(xs, 0.95) }
+
+// EstimateAt is Estimate with an interval of the given confidence (0.99: t(0.995, n-1)).
+// Its Low and High are written as ci95_low and ci95_high only by Estimate's callers.
+func EstimateAt(xs []float64, confidence float64) Interval {
 	n := len(xs)
 	if n == 0 {
 		return Interval{}
@@ -84,9 +88,26 @@ func Estimate(xs []float64) Interval {
 		ss += (x - mean) * (x - mean)
 	}
 	iv.Std = math.Sqrt(ss / float64(n-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1 - (1-confidence)/2)
 	half := t * iv.Std / math.Sqrt(float64(n))
 	lo, hi := mean-half, mean+half
 	iv.Low, iv.High = &lo, &hi
 	return iv
+}
+
+// Wilson returns the 95% Wilson score interval of a binomial proportion: k successes in n
+// independent tries. Unlike the normal approximation it stays inside [0, 1] and is honest
+// at the edges (k = n, small n), where SLO attainment lives: all 80 requests meeting an
+// objective bound the true share below by 0.954, not by 1. With n = 0 it is [0, 1].
+func Wilson(k, n int) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	const z = 1.959963984540054 // the standard normal's 97.5% quantile
+	p := float64(k) / float64(n)
+	nf := float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z / den * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return max(0, mid-half), min(1, mid+half)
 }

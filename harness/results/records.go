@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/schema"
 )
@@ -127,21 +128,13 @@ func Record(q *schema.Request) stream.Record {
 	return rec
 }
 
-// SLO is a goodput objective as the records keep it (milliseconds); nil when none is set.
-func SLO(s metrics.SLO) *schema.SLO {
-	if !s.Set() {
+// SLO is s as the records and the result file keep it; nil when none is set.
+func SLO(s *slo.SLO) *schema.SLO {
+	if s == nil {
 		return nil
 	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return &schema.SLO{TTFTMs: ms(s.TTFT), TPOTMs: ms(s.TPOT), E2EMs: ms(s.E2E)}
-}
-
-func slo(s *schema.SLO) metrics.SLO {
-	if s == nil {
-		return metrics.SLO{}
-	}
-	d := func(ms float64) time.Duration { return time.Duration(math.Round(ms * float64(time.Millisecond))) }
-	return metrics.SLO{TTFT: d(s.TTFTMs), TPOT: d(s.TPOTMs), E2E: d(s.E2EMs)}
+	c := schema.SLO(*s)
+	return &c
 }
 
 // Trials splits a group's requests by trial, each trial's in index order.
@@ -171,10 +164,21 @@ func Assemble(g *schema.Group) (Point, error) {
 	headWarnings := out.Warnings
 	out.Warnings, out.Invalid, out.Requests, out.Metrics, out.TrialStats = nil, "", nil, nil, nil
 	out.GPUMemoryMB, out.GPUUtilizationPct, out.GPUs = nil, nil, nil
+	out.SLO = g.Head.SLO
+	if c := out.Capacity; c != nil && len(g.Trials) == 0 && len(g.Requests) == 0 {
+		// A capacity search's point: its answer and every probe (each with its requests'
+		// tally) are on the head; the probes' requests are not kept.
+		out.Trials, out.ITLBasis, out.Errors, out.ErrorClasses = g.Head.Point.Trials, "", nil, nil
+		out.Warnings = headWarnings
+		out.Metrics = map[string]float64{"capacity_value": c.Value}
+		if g.Head.Stopped != "" {
+			out.Invalid = fmt.Sprintf("capacity search stopped after %d probes: %s", len(c.Probes), g.Head.Stopped)
+		}
+		return out, nil
+	}
 	if len(g.Trials) == 0 {
 		return out, fmt.Errorf("%s: no trials in its records", out.Key())
 	}
-	objective := slo(g.Head.SLO)
 	byTrial := Trials(g)
 	perMetric := map[string][]float64{}
 	var ok, serverCounted int
@@ -184,8 +188,11 @@ func Assemble(g *schema.Group) (Point, error) {
 		for i := range qs {
 			recs[i] = Record(&qs[i])
 		}
-		s := metrics.Compute(recs, objective)
+		s := metrics.Compute(recs)
 		values := s.Values
+		if g.Head.SLO != nil {
+			goodput(slo.SLO(*g.Head.SLO), recs, values)
+		}
 		maps.Copy(values, tr.Values)
 		if cpu, tokens := values["client_cpu_sec"], values["total_output_tokens"]; cpu > 0 && tokens > 0 {
 			values["client_cpu_us_per_token"] = 1e6 * cpu / tokens
@@ -236,7 +243,11 @@ func Assemble(g *schema.Group) (Point, error) {
 		}
 	}
 	if g.Head.Stopped != "" {
-		out.Invalid = appendReason(out.Invalid, fmt.Sprintf("stopped after %d of %d trials: %s", len(g.Trials), g.Head.Point.Trials, g.Head.Stopped))
+		of := fmt.Sprint(g.Head.Point.Trials)
+		if g.Head.Adaptive {
+			of = "at most " + of
+		}
+		out.Invalid = appendReason(out.Invalid, fmt.Sprintf("stopped after %d of %s trials: %s", len(g.Trials), of, g.Head.Stopped))
 	}
 	switch {
 	case ok == 0:
@@ -278,6 +289,20 @@ func Assemble(g *schema.Group) (Point, error) {
 		out.GPUUtilizationPct = &v
 	}
 	return out, nil
+}
+
+// goodput adds to a trial's values the share of its requests that met every objective of
+// s (slo_attainment_pct) and how many such requests the target answered per second over
+// the trial's window (request_goodput).
+func goodput(s slo.SLO, recs []stream.Record, values map[string]float64) {
+	if len(recs) == 0 {
+		return
+	}
+	t := s.CountRecords(recs)
+	values["slo_attainment_pct"] = t.AttainmentPct()
+	if sec := values["total_time_sec"]; sec > 0 {
+		values["request_goodput"] = float64(t.Good) / sec
+	}
 }
 
 func appendReason(all, one string) string {

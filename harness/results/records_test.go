@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/harness/slo"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/schema"
 	"github.com/stretchr/testify/assert"
@@ -213,4 +214,54 @@ func TestRecordsOnly(t *testing.T) {
 	var se *SettingsError
 	require.ErrorAs(t, err, &se)
 	assert.ErrorContains(t, err, "scale")
+}
+
+// A point's SLO attainment and goodput are judged from its records (so a recomputed file
+// agrees with the run's), and a capacity point, which holds its search's answer and
+// probes rather than trials, is written with its records and survives -recompute whole.
+func TestSLOAndCapacityPointsSurviveRecompute(t *testing.T) {
+	dir := t.TempDir()
+	path := Path(dir, "sim", "gpt-oss-20b")
+	w := open(t, path, quick, Options{})
+	def := slo.Default()
+	g := measured("c2", []stream.Record{streamed(0, 10, 12, 14), streamed(0, 600, 602, 604)})
+	g.Head.SLO = SLO(&def)
+	p, err := w.Record(g)
+	require.NoError(t, err)
+	assert.Equal(t, 50.0, p.Metrics["slo_attainment_pct"], "the request with a 600 ms TTFT misses TTFT p95 <= 500 ms")
+	assert.InDelta(t, 1/p.Metrics["total_time_sec"], p.Metrics["request_goodput"], 1e-9)
+	assert.Equal(t, SLO(&def), p.SLO)
+
+	c := &schema.Capacity{Mode: UsersMode, Value: 48, Low: 48, High: 51, Ceiling: 256, Binding: "itl", SLO: schema.SLO(def),
+		Sentence: "sim serves 48 concurrent users (48–51)", Probes: []schema.Probe{
+			{Level: 32, Verdict: ProbePass, Measurements: 1, Requests: 80, AttainmentPct: 100},
+			{Level: 64, Verdict: ProbeFail, Measurements: 1, Requests: 128, Failed: 2, ErrorClasses: map[string]int{"stalled": 2},
+				AttainmentPct: 60, Binding: "itl"}}}
+	cp, err := w.Record(&schema.Group{Head: schema.Head{Point: schema.Point{Scenario: "capacity", Point: "users",
+		Framework: "sim", Trials: 1, NumRequests: 208, Capacity: c}, SLO: SLO(&def)}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"capacity_value": 48}, cp.Metrics)
+	assert.Equal(t, c, cp.Capacity)
+	assert.Empty(t, cp.Invalid)
+	// A search stopped mid-way keeps its probes, marked invalid.
+	sp, err := w.Record(&schema.Group{Head: schema.Head{Point: schema.Point{Scenario: "capacity", Point: "rate",
+		Framework: "sim", Trials: 1, Capacity: &schema.Capacity{Mode: RateMode, Probes: c.Probes[:1]}},
+		Stopped: "context canceled"}})
+	require.NoError(t, err)
+	assert.Equal(t, "capacity search stopped after 1 probes: context canceled", sp.Invalid)
+	require.NoError(t, w.Close())
+
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+	f, err := Read(path)
+	require.NoError(t, err)
+	require.Len(t, f.Results, 3)
+	assert.Equal(t, c, f.Results[1].Capacity, "every probe is in the file")
+	assert.NotEmpty(t, f.Results[2].Invalid, "the stopped search is kept, invalid, through -recompute too")
+	changed, err := RecomputeDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, changed, "recomputed from its records, the file is what the run wrote")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after))
 }

@@ -30,10 +30,22 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 			Warmup: p.Warmup, Trials: trials, Prompts: string(p.Prompts), PrefixTokens: p.PrefixTokens,
 			ParallelSlots: r.Target.ParallelSlots,
 		},
-		SLO: results.SLO(r.SLO),
+		SLO: results.SLO(r.SLO), Adaptive: r.Until != nil,
 	}}
 	var stopped error
 	for t := 1; t <= trials; t++ {
+		if r.Until != nil && t > max(r.MinTrials, 1) {
+			// The point so far, computed as it will be written.
+			sofar, err := results.Assemble(&g)
+			if err != nil {
+				return g, err
+			}
+			if stop, why := r.Until(sofar); stop {
+				g.Head.Point.TrialsStop = why
+				r.logf("%s/%s: %s", sc.Name, p.Name, why)
+				break
+			}
+		}
 		tr, err := r.RunTrial(ctx, sc, p, t)
 		if err != nil {
 			stopped = err
@@ -85,6 +97,9 @@ func (r *Runner) Measure(ctx context.Context, sc Scenario, p Point) (schema.Grou
 	if head.PromptTokensCorrection = r.countOffset; r.countOffset != 0 {
 		head.Warnings = append(head.Warnings, fmt.Sprintf("the server counts %+d prompt tokens against its tokenizer endpoint for the same messages; "+
 			"prompts were fitted to the server's count (prompt_tokens_correction)", r.countOffset))
+	}
+	if r.Until != nil && head.TrialsStop == "" && stopped == nil {
+		head.TrialsStop = fmt.Sprintf("%d trials, the most", len(g.Trials))
 	}
 	head.MeasuredAt = time.Now().Format(results.TimeFormat)
 	return g, stopped

@@ -143,6 +143,7 @@ func (g *gauges) finish(values map[string]float64) {
 	}
 	if v, ok := g.peak["waiting"]; ok {
 		values["server_waiting_peak"] = v
+		values["server_waiting_mean"] = g.sum["waiting"] / float64(g.n["waiting"])
 	}
 	if n := g.n["hitrate"]; n > 0 {
 		if _, counted := values["server_prefix_cache_hit_rate"]; !counted {

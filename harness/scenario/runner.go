@@ -4,17 +4,24 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/harness/gpu"
-	"github.com/servegate/servegate/harness/metrics"
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/shard"
+	"github.com/servegate/servegate/harness/slo"
 )
 
 // Runner runs scenario points against one target.
 type Runner struct {
 	Target Target
-	// Trials repeats each point; metrics are averaged and given 95% intervals.
-	Trials int
-	// SLO, if set, defines goodput.
-	SLO metrics.SLO
+	// Trials repeats each point; metrics are averaged and given 95% intervals. With Until
+	// set, Trials is the most and MinTrials the least: after each trial from MinTrials on,
+	// Until sees the point so far and may stop the trials (adaptive trials, -trials=auto),
+	// saying why.
+	Trials    int
+	MinTrials int
+	Until     func(sofar results.Point) (stop bool, why string)
+	// SLO, if set, is what a request must meet to count toward the points' goodput
+	// (request_goodput, slo_attainment_pct); each point records it.
+	SLO *slo.SLO
 	// RequestTimeout bounds one request; 0 means 10 minutes.
 	RequestTimeout time.Duration
 	// StallTimeout ends a request on which no byte arrived for this long, before the first

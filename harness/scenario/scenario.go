@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/servegate/servegate/harness/results"
 )
 
 // Prompts names how a point's prompts are made.
@@ -33,10 +36,14 @@ type Point struct {
 	// point).
 	Name string
 	// Concurrency is the closed-loop concurrency, or the cap on requests in flight when
-	// RequestRate is set (0 = no cap).
+	// RequestRate is set (0 = no cap). RampUp starts a closed loop's users evenly over that
+	// long (load.ClosedLoop).
 	Concurrency int
-	// RequestRate, when positive, makes the point open-loop at this many requests/second.
+	RampUp      time.Duration
+	// RequestRate, when positive, makes the point open-loop at this many requests/second,
+	// arriving as Arrivals says: PoissonArrivals (also when empty) or ConstantArrivals.
 	RequestRate float64
+	Arrivals    string
 	// InputTokens is the target prompt length; 0 keeps the prompts' natural length.
 	InputTokens int
 	// OutputTokens is max_tokens, held exactly where the API allows (ignore_eos).
@@ -46,7 +53,36 @@ type Point struct {
 	Prompts          Prompts
 	// PrefixTokens is the system prompt length for SharedPrefix and UnsharedPrefix.
 	PrefixTokens int
+	// Search, on a capacity point, says how the load is searched; the point's other
+	// fields are the shape every level sends, and its Concurrency or RequestRate is the
+	// level.
+	Search *Search
 }
+
+// Search describes a capacity search (harness/capacity runs it).
+type Search struct {
+	// Mode is results.UsersMode (closed loop) or results.RateMode (open loop, Arrivals).
+	Mode     string
+	Arrivals string
+	// Start is the first level (0 for a rate: start at half the rate the users search
+	// found, else at StartRate); Ceiling the highest tried.
+	Start, Ceiling float64
+	StartRate      float64
+	// Bisection ends within max(MinStep, RelStep × level).
+	MinStep, RelStep float64
+	// Window is the least time an open loop's arrivals span, so a backlog can show.
+	Window time.Duration
+	// RampPerUser starts a closed loop's users this far apart (load.ClosedLoop.RampUp):
+	// users at their own phases, as a service sees them, rather than waves of equal
+	// requests that start and end together.
+	RampPerUser time.Duration
+}
+
+// Arrival processes of an open-loop point.
+const (
+	PoissonArrivals  = "poisson"
+	ConstantArrivals = "constant"
+)
 
 // Scenario is a named set of points.
 type Scenario struct {
@@ -78,7 +114,7 @@ func ParseScale(s string) (Scale, error) {
 
 // Names lists the scenarios in suite order.
 func Names() []string {
-	return []string{"single", "concurrent", "long_context", "prefix_cache", "korean"}
+	return []string{"single", "concurrent", "long_context", "prefix_cache", "korean", "capacity"}
 }
 
 // Suite returns every scenario at scale.
@@ -109,6 +145,17 @@ func Suite(scale Scale) []Scenario {
 		{Name: "shared", Concurrency: 1, OutputTokens: pick(16, 64), Requests: pick(10, 50), Prompts: SharedPrefix, PrefixTokens: pick(1024, 2048)},
 		{Name: "control", Concurrency: 1, OutputTokens: pick(16, 64), Requests: pick(10, 50), Prompts: UnsharedPrefix, PrefixTokens: pick(1024, 2048)},
 	}
+	// Capacity: how many users, and how many requests per second, the target serves within
+	// the SLO. Short chat turns; every level measured with at least two requests per user
+	// or the requests that can show the SLO's percentiles.
+	capacity := []Point{
+		{Name: "users", InputTokens: 256, OutputTokens: pick(16, 128), Warmup: 1, Prompts: Plain,
+			Search: &Search{Mode: results.UsersMode, Start: 1, Ceiling: float64(pick(512, 2048)), MinStep: 1, RelStep: 0.05,
+				RampPerUser: 2 * time.Millisecond}},
+		{Name: "rate", InputTokens: 256, OutputTokens: pick(16, 128), Warmup: 1, Prompts: Plain,
+			Search: &Search{Mode: results.RateMode, Arrivals: PoissonArrivals, StartRate: 8, Ceiling: float64(pick(5000, 20000)),
+				MinStep: 0.1, RelStep: 0.05, Window: time.Duration(pick(4, 30)) * time.Second}},
+	}
 	korean := []Point{
 		{Name: "en", Concurrency: 1, OutputTokens: pick(32, 256), Requests: 12, Warmup: 1, Prompts: English},
 		{Name: "ko", Concurrency: 1, OutputTokens: pick(32, 256), Requests: 12, Warmup: 1, Prompts: Korean},
@@ -119,6 +166,7 @@ func Suite(scale Scale) []Scenario {
 		{Name: "long_context", ResultName: "long_context", Points: long},
 		{Name: "prefix_cache", ResultName: "prefix_cache", Points: prefix},
 		{Name: "korean", ResultName: "korean", Points: korean},
+		{Name: "capacity", ResultName: "capacity", Points: capacity},
 	}
 }
 

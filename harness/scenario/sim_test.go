@@ -13,6 +13,7 @@ import (
 
 	"github.com/servegate/servegate/harness/metrics"
 	"github.com/servegate/servegate/harness/prompt"
+	"github.com/servegate/servegate/harness/results"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -322,4 +323,70 @@ func TestEveryPointRecordsItsAimedInputLength(t *testing.T) {
 			assert.Greater(t, res.InputTokens, p.PrefixTokens, "the prefix and a question")
 		}
 	}
+}
+
+func TestAWatchStopsATrialAndDropsWhatItCutOff(t *testing.T) {
+	// One slot and requests arriving far faster than it serves them: the backlog grows.
+	target, _ := startSimProcess(t, "-profile", "single-slot")
+	r := &Runner{Target: target, Nonce: t.Name()}
+	p := Point{Name: "flood", RequestRate: 400, Arrivals: ConstantArrivals, InputTokens: 64, OutputTokens: 16, Requests: 200, Prompts: Plain}
+	var seen []Progress
+	tr, err := r.RunWatched(context.Background(), Scenario{Name: "test", ResultName: "test"}, p, 1, func(pr Progress) string {
+		seen = append(seen, pr)
+		if pr.InFlight() >= 20 {
+			return "backlog"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "backlog", tr.Stopped)
+	require.NotEmpty(t, seen)
+	assert.Less(t, len(tr.Records), p.Requests, "the cut-off requests are dropped")
+	for _, rec := range tr.Records {
+		assert.NoError(t, rec.Err, "no request counts as failed for being cut off")
+	}
+	assert.Zero(t, tr.Summary.Values["failed_requests"])
+}
+
+// Adaptive trials: from MinTrials on, Until sees the point so far after every trial and
+// may stop; otherwise Trials is the most.
+func TestUntilStopsTrials(t *testing.T) {
+	target, _ := startSimProcess(t, "-profile", "batching")
+	p := Point{Name: "c2", Concurrency: 2, InputTokens: 64, OutputTokens: 4, Requests: 2, Prompts: Plain}
+	var seen []int
+	r := &Runner{Target: target, Nonce: t.Name(), Trials: 6, MinTrials: 3,
+		Until: func(sofar results.Point) (bool, string) {
+			seen = append(seen, sofar.Trials)
+			require.Len(t, sofar.TrialStats["output_token_throughput"].Values, sofar.Trials)
+			return sofar.Trials == 4, "decided"
+		}}
+	res, err := r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"}, p)
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 4}, seen, "asked after the third trial and each after it")
+	assert.Equal(t, 4, res.Trials)
+	assert.Equal(t, "decided", res.TrialsStop)
+	assert.Len(t, res.TrialStats["output_token_throughput"].Values, 4)
+
+	r.Until = func(results.Point) (bool, string) { return false, "" }
+	res, err = r.RunPoint(context.Background(), Scenario{Name: "test", ResultName: "test"}, p)
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.Trials)
+	assert.Equal(t, "6 trials, the most", res.TrialsStop)
+
+	// The run stops (an interrupt, the suite's deadline) after the third trial: the point
+	// keeps its three trials and says it was stopped, not that adaptive trials ended it.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	r.Logf = func(format string, args ...any) {
+		if strings.HasPrefix(format, "%s/%s trial %d/%d") && args[2] == 3 {
+			cancel(errors.New("suite deadline"))
+		}
+	}
+	res, err = r.RunPoint(ctx, Scenario{Name: "test", ResultName: "test"}, p)
+	require.ErrorContains(t, err, "suite deadline", "the caller tells the stop by its context")
+	assert.Equal(t, 3, res.Trials)
+	assert.Len(t, res.TrialStats["output_token_throughput"].Values, 3)
+	assert.Empty(t, res.TrialsStop, "adaptive trials did not end the point")
+	assert.Contains(t, res.Invalid, "stopped after 3 of at most 6 trials")
+	assert.Contains(t, res.Invalid, "suite deadline")
 }

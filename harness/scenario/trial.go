@@ -121,6 +121,9 @@ type Trial struct {
 	// for prompts of their natural length (prefix, English, Korean), their mean length as
 	// the target counts them before sending.
 	InputTokens int
+	// Stopped is why a watch stopped the trial before every request returned; the
+	// requests it cut off are not in Records.
+	Stopped string
 }
 
 // stopCause says why ctx ended: its error (so errors.Is finds context.Canceled or
@@ -133,10 +136,35 @@ func stopCause(ctx context.Context) error {
 	return fmt.Errorf("%w: %v", err, cause)
 }
 
+// Progress is how far a trial's measured requests have got, as a Watch sees it.
+type Progress struct {
+	// Elapsed is the time since the first request was due.
+	Elapsed time.Duration
+	// Sent requests were released to the target; Done of them returned.
+	Sent, Done int
+}
+
+// InFlight is the requests released and not yet returned.
+func (p Progress) InFlight() int { return p.Sent - p.Done }
+
+// Watch looks at a trial while it runs, every WatchEvery; an answer other than "" stops
+// the trial there, and is its Stopped.
+type Watch func(Progress) string
+
+// WatchEvery is how often a Watch is asked.
+const WatchEvery = 50 * time.Millisecond
+
 // RunTrial runs one trial of point p: warm-up, then the measured requests. A trial the
 // context stops part-way returns the records of the requests it sent (those the run
 // cancelled have class cancelled) with the error, so what was measured is kept.
 func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) (Trial, error) {
+	return r.RunWatched(ctx, sc, p, trial, nil)
+}
+
+// RunWatched runs one trial of p as RunTrial does, asking stopWhen (when not nil) while the
+// measured requests run whether to stop: a capacity probe stops when the backlog shows the
+// target saturated. Requests a stop cuts off are dropped, not counted as failures.
+func (r *Runner) RunWatched(ctx context.Context, sc Scenario, p Point, trial int, stopWhen Watch) (Trial, error) {
 	tag := sc.Name + "-" + p.Name
 	share, err := r.share(p, trial)
 	if err != nil {
@@ -242,7 +270,7 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	recs := make([]stream.Record, len(measured))
 	pattern := share.pattern
-	var done atomic.Int64
+	var done, sent atomic.Int64
 	stop := make(chan struct{})
 	every := r.Progress
 	if every == 0 {
@@ -272,24 +300,50 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	}
 	lagProbe := startProbe(probeEvery)
 	cpu0, wall0 := cpuTime(), time.Now()
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	var stopped string
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		t := time.NewTicker(every)
 		defer t.Stop()
+		var w <-chan time.Time
+		if stopWhen != nil {
+			wt := time.NewTicker(WatchEvery)
+			defer wt.Stop()
+			w = wt.C
+		}
 		for {
 			select {
 			case <-t.C:
 				r.logf("  %s trial %d: %d/%d requests done", tag, trial, done.Load(), len(recs))
+			case <-w:
+				if why := stopWhen(Progress{Elapsed: time.Since(wall0), Sent: int(sent.Load()), Done: int(done.Load())}); why != "" {
+					stopped = why
+					stopLoad()
+					return
+				}
 			case <-stop:
 				return
 			}
 		}
 	}()
-	rep := pattern.Run(ctx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
+	rep := pattern.Run(loadCtx, len(measured), func(ctx context.Context, i int, scheduled time.Time) {
 		recs[i].Scheduled = scheduled
+		sent.Add(1)
 		send(ctx, measured[i], &recs[i])
 		done.Add(1)
 	})
 	close(stop)
+	<-watched
+	indices := share.requests
+	if stopped != "" && ctx.Err() == nil {
+		r.logf("  %s trial %d stopped after %d of %d requests: %s", tag, trial, done.Load(), len(recs), stopped)
+		recs, indices = keep(recs, indices, func(rec *stream.Record) bool {
+			return !(rec.Sent.IsZero() && rec.Err == nil || errors.Is(rec.Err, context.Canceled))
+		})
+	}
 	cpu := cpuTime() - cpu0
 	client := judgeClient(share.point, rep, recs, lagProbe.finish(), cpu, time.Since(wall0))
 	if err := ctx.Err(); err != nil {
@@ -297,20 +351,14 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 			watch.finish(map[string]float64{})
 		}
 		// The requests the run never sent are no part of the trial.
-		var sent []stream.Record
-		var indices []int
-		for i := range recs {
-			if !recs[i].Sent.IsZero() || recs[i].Err != nil {
-				sent, indices = append(sent, recs[i]), append(indices, share.requests[i])
-			}
-		}
+		kept, indices := keep(recs, indices, func(rec *stream.Record) bool { return !rec.Sent.IsZero() || rec.Err != nil })
 		extra := clientFigures(client, cpu)
-		sum := metrics.Compute(sent, r.SLO)
+		sum := metrics.Compute(kept)
 		maps.Copy(sum.Values, extra)
-		return Trial{Records: sent, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns, InputTokens: aim},
+		return Trial{Records: kept, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns, InputTokens: aim},
 			fmt.Errorf("%s trial %d interrupted after %d of %d requests: %w", tag, trial, done.Load(), len(measured), stopCause(ctx))
 	}
-	sum := metrics.Compute(recs, r.SLO)
+	sum := metrics.Compute(recs)
 	var gpus []results.GPUFigures
 	extra := map[string]float64{}
 	if r.GPU != nil {
@@ -350,7 +398,20 @@ func (r *Runner) RunTrial(ctx context.Context, sc Scenario, p Point, trial int) 
 	}
 	maps.Copy(extra, clientFigures(client, cpu))
 	maps.Copy(sum.Values, extra)
-	return Trial{Records: recs, Indices: share.requests, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client, Warnings: warns, GPUs: gpus, InputTokens: aim}, nil
+	return Trial{Records: recs, Indices: indices, Start: start, Summary: sum, Extra: extra, Load: rep, Client: client,
+		Warnings: warns, GPUs: gpus, Stopped: stopped, InputTokens: aim}, nil
+}
+
+// keep returns the records for which ok holds, with their numbers within the point.
+func keep(recs []stream.Record, indices []int, ok func(*stream.Record) bool) ([]stream.Record, []int) {
+	var kept []stream.Record
+	var at []int
+	for i := range recs {
+		if ok(&recs[i]) {
+			kept, at = append(kept, recs[i]), append(at, indices[i])
+		}
+	}
+	return kept, at
 }
 
 // share is this process's part of a point's load.
@@ -369,14 +430,18 @@ func (r *Runner) share(p Point, trial int) (share, error) {
 	s.point.Concurrency = r.Shard.Slots(p.Concurrency)
 	if p.RequestRate <= 0 {
 		s.requests = r.Shard.ClosedLoop(p.Requests, p.Concurrency)
-		s.pattern = load.ClosedLoop{Concurrency: s.point.Concurrency}
+		s.pattern = load.ClosedLoop{Concurrency: s.point.Concurrency, RampUp: p.RampUp}
 		return s, nil
 	}
 	if p.Concurrency > 0 && s.point.Concurrency == 0 {
 		return s, fmt.Errorf("a cap of %d requests in flight split over %d shards leaves shard %d none: run at most %d shards",
 			p.Concurrency, r.Shard.Count, r.Shard.Index, p.Concurrency)
 	}
-	open := load.OpenLoop{Rate: p.RequestRate, MaxConcurrency: s.point.Concurrency, Seed: r.Seed + uint64(trial)}
+	var arrivals load.Arrivals = load.Poisson{Rate: p.RequestRate, Seed: r.Seed + uint64(trial)}
+	if p.Arrivals == ConstantArrivals {
+		arrivals = load.Constant{Rate: p.RequestRate}
+	}
+	open := load.OpenLoop{Arrivals: arrivals, MaxConcurrency: s.point.Concurrency}
 	sched, err := open.Schedule(p.Requests)
 	if err != nil {
 		return s, err

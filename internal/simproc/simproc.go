@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -205,4 +206,34 @@ func ResetCache(ctx context.Context, url string) error {
 		return fmt.Errorf("reset sim prefix cache: HTTP %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// InjectedFaults reads from the simulator's /metrics how many requests it injected each
+// fault into, by the fault's name on -faults (sim:faults_injected_total; every fault it
+// knows is listed once any is set).
+func (s *Sim) InjectedFaults(ctx context.Context) (map[string]int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read sim metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	const prefix = `sim:faults_injected_total{fault="`
+	out := map[string]int{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		n, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read sim metrics: %s: %w", name, err)
+		}
+		out[strings.TrimSuffix(strings.TrimPrefix(name, prefix), `"}`)] = int(n)
+	}
+	return out, sc.Err()
 }
