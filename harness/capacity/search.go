@@ -254,8 +254,12 @@ func (s *Search) Run(ctx context.Context) (results.Capacity, error) {
 		out.High, out.AtCeiling = pass, true
 	}
 	out.Knee = knee(out.Probes)
+	// Saturation is the backlog growing through a rate probe; under a closed loop, whose
+	// backlog cannot grow, the server queueing requests throughout a probe. Requests queued
+	// at a rate the server still keeps up with are not saturation.
 	for _, p := range out.Probes {
-		if p.Saturated || p.ServerWaitingMean != nil && *p.ServerWaitingMean >= 1 {
+		queued := s.Mode == results.UsersMode && p.ServerWaitingMean != nil && *p.ServerWaitingMean >= 1
+		if p.Saturated || queued {
 			out.SaturatedAt = p.Level
 			break
 		}

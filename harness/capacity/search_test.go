@@ -21,8 +21,9 @@ type fake struct {
 	// cannot drive.
 	saturated func(level float64) bool
 	invalid   func(level float64, n int) bool
-	// throughput is output tokens/s at a level.
+	// throughput is output tokens/s at a level; queued the server's mean waiting requests.
 	throughput func(level float64) float64
+	queued     func(level float64) float64
 	calls      map[float64]int
 }
 
@@ -47,6 +48,10 @@ func (f *fake) measure(_ context.Context, level float64, n int) (Measurement, er
 	m.Tally = slo.Tally{Requests: r, Good: itl, Met: map[string]int{"ttft": r, "itl": itl}}
 	if f.throughput != nil {
 		m.OutputTokenThroughput = f.throughput(level)
+	}
+	if f.queued != nil {
+		q := f.queued(level)
+		m.Queued = &q
 	}
 	return m, nil
 }
@@ -188,6 +193,23 @@ func TestARateSaysWhereItSaturated(t *testing.T) {
 	assert.Equal(t, "itl", c.Binding)
 	assert.Equal(t, 160.0, c.SaturatedAt)
 	assert.Contains(t, c.Sentence, "of constant arrivals at TTFT p95 ≤ 500 ms, ITL p95 ≤ 50 ms; ITL binds first; at 160 requests/s it saturated.")
+}
+
+// Requests queued at a rate the server keeps up with are not saturation: the sentence names
+// the rate whose backlog grew, not the first with a queue.
+func TestARateWithAQueueIsNotSaturated(t *testing.T) {
+	f := &fake{met: sharp(100), saturated: func(level float64) bool { return level > 150 },
+		queued: func(level float64) float64 { return level / 20 }}
+	s := &Search{Mode: results.RateMode, Arrivals: "constant", Subject: "sim", SLO: slo.Default(), Start: 40, Ceiling: 10000,
+		MinStep: 0.5, RelStep: 0.05, Measure: f.measure}
+	c, err := s.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 160.0, c.SaturatedAt, "40/s queues 2 requests and passes")
+	// In a closed loop the queue is the sign: the backlog cannot grow there.
+	u := users(&fake{met: sharp(40), queued: func(level float64) float64 { return level / 16 }})
+	c, err = u.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 16.0, c.SaturatedAt)
 }
 
 func TestAClientBoundMeasurementIsNotJudged(t *testing.T) {
