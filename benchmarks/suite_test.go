@@ -69,7 +69,7 @@ var (
 	flagGPUInterval = flag.Duration("gpu-interval", envNum("SERVEGATE_GPU_INTERVAL", gpu.DefaultInterval, time.ParseDuration, "a duration such as 500ms"), "GPU sampling interval (env SERVEGATE_GPU_INTERVAL)")
 	flagClientProcs = flag.Int("client-procs", envInt("SERVEGATE_CLIENT_PROCS", 0), "GOMAXPROCS while requests run; above the core count keeps the network polled during request bursts (0: the process's own) (env SERVEGATE_CLIENT_PROCS)")
 	flagSLO         = flag.String("slo", envOr("SERVEGATE_SLO", ""), "JSON file changing the default SLO (TTFT p95 <= 500 ms, ITL p95 <= 50 ms, errors <= 1%) that goodput and capacity are judged on; a relative path is taken from the repository root (env SERVEGATE_SLO)")
-	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the SPEC defaults) (env SERVEGATE_SCALE)")
+	flagScale       = flag.String("scale", envOr("SERVEGATE_SCALE", string(scenario.Quick)), "scenario shapes: quick (CI) or full (the original project's defaults) (env SERVEGATE_SCALE)")
 	flagShard       = flag.String("shard", os.Getenv("SERVEGATE_SHARD"), "run shard i/n of every point's load and write its records only, for servegate-merge (env SERVEGATE_SHARD; default from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX and JOB_COMPLETIONS)")
 	flagStartAt     = flag.String("start-at", os.Getenv("SERVEGATE_START_AT"), "with -shard: when the shards' measured load starts, RFC 3339 (env SERVEGATE_START_AT); without -barrier, one point's one trial")
 	flagBarrier     = flag.String("barrier", os.Getenv("SERVEGATE_BARRIER"), "with -shard: a directory every shard sees, where they line up before each trial (env SERVEGATE_BARRIER)")
@@ -406,7 +406,7 @@ func (s *suite) up(t *testing.T) (*scenario.Runner, *results.Writer) {
 			s.writer, moved, s.err = results.OpenApart(s.ctx, s.out, head, opt)
 		}
 		if moved != nil && s.err == nil {
-			fmt.Printf("servegate: %s; this run's points go to a file of their own, %s (-fresh starts the first over instead)\n",
+			fmt.Printf("servegate: %s; this run's points go to a file of their own, %s\n",
 				moved, s.writer.Path())
 		}
 		var se *results.SettingsError
@@ -697,7 +697,7 @@ func TestMain(m *testing.M) {
 		if len(registered) == 0 {
 			return fmt.Errorf("these build tags select no target: no tags runs the embedded simulator; the vllm, sglang, ollama and openai adapters register with their tags")
 		}
-		// Frameworks run one after another, in SPEC order; each is stopped (and its GPU
+		// Frameworks run one after another, in the original project's order; each is stopped (and its GPU
 		// memory released) before the next starts.
 		order := map[string]int{"sim": 0, "vllm": 1, "sglang": 2, "ollama": 3, "openai": 4}
 		sort.SliceStable(registered, func(i, j int) bool { return order[registered[i].name] < order[registered[j].name] })

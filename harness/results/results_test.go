@@ -171,8 +171,15 @@ func TestARunUnderOtherSettingsGetsItsOwnFile(t *testing.T) {
 	assert.Equal(t, base, w.Path(), "a run with the file's own settings adds to it")
 	require.NoError(t, w.Close())
 	w, moved = apart(full, Options{Fresh: true})
-	assert.Nil(t, moved)
-	assert.Equal(t, base, w.Path(), "-fresh starts the framework's file over")
+	assert.NotNil(t, moved)
+	assert.Equal(t, SettingsPath(dir, "sim", full), w.Path(), "-fresh starts over the file of the run's own settings")
+	require.NoError(t, w.Close())
+	f, err = Read(SettingsPath(dir, "sim", full))
+	require.NoError(t, err)
+	assert.Empty(t, f.Results, "the earlier full runs' points are gone")
+	f, err = Read(base)
+	require.NoError(t, err)
+	assert.Len(t, f.Results, 1, "the quick file is never started over by a full run")
 
 	odd := Settings{Scale: "quick", Preset: "p", TargetVersion: "v1.0 (build/7)"}
 	assert.Equal(t, filepath.Join(dir, "x", "x_p_quick_v1.0--build-7-_results.json"), SettingsPath(dir, "x", odd))

@@ -86,15 +86,28 @@ func Open(ctx context.Context, path string, head File, opt Options) (*Writer, er
 // that a file there holding points measured under other settings (another scale, simulator
 // profile or engine version) is left alone and the run's points go to a file of their own
 // beside it, named by every setting (SettingsPath). moved is the first file's
-// *SettingsError when that happened, so the caller can say where the points went. With
-// opt.Fresh the first file is started over, as Open does.
+// *SettingsError when that happened, so the caller can say where the points went.
+// opt.Fresh starts over the file of the run's own settings only: points measured under
+// other settings are never discarded by it.
 func OpenApart(ctx context.Context, dir string, head File, opt Options) (w *Writer, moved *SettingsError, err error) {
 	if head.Settings == nil {
 		head.Settings = &Settings{Preset: head.ModelPreset}
 	}
-	w, err = Open(ctx, Path(dir, head.Framework, head.Settings.Preset), head, opt)
-	if !errors.As(err, &moved) {
-		return w, nil, err
+	base := Path(dir, head.Framework, head.Settings.Preset)
+	if old, err := Read(base); err == nil {
+		switch {
+		case old.Settings == nil && len(old.Results) > 0:
+			moved = &SettingsError{Path: base}
+		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
+			moved = &SettingsError{Path: base, Differences: old.Settings.Differences(*head.Settings)}
+		}
+	}
+	if moved == nil {
+		// Open checks again under the file's lock: another run may have written it since.
+		w, err = Open(ctx, base, head, opt)
+		if !errors.As(err, &moved) {
+			return w, nil, err
+		}
 	}
 	w, err = Open(ctx, SettingsPath(dir, head.Framework, *head.Settings), head, opt)
 	return w, moved, err
