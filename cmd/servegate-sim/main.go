@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/frameworks/sim"
 )
 
@@ -36,7 +37,7 @@ func run() error {
 	profile := flag.String("profile", sim.DefaultProfile, "engine profile")
 	speed := flag.String("speed", "gpt-oss-20b", "step times: a model preset's published speed, or fast (the harness's tests)")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
-	model := flag.String("model", "sim-model", "served model names, comma-separated")
+	model := flag.String("model", "sim-model", "served model names, comma-separated; a preset's name (llama3.1-8b) serves its Hugging Face id too")
 	maxBatch := flag.Int("max-batch", 0, "override the profile's max batch")
 	kv := flag.Int("kv-tokens", 0, "override the profile's KV-cache token budget")
 	prefillNs := flag.Int("prefill-per-token-ns", -1, "override prefill time per token (ns)")
@@ -102,7 +103,7 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "servegate-sim: crashing on chat request %d (-fault-crash-after %d)\n", f.CrashAfter+1, f.CrashAfter)
 		os.Exit(3)
 	}
-	srv, err := sim.Start(sim.Config{Profile: p, Models: strings.Split(*model, ","), Addr: *addr, Crash: crash})
+	srv, err := sim.Start(sim.Config{Profile: p, Models: servedNames(*model), Addr: *addr, Crash: crash})
 	if err != nil {
 		return err
 	}
@@ -115,4 +116,17 @@ func run() error {
 	}
 	<-ctx.Done()
 	return srv.Close()
+}
+
+// servedNames is the -model list, with each preset's Hugging Face id beside its name, so
+// that a client asking for the preset's model (as the suite's openai target does) is served.
+func servedNames(list string) []string {
+	var out []string
+	for _, name := range strings.Split(list, ",") {
+		out = append(out, name)
+		if p, err := models.Lookup(name); err == nil && p.HF != name {
+			out = append(out, p.HF)
+		}
+	}
+	return out
 }
