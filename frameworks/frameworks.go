@@ -58,7 +58,7 @@ type Spec struct {
 	// SlotsInLog finds, in a launched server's log, how many requests it decodes at once
 	// (its first group; the last match wins); nil when neither its API nor its log says.
 	SlotsInLog *regexp.Regexp
-	// Launch returns the default command line for serving model on host:port (SPEC.md).
+	// Launch returns the default command line for serving model on host:port.
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.
 	LaunchEnv func(host string, port int) []string

@@ -99,7 +99,7 @@ type Scale string
 const (
 	// Quick shapes keep every point but few, short requests: for CI and tests.
 	Quick Scale = "quick"
-	// Full shapes are the original project's defaults (SPEC.md).
+	// Full shapes are the original project's defaults.
 	Full Scale = "full"
 )
 
