@@ -152,7 +152,7 @@ dashboard-screenshots:
 	$(MAKE) --no-print-directory browser-test SCREENSHOTS=$(CURDIR)/docs/dashboard
 
 ## sim: run the simulator as a server on 127.0.0.1:8000, at PRESET's published speed, serving
-##      the model name PRESET
+##      the model as PRESET and as its Hugging Face id
 sim:
 	$(GO) run ./cmd/servegate-sim -addr 127.0.0.1:8000 -profile $(PROFILE) -speed $(PRESET) -model $(PRESET)
 
