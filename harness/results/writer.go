@@ -94,16 +94,13 @@ func OpenApart(ctx context.Context, dir string, head File, opt Options) (w *Writ
 		head.Settings = &Settings{Preset: head.ModelPreset}
 	}
 	base := Path(dir, head.Framework, head.Settings.Preset)
-	if old, err := Read(base); err == nil {
-		switch {
-		case old.Settings == nil && len(old.Results) > 0:
-			moved = &SettingsError{Path: base}
-		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
-			moved = &SettingsError{Path: base, Differences: old.Settings.Differences(*head.Settings)}
+	if opt.Fresh {
+		// Open skips the settings check when it starts a file over: look first.
+		if old, err := Read(base); err == nil {
+			moved = mismatch(base, old, *head.Settings)
 		}
 	}
 	if moved == nil {
-		// Open checks again under the file's lock: another run may have written it since.
 		w, err = Open(ctx, base, head, opt)
 		if !errors.As(err, &moved) {
 			return w, nil, err
@@ -111,6 +108,19 @@ func OpenApart(ctx context.Context, dir string, head File, opt Options) (w *Writ
 	}
 	w, err = Open(ctx, SettingsPath(dir, head.Framework, *head.Settings), head, opt)
 	return w, moved, err
+}
+
+// mismatch says why the points of old, the file at path, cannot be mixed with a run's
+// under s: it has points but records no settings, or its settings differ. nil when they
+// can.
+func mismatch(path string, old *File, s Settings) *SettingsError {
+	switch {
+	case old.Settings == nil && len(old.Results) > 0:
+		return &SettingsError{Path: path}
+	case old.Settings != nil && len(old.Settings.Differences(s)) > 0:
+		return &SettingsError{Path: path, Differences: old.Settings.Differences(s)}
+	}
+	return nil
 }
 
 func load(path string, head File, opt Options) (*Writer, error) {
@@ -129,12 +139,13 @@ func load(path string, head File, opt Options) (*Writer, error) {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
 			return nil, err
-		case old.Settings == nil && len(old.Results) > 0:
-			return nil, &SettingsError{Path: path}
-		case old.Settings != nil && len(old.Settings.Differences(*head.Settings)) > 0:
-			return nil, &SettingsError{Path: path, Differences: old.Settings.Differences(*head.Settings)}
-		case len(old.Results) > 0:
-			head.Results = old.Results
+		default:
+			if se := mismatch(path, old, *head.Settings); se != nil {
+				return nil, se
+			}
+			if len(old.Results) > 0 {
+				head.Results = old.Results
+			}
 		}
 	}
 	w := &Writer{path: path, records: RecordsPath(path), only: opt.RecordsOnly, file: head}
