@@ -11,8 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/servegate/servegate/harness/launch"
 	"github.com/servegate/servegate/internal/cpulock"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,21 +28,16 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dashboard-test")
-	if err != nil {
+	var err error
+	if fakeBin, err = simproc.FakeFramework(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	fakeBin = filepath.Join(dir, "fakeframework")
-	if out, err := exec.Command("go", "build", "-o", fakeBin, "github.com/servegate/servegate/frameworks/sim/fakeframework").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}
 	// These tests start the suite, whose test binary takes the timing lock: they hold it
 	// themselves, and the suite they start (with the environment cpulock sets) runs under
 	// it, instead of each run waiting for other packages' tests within its deadline.
 	code := cpulock.Run(m.Run)
-	os.RemoveAll(dir)
+	simproc.RemoveBinaries()
 	os.Exit(code)
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"github.com/servegate/servegate/harness/scenario"
 	"github.com/servegate/servegate/harness/stream"
 	"github.com/servegate/servegate/internal/cpulock"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,19 +33,14 @@ import (
 var fakeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fakeframework")
-	if err != nil {
+	var err error
+	if fakeBin, err = simproc.FakeFramework(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	fakeBin = filepath.Join(dir, "fakeframework")
-	if out, err := exec.Command("go", "build", "-o", fakeBin, "github.com/servegate/servegate/frameworks/sim/fakeframework").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build fakeframework: %v\n%s", err, out)
 		os.Exit(2)
 	}
 	// The adapter tests run three fake servers under load: not beside the timing tests.
 	code := cpulock.Run(m.Run)
-	os.RemoveAll(dir)
+	simproc.RemoveBinaries()
 	os.Exit(code)
 }
 

@@ -35,26 +35,57 @@ var Metrics = frameworks.MetricNames{
 }
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildMu sync.Mutex
+	built   = map[string]*build{}
 )
 
-// Build builds cmd/servegate-sim once per process and returns the binary's path.
-func Build() (string, error) {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "servegate-sim")
-		if err != nil {
-			buildErr = err
+type build struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// Binary builds the main package pkg once per process, into a temporary directory, and
+// returns the binary's path.
+func Binary(pkg string) (string, error) {
+	buildMu.Lock()
+	b := built[pkg]
+	if b == nil {
+		b = &build{}
+		built[pkg] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "servegate-bin"); b.err != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "servegate-sim")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/servegate/servegate/cmd/servegate-sim").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build servegate-sim: %v\n%s", err, out)
+		b.path = filepath.Join(b.dir, filepath.Base(pkg))
+		if out, err := exec.Command("go", "build", "-o", b.path, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s: %v\n%s", filepath.Base(pkg), err, out)
 		}
 	})
-	return binPath, buildErr
+	return b.path, b.err
+}
+
+// RemoveBinaries removes what Binary built; a TestMain calls it after its tests.
+func RemoveBinaries() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	for _, b := range built {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
+	}
+}
+
+// Build builds cmd/servegate-sim once per process and returns the binary's path.
+func Build() (string, error) { return Binary("github.com/servegate/servegate/cmd/servegate-sim") }
+
+// FakeFramework builds the stand-in framework (the simulator on a framework's paths, started
+// as SERVEGATE_<FW>_COMMAND would start vLLM, SGLang or Ollama) once per process.
+func FakeFramework() (string, error) {
+	return Binary("github.com/servegate/servegate/frameworks/sim/fakeframework")
 }
 
 // Sim is a running simulator process.
