@@ -54,8 +54,11 @@ soak:
 ##   each framework's launch command replaced (SERVEGATE_<FW>_COMMAND) by a fake that
 ##   answers on that framework's paths, metric names and start-up (frameworks/sim/fakeframework)
 FAKE_DIR := $(shell mktemp -d -u /tmp/servegate-fake.XXXXXX)
-# Three distinct ports drawn at random, so two checkouts' make test at once do not collide.
-FAKE_PORTS := $(shell shuf -i 20000-59999 -n 3)
+# Three distinct ports drawn at random, so two checkouts' make test at once do not collide,
+# and from below 32768, where Linux's range of ports lent to outgoing connections begins
+# (the harness refuses a port a connection's local end holds; one drawn from that range
+# was, in CI).
+FAKE_PORTS := $(shell shuf -i 20000-32767 -n 3)
 frameworks-fake:
 	mkdir -p $(FAKE_DIR)
 	$(GO) build -o $(FAKE_DIR)/fakeframework ./frameworks/sim/fakeframework

@@ -79,6 +79,32 @@ func portFree(addr string) bool {
 	return false
 }
 
+// bindable reports, as ErrPortInUse, a port nothing listens on that a server still could
+// not bind: the local end of a connection holds it (one open, or closed and lingering in
+// TIME_WAIT). The kernel lends ports in its ephemeral range to outgoing connections, so a
+// port drawn from that range can be taken this way by any client on the machine; the
+// framework would otherwise start, fail to bind and exit with only its log to say why.
+func bindable(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: %s cannot be bound although nothing listens there: a connection's local end holds it; %s", ErrPortInUse, addr, portAdvice())
+	}
+	if err != nil {
+		return nil // not ours to judge (an address of another host): the server will say
+	}
+	return ln.Close()
+}
+
+// portAdvice says which port to configure instead, naming the kernel's range of ports for
+// outgoing connections where Linux tells it.
+func portAdvice() string {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+		return fmt.Sprintf("configure a port outside %s-%s, the range this machine lends to outgoing connections", f[0], f[1])
+	}
+	return "configure another port, outside the range this machine lends to outgoing connections"
+}
+
 // Start launches the server and returns once its health endpoint answers 200.
 func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if len(cfg.Command) == 0 {
@@ -92,6 +118,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	}
 	if !portFree(cfg.addr()) {
 		return nil, fmt.Errorf("start %s: %w: %s already accepts connections; stop what listens there or configure another port", cfg.Name, ErrPortInUse, cfg.addr())
+	}
+	if err := bindable(cfg.addr()); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)

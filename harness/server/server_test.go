@@ -173,3 +173,33 @@ func TestNoCommand(t *testing.T) {
 	_, err := Start(context.Background(), Config{Name: "vllm"})
 	assert.ErrorContains(t, err, "start vllm: no command configured")
 }
+
+// A port nothing listens on can still be held by a connection's local end (an outgoing
+// connection's ephemeral port). Start says so before launching, instead of leaving the
+// framework to fail its bind.
+func TestPortHeldByAConnectionIsReportedBeforeLaunching(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	defer func() { (<-accepted).Close() }()
+
+	cfg := config(t)
+	cfg.Port = client.LocalAddr().(*net.TCPAddr).Port
+	require.True(t, portFree(cfg.addr()), "nothing listens on the client's local port")
+	_, err = Start(context.Background(), cfg)
+	require.ErrorIs(t, err, ErrPortInUse)
+	assert.Contains(t, err.Error(), cfg.addr())
+	assert.Contains(t, err.Error(), "a connection's local end holds it")
+	_, statErr := os.Stat(cfg.LogPath)
+	assert.True(t, os.IsNotExist(statErr), "nothing was launched")
+}
