@@ -41,19 +41,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // fakeFramework is launch configuration that starts the fake of framework on a free port.
 func fakeFramework(t *testing.T, framework string) launch.Settings {
 	t.Helper()
 	set := launch.Settings{Command: []string{fakeBin, "-framework", framework, "-port", "{port}", "-model", "{model}"},
-		Port: freePort(t), StartTimeout: launch.Duration(30 * time.Second), Grace: launch.Duration(5 * time.Second)}
+		Port: simproc.FreePort(t), StartTimeout: launch.Duration(30 * time.Second), Grace: launch.Duration(5 * time.Second)}
 	if framework == "ollama" {
 		set.Env = map[string]string{"OLLAMA_HOST": "127.0.0.1:" + strconv.Itoa(set.Port)}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/frameworks/models"
 	"github.com/servegate/servegate/harness/launch"
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -167,7 +168,7 @@ func TestServersPageShowsNoCredentials(t *testing.T) {
 	withKey.ExtraArgs = []string{"--api-key", "sk-live-123"}
 	_, srv := start(t, Config{Frameworks: map[string]launch.Settings{
 		"vllm":   withKey,
-		"openai": {URL: "http://bob:hunter2@127.0.0.1:" + strconv.Itoa(freePort(t))},
+		"openai": {URL: "http://bob:hunter2@127.0.0.1:" + strconv.Itoa(simproc.FreePort(t))},
 	}})
 	_, page := get(t, srv, "/servers")
 	assert.NotContains(t, page, "sk-live-123")

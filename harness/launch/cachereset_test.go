@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/servegate/servegate/harness/scenario"
+	"github.com/servegate/servegate/internal/simproc"
 )
 
 // runFake runs the fake of framework (the simulator as that framework) as a process on
@@ -24,7 +25,7 @@ import (
 // environment; vLLM's development mode is on unless env says otherwise.
 func runFake(t *testing.T, framework string, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(fakeBin, append([]string{"-framework", framework, "-port", strconv.Itoa(freePort(t)), "-model", "org/tiny-model"}, args...)...)
+	cmd := exec.Command(fakeBin, append([]string{"-framework", framework, "-port", strconv.Itoa(simproc.FreePort(t)), "-model", "org/tiny-model"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "VLLM_SERVER_DEV_MODE=1"), env...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -46,20 +46,12 @@ func TestMain(m *testing.M) {
 
 var preset = models.Preset{Name: "tiny", HF: "org/tiny-model", Ollama: "tiny:1b"}
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // fakeOptions launch the fake of framework through the configuration path a user takes:
 // a command with placeholders, a port and environment in Settings.
 func fakeOptions(t *testing.T, framework string, args ...string) Options {
 	cmd := append([]string{fakeBin, "-framework", framework, "-port", "{port}", "-model", "{model}"}, args...)
 	return Options{
-		Settings: Settings{Command: cmd, Port: freePort(t), StartTimeout: Duration(20 * time.Second), Grace: Duration(2 * time.Second),
+		Settings: Settings{Command: cmd, Port: simproc.FreePort(t), StartTimeout: Duration(20 * time.Second), Grace: Duration(2 * time.Second),
 			Env: map[string]string{"HF_TOKEN": "hf_secret"}},
 		Preset: preset, LogPath: filepath.Join(t.TempDir(), framework+"_server.log"), ContextTokens: 3016,
 		CacheDir: t.TempDir(), Nonce: "test", Logf: t.Logf,
@@ -240,7 +232,7 @@ func TestAttachStartsAndStopsNothing(t *testing.T) {
 	require.NoError(t, srv.Stop())
 	require.NoError(t, checkHealth(context.Background(), http.DefaultClient, srv.Spec, running), "an attached server keeps running")
 
-	opt.Settings.URL = "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	opt.Settings.URL = "http://127.0.0.1:" + strconv.Itoa(simproc.FreePort(t))
 	_, err = Start(context.Background(), mustLookup(t, "sglang"), opt)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no server answers")
@@ -290,7 +282,7 @@ func TestCalibrationIsCachedPerFingerprint(t *testing.T) {
 	start := func() *Server {
 		t.Helper()
 		lines = nil
-		opt.Settings.Port = freePort(t)
+		opt.Settings.Port = simproc.FreePort(t)
 		srv, err := Start(context.Background(), mustLookup(t, "sglang"), opt)
 		require.NoError(t, err)
 		require.NoError(t, srv.Stop())

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -47,16 +48,8 @@ func fake(t *testing.T) string {
 	return fakeBin
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func config(t *testing.T, args ...string) Config {
-	port := freePort(t)
+	port := simproc.FreePort(t)
 	return Config{Name: "fake", Command: append([]string{fake(t), "-port", strconv.Itoa(port)}, args...),
 		Host: "127.0.0.1", Port: port, HealthPath: "/health", LogPath: filepath.Join(t.TempDir(), "server.log"),
 		StartTimeout: 10 * time.Second, Grace: 2 * time.Second}

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -267,4 +269,26 @@ func (s *Sim) InjectedFaults(ctx context.Context) (map[string]int, error) {
 		out[strings.TrimSuffix(strings.TrimPrefix(name, prefix), `"}`)] = int(n)
 	}
 	return out, sc.Err()
+}
+
+// FreePort returns a port on 127.0.0.1 that nothing holds now, for a test to hand to a
+// process it launches. It is drawn at random from 20000-32767, below where Linux's range of
+// ports for outgoing connections begins: a port the kernel picks for ":0" comes from that
+// range, and between the test closing it and the process binding it, any connection the
+// machine opens (another package's test, run in parallel) may take it.
+func FreePort(t TB) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(12768)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return port
+	}
+	t.Fatal("no free port in 20000-32767 after 100 draws")
+	return 0
 }
