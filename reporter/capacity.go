@@ -148,10 +148,14 @@ func capacitySection(w io.Writer, runs []*Run) {
 				if pr.Saturated {
 					att = "-"
 				}
-				body = append(body, []string{fmt.Sprintf("%.4g", pr.Level), pr.Verdict, fmt.Sprint(pr.Requests), att,
+				failed := fmt.Sprint(pr.Failed)
+				if f := failures(pr.ErrorClasses); f != "" {
+					failed += " (" + f + ")"
+				}
+				body = append(body, []string{fmt.Sprintf("%.4g", pr.Level), pr.Verdict, fmt.Sprint(pr.Requests), failed, att,
 					fmt.Sprintf("%.0f", pr.OutputTokenThroughput), pr.Stop})
 			}
-			markdownTable(w, []string{"level", "verdict", "requests", "SLO %", "out tok/s", "why it stopped"}, body)
+			markdownTable(w, []string{"level", "verdict", "requests", "failed", "SLO %", "out tok/s", "why it stopped"}, body)
 		}
 	}
 }

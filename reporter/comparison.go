@@ -158,6 +158,9 @@ func rows(runs []*Run, scenario string) []row {
 			notes = append(notes, "INVALID")
 			rw.Invalid = true
 		}
+		if f := failures(p.ErrorClasses); f != "" {
+			notes = append(notes, "failed: "+f)
+		}
 		if n := len(p.Warnings); n > 0 {
 			notes = append(notes, fmt.Sprintf("%d warning(s)", n))
 		}
@@ -168,6 +171,28 @@ func rows(runs []*Run, scenario string) []row {
 		out = append(out, rw)
 	}
 	return out
+}
+
+// failures says how many requests failed in each class, the most first ("rate_limited 20,
+// http_error 3"); "" when none did.
+func failures(classes map[string]int) string {
+	names := make([]string, 0, len(classes))
+	for c, n := range classes {
+		if n > 0 {
+			names = append(names, c)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if classes[names[i]] != classes[names[j]] {
+			return classes[names[i]] > classes[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, c := range names {
+		parts[i] = fmt.Sprintf("%s %d", c, classes[c])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func comparisonHeader() []string {

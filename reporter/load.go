@@ -63,6 +63,8 @@ type Point struct {
 	Requests  []schema.Sample
 	// Capacity is a capacity point's answer; nil elsewhere.
 	Capacity *schema.Capacity
+	// ErrorClasses counts the point's failed requests by how they ended.
+	ErrorClasses map[string]int
 }
 
 // Problem is a result file that could not be used, and why.
@@ -212,7 +214,7 @@ func readRun(path string) (*Run, error) {
 		p := Point{Scenario: sp.Scenario, Point: sp.Point, Concurrency: sp.Concurrency, InputTokens: sp.InputTokens,
 			OutputTokens: sp.OutputTokens, NumRequests: sp.NumRequests, Trials: sp.Trials, Invalid: sp.Invalid,
 			Warnings: sp.Warnings, MeasuredAt: sp.MeasuredAt, Metrics: sp.Metrics, Requests: sp.Requests,
-			Capacity: sp.Capacity, Low: map[string]float64{}, High: map[string]float64{}}
+			Capacity: sp.Capacity, ErrorClasses: sp.ErrorClasses, Low: map[string]float64{}, High: map[string]float64{}}
 		for k, iv := range sp.TrialStats {
 			if iv.Low != nil && iv.High != nil {
 				p.Low[k], p.High[k] = *iv.Low, *iv.High

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/servegate/servegate/reporter/compare"
+	"github.com/servegate/servegate/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot"
@@ -346,4 +347,40 @@ func TestASettingAlreadyToldIsNotRepeated(t *testing.T) {
 	runs := []*Run{run("batching"), run("single-slot")}
 	label(runs)
 	assert.Equal(t, []string{"sim sim-batching", "sim sim-single-slot"}, []string{runs[0].Label, runs[1].Label})
+}
+
+func TestFailuresNameEachClassTheMostFirst(t *testing.T) {
+	for _, tc := range []struct {
+		classes map[string]int
+		want    string
+	}{
+		{nil, ""},
+		{map[string]int{"http_error": 0}, ""},
+		{map[string]int{"http_error": 3, "rate_limited": 20}, "rate_limited 20, http_error 3"},
+		{map[string]int{"stalled": 2, "cut": 2, "timeout": 5}, "timeout 5, cut 2, stalled 2"},
+	} {
+		assert.Equal(t, tc.want, failures(tc.classes), "%v", tc.classes)
+	}
+}
+
+// A point's failed requests and a capacity probe's are named by class where the report
+// shows them, so that "ok 67%" or a failed level comes with what went wrong.
+func TestFailedRequestsAreNamedByClass(t *testing.T) {
+	run := &Run{Label: "vllm", Points: []Point{
+		{Scenario: "concurrent", Point: "c8", Concurrency: 8, Metrics: map[string]float64{"success_rate": 0.67},
+			ErrorClasses: map[string]int{"rate_limited": 20, "http_error": 3}},
+		{Scenario: "capacity", Point: "concurrency", Capacity: &schema.Capacity{Sentence: "vllm serves 8", Probes: []schema.Probe{
+			{Level: 8, Verdict: "fail", Requests: 30, Failed: 4, ErrorClasses: map[string]int{"timeout": 4}},
+			{Level: 4, Verdict: "pass", Requests: 30},
+		}}},
+	}}
+	var b strings.Builder
+	for _, rw := range rows([]*Run{run}, "concurrent") {
+		b.WriteString(rw.Notes + "\n")
+	}
+	capacitySection(&b, []*Run{run})
+	out := b.String()
+	assert.Contains(t, out, "failed: rate_limited 20, http_error 3")
+	assert.Contains(t, out, "| 8     | fail    | 30       | 4 (timeout 4) |")
+	assert.Contains(t, out, "| 4     | pass    | 30       | 0             |")
 }
