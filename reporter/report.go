@@ -1,6 +1,7 @@
 package reporter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/servegate/servegate/internal/secret"
 	"github.com/servegate/servegate/reporter/compare"
 )
 
@@ -59,7 +61,11 @@ func WriteWith(resultsDir, outDir string, opt Options) (Written, error) {
 		Runs []json.RawMessage `json:"runs"`
 	}{}
 	for _, r := range runs {
-		all.Runs = append(all.Runs, r.raw)
+		m, err := masked(r.raw)
+		if err != nil {
+			return w, fmt.Errorf("all_results.json: %s: %w", r.Path, err)
+		}
+		all.Runs = append(all.Runs, m)
 	}
 	merged, err := json.MarshalIndent(all, "", "  ")
 	if err != nil {
@@ -123,6 +129,19 @@ func WriteWith(resultsDir, outDir string, opt Options) (Written, error) {
 		}
 	}
 	return w, nil
+}
+
+// masked is a result file with its secrets masked as the report shows them (secret.Value):
+// servegate masks what it writes, but a file from an older version or edited by hand may
+// carry a key on a launch command. Numbers keep their digits.
+func masked(raw json.RawMessage) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(secret.Value(v))
 }
 
 func sortedKeys(m map[string][]byte) []string {

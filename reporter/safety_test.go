@@ -70,6 +70,11 @@ func TestHostileTextStaysText(t *testing.T) {
 	assert.GreaterOrEqual(t, strings.Count(all, "<img src=x onerror=alert(4)>"), 3, "in the tables and in the charts' legends")
 	assert.NotContains(t, string(page), "sk-live-report-1234", "launch flags are masked in the report")
 	assert.NotContains(t, string(page), "hunter2")
+	merged, err := os.ReadFile(filepath.Join(out, "all_results.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(merged), "sk-live-report-1234", "all_results.json masks what the page does")
+	assert.NotContains(t, string(merged), "hunter2")
+	assert.Contains(t, string(merged), `"http://u:***@h:8000"`)
 
 	svgs, err := filepath.Glob(filepath.Join(out, "charts", "*.svg"))
 	require.NoError(t, err)
