@@ -56,8 +56,12 @@ type Spec struct {
 	// /api/ps and its context_length); empty when the server has no such list.
 	LoadedPath string
 	// SlotsInLog finds, in a launched server's log, how many requests it decodes at once
-	// (its first group; the last match wins); nil when neither its API nor its log says.
+	// (its first group; the last match wins); nil when its log does not say.
 	SlotsInLog *regexp.Regexp
+	// SlotsInInfo reads, from the body VersionPath answers, the most requests the server
+	// runs at once and the field that said so (n 0 when the body does not say); nil when
+	// that body never says.
+	SlotsInInfo func(body []byte) (n int, from string)
 	// Launch returns the default command line for serving model on host:port.
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.

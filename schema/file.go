@@ -211,8 +211,9 @@ type Point struct {
 	Prompts      string `json:"prompts"`
 	PrefixTokens int    `json:"prefix_tokens,omitempty"`
 	// ParallelSlots is how many requests the server decoded at once, where it has a fixed
-	// number it told (Ollama's OLLAMA_NUM_PARALLEL as its runner loaded the model); absent
-	// when unknown. A comparison with such a server compares this configuration too.
+	// number it told (Ollama's OLLAMA_NUM_PARALLEL as its runner loaded the model; SGLang's
+	// effective max_running_requests); absent when unknown. A comparison with such a server
+	// compares this configuration too.
 	ParallelSlots int `json:"parallel_slots,omitempty"`
 	Trials        int `json:"trials"`
 	// TrialsStop says why adaptive trials (-trials=auto) stopped where they did.

@@ -2,6 +2,8 @@
 package sglang
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -17,6 +19,7 @@ var Spec = frameworks.Spec{
 	Dialect:     "openai",
 	ModelsPath:  "/v1/models",
 	VersionPath: "/get_server_info",
+	SlotsInInfo: slotsInInfo,
 	MetricsPath: "/metrics",
 	// Every name is defined in SGLang's python/sglang/srt/metrics/collector.py:
 	// SchedulerMetricsCollector (num_running_reqs, num_queue_reqs, token_usage,
@@ -70,4 +73,53 @@ var Spec = frameworks.Spec{
 		return cmd
 	},
 	MissingModelHint: func(m string) string { return "launch sglang with --model-path " + m + " (or --served-model-name)" },
+}
+
+// serverInfo is the part of /get_server_info that says how many requests SGLang runs at
+// once. The body is the server's arguments, the scheduler's start-up figures, one internal
+// state per data-parallel rank and the version (python/sglang/srt/entrypoints/
+// http_server.py, get_server_info). Fixture: frameworks/testdata/sglang_server_info.json.
+type serverInfo struct {
+	MaxRunning     *int `json:"max_running_requests"`
+	InternalStates []struct {
+		MaxRunning *int `json:"max_running_requests"`
+		// The scheduler's own limit for its rank, after SGLang's defaults and memory
+		// have had their say.
+		Effective *int `json:"effective_max_running_requests_per_dp"`
+	} `json:"internal_states"`
+}
+
+// slotsInInfo reads the most requests SGLang runs at once: the sum over data-parallel
+// ranks of each scheduler's effective limit (or its max_running_requests where a version
+// has no effective one), else the server argument where it was set; 0 where none says.
+func slotsInInfo(body []byte) (int, string) {
+	var info serverInfo
+	if err := json.Unmarshal(body, &info); err != nil {
+		return 0, ""
+	}
+	sum, field := 0, ""
+	for _, st := range info.InternalStates {
+		n, f := 0, ""
+		switch {
+		case st.Effective != nil && *st.Effective > 0:
+			n, f = *st.Effective, "effective_max_running_requests_per_dp"
+		case st.MaxRunning != nil && *st.MaxRunning > 0:
+			n, f = *st.MaxRunning, "max_running_requests"
+		}
+		if n == 0 || (field != "" && f != field) { // a rank that does not say, or says otherwise
+			sum = 0
+			break
+		}
+		sum, field = sum+n, f
+	}
+	if sum > 0 {
+		if n := len(info.InternalStates); n > 1 {
+			return sum, fmt.Sprintf("get_server_info: %s of its %d data-parallel ranks, summed", field, n)
+		}
+		return sum, "get_server_info: internal_states " + field
+	}
+	if info.MaxRunning != nil && *info.MaxRunning > 0 {
+		return *info.MaxRunning, "get_server_info: max_running_requests"
+	}
+	return 0, ""
 }

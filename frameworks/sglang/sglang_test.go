@@ -1,9 +1,11 @@
 package sglang
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLaunchAsksForTheReasoningParserOfGPTOSS(t *testing.T) {
@@ -28,4 +30,29 @@ func hasPair(cmd []string, flag, value string) bool {
 		}
 	}
 	return false
+}
+
+// The most requests SGLang runs at once, read from /get_server_info as SGLang's own
+// documentation shows it (fixture) and in the forms a version or a configuration may take.
+func TestSlotsInServerInfo(t *testing.T) {
+	fixture, err := os.ReadFile("../testdata/sglang_server_info.json")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, body string
+		want       int
+		from       string
+	}{
+		{"the documented response", string(fixture), 128, "get_server_info: internal_states effective_max_running_requests_per_dp"},
+		{"two data-parallel ranks", `{"max_running_requests": 64, "internal_states": [{"effective_max_running_requests_per_dp": 64}, {"effective_max_running_requests_per_dp": 64}]}`,
+			128, "get_server_info: effective_max_running_requests_per_dp of its 2 data-parallel ranks, summed"},
+		{"no effective limit: the scheduler's argument", `{"internal_states": [{"max_running_requests": 48}]}`, 48, "get_server_info: internal_states max_running_requests"},
+		{"a rank that does not say: the server argument", `{"max_running_requests": 32, "internal_states": [{"effective_max_running_requests_per_dp": 16}, {"last_gen_throughput": 1}]}`,
+			32, "get_server_info: max_running_requests"},
+		{"unset and no internal state says", `{"max_running_requests": null, "internal_states": [{"waiting_queue_size": 0}]}`, 0, ""},
+		{"not JSON", `<html>`, 0, ""},
+	} {
+		n, from := Spec.SlotsInInfo([]byte(tc.body))
+		assert.Equal(t, tc.want, n, tc.name)
+		assert.Equal(t, tc.from, from, tc.name)
+	}
 }

@@ -253,7 +253,15 @@ func fail(w http.ResponseWriter, d dialect, status int, msg string) {
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"version": "sim-" + s.cfg.Profile.Name})
+	body := map[string]any{"version": "sim-" + s.cfg.Profile.Name}
+	if s.cfg.Mimic == "sglang" {
+		// SGLang's server arguments and one internal state per data-parallel rank
+		// (frameworks/testdata/sglang_server_info.json), with the simulator's batch limit.
+		body["max_running_requests"] = s.cfg.Profile.MaxBatch
+		body["internal_states"] = []map[string]any{{"max_running_requests": s.cfg.Profile.MaxBatch,
+			"effective_max_running_requests_per_dp": s.cfg.Profile.MaxBatch}}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {

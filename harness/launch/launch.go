@@ -97,8 +97,9 @@ type Info struct {
 	// (Ollama's /api/ps, 0.17.4 has it, 0.6.5 not); absent where it does not say.
 	LoadedContext int `json:"loaded_context,omitempty"`
 	// ParallelSlots is how many requests the server decodes at once, as its own log says
-	// (Ollama's runner; its default moved from 4 on CPU in 0.6.5 to 1 in 0.17.4);
-	// ParallelSlotsFrom is the log line's words, or why the number is unknown.
+	// (Ollama's runner; its default moved from 4 on CPU in 0.6.5 to 1 in 0.17.4) or its
+	// API (SGLang's /get_server_info: the most it runs at once);
+	// ParallelSlotsFrom is the log line's words or the field, or why the number is unknown.
 	ParallelSlots     int    `json:"parallel_slots,omitempty"`
 	ParallelSlotsFrom string `json:"parallel_slots_from,omitempty"`
 	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not;
@@ -345,7 +346,7 @@ func (s *Server) prepare(ctx context.Context, model string) error {
 			}
 		}
 	}
-	s.Info.ParallelSlots, s.Info.ParallelSlotsFrom = s.slots()
+	s.Info.ParallelSlots, s.Info.ParallelSlotsFrom = s.slots(ctx, base)
 	t.ParallelSlots = s.Info.ParallelSlots
 	if s.Info.ParallelSlotsFrom != "" {
 		s.opt.logf("%s: parallel slots: %d (%s)", spec.Name, s.Info.ParallelSlots, s.Info.ParallelSlotsFrom)

@@ -69,6 +69,24 @@ func portFree(port int) bool {
 
 // Each fake demands an API key on every path (-api-key): a probe, scrape, tokenizer call,
 // cache reset or stream sent without it fails, and the assertions below see it.
+// getJSON decodes what url answers a request carrying key.
+func getJSON(url, key string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
 func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 	const apiKey = "sk-adapter-test-9d3f"
 	sc := scenario.Scenario{Name: "long", ResultName: "long"}
@@ -80,11 +98,12 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 		model, reset string
 		exact        bool // the server has a tokenizer: prompts are refitted exactly
 		numCtx       int
+		slots        bool // the server says how many requests it runs at once
 		serverFigs   []string
 	}{
 		{framework: "vllm", env: map[string]string{"VLLM_SERVER_DEV_MODE": "1"}, model: "org/tiny-model", reset: "between trials", exact: true,
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_avg_ttft_ms"}},
-		{framework: "sglang", model: "org/tiny-model", reset: "between trials",
+		{framework: "sglang", model: "org/tiny-model", reset: "between trials", slots: true,
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_waiting_peak"}},
 		{framework: "ollama", model: "tiny:1b", reset: "unloaded and reloaded", numCtx: 4096, serverFigs: []string{"server_avg_ttft_ms"}},
 	}
@@ -116,6 +135,20 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			assert.InDelta(t, 1.0, srv.Info.Calibration.Slope, 0.01, "the fake counts as servegate does")
 			assert.Less(t, srv.Info.Calibration.MaxError, 1.0)
 			assert.NotEmpty(t, srv.Target.Version)
+			if tc.slots {
+				var info struct {
+					States []struct {
+						Effective int `json:"effective_max_running_requests_per_dp"`
+					} `json:"internal_states"`
+				}
+				require.NoError(t, getJSON(srv.Target.BaseURL+spec.VersionPath, apiKey, &info))
+				require.Len(t, info.States, 1)
+				assert.Positive(t, info.States[0].Effective)
+				assert.Equal(t, info.States[0].Effective, srv.Info.ParallelSlots, "the fake's batch limit, as its API says")
+				assert.Contains(t, srv.Info.ParallelSlotsFrom, "get_server_info")
+			} else {
+				assert.Zero(t, srv.Info.ParallelSlots, "no log line or API says: %s", srv.Info.ParallelSlotsFrom)
+			}
 
 			target := srv.Target
 			target.MetricsInterval = 20 * time.Millisecond // the point is short: sample often
@@ -124,6 +157,7 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, res.Warnings, "prompt tokens within 2%%, output length held, server and client agree")
 			assert.Equal(t, 100.0, res.Metrics["success_rate"])
+			assert.Equal(t, srv.Info.ParallelSlots, res.ParallelSlots, "the point records the slots")
 			assert.Equal(t, tc.framework != "ollama", res.OutputLengthForced, "Ollama cannot force max_tokens")
 			for _, s := range res.Requests {
 				assert.Equal(t, 3000, s.InputTokens, "the server saw the whole prompt")
@@ -229,6 +263,7 @@ func TestAttachStartsAndStopsNothing(t *testing.T) {
 	assert.Nil(t, srv.Process)
 	assert.True(t, srv.Info.Attached)
 	assert.Equal(t, running, srv.Target.BaseURL)
+	assert.Positive(t, srv.Info.ParallelSlots, "an attached SGLang's slots come from its API: %s", srv.Info.ParallelSlotsFrom)
 	require.NoError(t, srv.Stop())
 	require.NoError(t, checkHealth(context.Background(), http.DefaultClient, srv.Spec, running), "an attached server keeps running")
 

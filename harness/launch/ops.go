@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/harness/probe"
 	"github.com/servegate/servegate/harness/stream"
 )
 
@@ -133,9 +134,16 @@ func unloadModel(ctx context.Context, client *http.Client, base, model string) e
 	return nil
 }
 
-// slots says how many requests the server decodes at once, where its Spec says its log
-// tells; "" where the framework has no such line.
-func (s *Server) slots() (int, string) {
+// slots says how many requests the server decodes at once, where its Spec says its API
+// (at base) or its log tells; "" where the framework tells neither way.
+func (s *Server) slots(ctx context.Context, base string) (int, string) {
+	if s.Spec.SlotsInInfo != nil {
+		n, from, err := probe.Slots(ctx, s.http, s.Spec, base)
+		if err != nil {
+			return 0, "unknown: " + err.Error()
+		}
+		return n, from
+	}
 	switch {
 	case s.Spec.SlotsInLog == nil:
 		return 0, ""

@@ -140,6 +140,24 @@ func Version(ctx context.Context, client *http.Client, spec frameworks.Spec, bas
 	return stream.ServerText([]byte(body.Version)), nil
 }
 
+// Slots returns the most requests the server runs at once and the field that says so,
+// where its version body tells (spec.SlotsInInfo: SGLang's /get_server_info); 0 and ""
+// where the framework's body never tells, 0 and why where this one does not.
+func Slots(ctx context.Context, client *http.Client, spec frameworks.Spec, baseURL string) (int, string, error) {
+	if spec.SlotsInInfo == nil || spec.VersionPath == "" {
+		return 0, "", nil
+	}
+	var body json.RawMessage
+	if err := get(ctx, client, strings.TrimSuffix(baseURL, "/")+spec.VersionPath, &body); err != nil {
+		return 0, "", fmt.Errorf("%s slots: %w", spec.Name, err)
+	}
+	n, from := spec.SlotsInInfo(body)
+	if n == 0 {
+		return 0, "unknown: " + spec.VersionPath + " does not say", nil
+	}
+	return n, from, nil
+}
+
 // LoadedContext returns the context window the server reports for model as loaded now
 // (Ollama's /api/ps context_length), or 0 when it has no such report: no LoadedPath, a
 // version without the field, or the model not loaded.
