@@ -125,6 +125,7 @@ func HTML(w io.Writer, runs []*Run, problems []Problem, charts []Chart, svgs map
 	for _, r := range runs {
 		col, dash := runStyle(r.Style)
 		// Masked again here: result files written before servegate masked them all.
+		// (all_results.json masks the same parts: maskedKeys.)
 		cfg, _ := json.MarshalIndent(secret.Value(map[string]any{"server_config": r.ServerConfig, "provenance": r.Provenance, "gpu_info": r.GPUInfo}), "", "  ")
 		prov := func(k string) string {
 			if v, ok := r.Provenance[k]; ok && v != nil {

@@ -131,17 +131,38 @@ func WriteWith(resultsDir, outDir string, opt Options) (Written, error) {
 	return w, nil
 }
 
-// masked is a result file with its secrets masked as the report shows them (secret.Value):
+// maskedKeys are the parts of a result file that carry how the server was brought up and
+// where: the parts the page shows masked (html.go), and the only ones with secrets in them.
+var maskedKeys = []string{"server_config", "provenance", "gpu_info"}
+
+// masked is a result file with those parts masked as the page shows them (secret.Value):
 // servegate masks what it writes, but a file from an older version or edited by hand may
-// carry a key on a launch command. Numbers keep their digits.
+// carry a key on a launch command. The rest (definitions, warnings, a probe's reasons,
+// in whose words "token" and "pass" are no credentials) is kept as it was; numbers keep
+// their digits.
 func masked(raw json.RawMessage) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	var file map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &file); err != nil {
 		return nil, err
 	}
-	return json.Marshal(secret.Value(v))
+	for _, k := range maskedKeys {
+		part, ok := file[k]
+		if !ok {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(part))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		b, err := json.Marshal(secret.Value(v))
+		if err != nil {
+			return nil, err
+		}
+		file[k] = b
+	}
+	return json.Marshal(file)
 }
 
 func sortedKeys(m map[string][]byte) []string {
