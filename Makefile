@@ -55,10 +55,14 @@ soak:
 ##   answers on that framework's paths, metric names and start-up (frameworks/sim/fakeframework)
 FAKE_DIR := $(shell mktemp -d -u /tmp/servegate-fake.XXXXXX)
 # Three distinct ports drawn at random, so two checkouts' make test at once do not collide,
-# and from below 32768, where Linux's range of ports lent to outgoing connections begins
-# (the harness refuses a port a connection's local end holds; one drawn from that range
-# was, in CI).
-FAKE_PORTS := $(shell shuf -i 20000-32767 -n 3)
+# and from outside the range of ports the kernel lends to outgoing connections (the harness
+# refuses a port a connection's local end holds; one drawn from that range was, in CI):
+# the range internal/ports.ForListening gives, below 32768 on a default Linux.
+FAKE_PORTS := $(shell set -- $$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768 60999); \
+	lo=20000; hi=32767; \
+	if [ $$1 -gt 21000 ]; then hi=$$(( $$1 - 1 < 32767 ? $$1 - 1 : 32767 )); \
+	elif [ $$2 -lt 64535 ]; then lo=$$(( $$2 + 1 > 20000 ? $$2 + 1 : 20000 )); hi=65535; fi; \
+	shuf -i $$lo-$$hi -n 3)
 frameworks-fake:
 	mkdir -p $(FAKE_DIR)
 	$(GO) build -o $(FAKE_DIR)/fakeframework ./frameworks/sim/fakeframework

@@ -91,7 +91,8 @@ type serverInfo struct {
 
 // slotsInInfo reads the most requests SGLang runs at once: the sum over data-parallel
 // ranks of each scheduler's effective limit (or its max_running_requests where a version
-// has no effective one), else the server argument where it was set; 0 where none says.
+// has no effective one), else, for one scheduler, the server argument where it was set;
+// 0 where none says.
 func slotsInInfo(body []byte) (int, string) {
 	var info serverInfo
 	if err := json.Unmarshal(body, &info); err != nil {
@@ -118,7 +119,9 @@ func slotsInInfo(body []byte) (int, string) {
 		}
 		return sum, "get_server_info: internal_states " + field
 	}
-	if info.MaxRunning != nil && *info.MaxRunning > 0 {
+	// The server argument speaks for one scheduler: how SGLang splits it between
+	// data-parallel ranks is not read here, so with several it says nothing.
+	if info.MaxRunning != nil && *info.MaxRunning > 0 && len(info.InternalStates) <= 1 {
 		return *info.MaxRunning, "get_server_info: max_running_requests"
 	}
 	return 0, ""

@@ -46,8 +46,10 @@ func TestSlotsInServerInfo(t *testing.T) {
 		{"two data-parallel ranks", `{"max_running_requests": 64, "internal_states": [{"effective_max_running_requests_per_dp": 64}, {"effective_max_running_requests_per_dp": 64}]}`,
 			128, "get_server_info: effective_max_running_requests_per_dp of its 2 data-parallel ranks, summed"},
 		{"no effective limit: the scheduler's argument", `{"internal_states": [{"max_running_requests": 48}]}`, 48, "get_server_info: internal_states max_running_requests"},
-		{"a rank that does not say: the server argument", `{"max_running_requests": 32, "internal_states": [{"effective_max_running_requests_per_dp": 16}, {"last_gen_throughput": 1}]}`,
+		{"one scheduler that does not say: the server argument", `{"max_running_requests": 32, "internal_states": [{"last_gen_throughput": 1}]}`,
 			32, "get_server_info: max_running_requests"},
+		{"a rank of two that does not say: unknown", `{"max_running_requests": 32, "internal_states": [{"effective_max_running_requests_per_dp": 16}, {"last_gen_throughput": 1}]}`,
+			0, ""},
 		{"unset and no internal state says", `{"max_running_requests": null, "internal_states": [{"waiting_queue_size": 0}]}`, 0, ""},
 		{"not JSON", `<html>`, 0, ""},
 	} {

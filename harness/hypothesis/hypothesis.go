@@ -634,8 +634,8 @@ func Evaluate(h Hypothesis, rs Results) Result {
 }
 
 // slotsNote names, for each framework whose points the claim reads, the parallel slots
-// its results record (Ollama's OLLAMA_NUM_PARALLEL): beside such a framework a verdict
-// judges that configuration as much as the engine.
+// its results record (Ollama's OLLAMA_NUM_PARALLEL, SGLang's max_running_requests):
+// beside such a framework a verdict judges that configuration as much as the engine.
 func slotsNote(h Hypothesis, rs Results) string {
 	var notes []string
 	for _, fw := range slices.Sorted(maps.Keys(rs)) {

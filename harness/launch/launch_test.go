@@ -67,8 +67,6 @@ func portFree(port int) bool {
 	return false
 }
 
-// Each fake demands an API key on every path (-api-key): a probe, scrape, tokenizer call,
-// cache reset or stream sent without it fails, and the assertions below see it.
 // getJSON decodes what url answers a request carrying key.
 func getJSON(url, key string, v any) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -87,6 +85,8 @@ func getJSON(url, key string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
+// Each fake demands an API key on every path (-api-key): a probe, scrape, tokenizer call,
+// cache reset or stream sent without it fails, and the assertions below see it.
 func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 	const apiKey = "sk-adapter-test-9d3f"
 	sc := scenario.Scenario{Name: "long", ResultName: "long"}

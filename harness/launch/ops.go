@@ -138,7 +138,9 @@ func unloadModel(ctx context.Context, client *http.Client, base, model string) e
 // (at base) or its log tells; "" where the framework tells neither way.
 func (s *Server) slots(ctx context.Context, base string) (int, string) {
 	if s.Spec.SlotsInInfo != nil {
-		n, from, err := probe.Slots(ctx, s.http, s.Spec, base)
+		pctx, cancel := s.opt.probeCtx(ctx)
+		defer cancel()
+		n, from, err := probe.Slots(pctx, s.http, s.Spec, base)
 		if err != nil {
 			return 0, "unknown: " + err.Error()
 		}

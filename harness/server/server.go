@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/servegate/servegate/internal/ports"
 	"github.com/servegate/servegate/internal/secret"
 	"github.com/servegate/servegate/internal/terminal"
 )
@@ -61,7 +62,7 @@ type Process struct {
 	stopErr  error
 }
 
-// ErrPortInUse marks a port something else is listening on.
+// ErrPortInUse marks a port something else holds: a listener, or a connection's local end.
 var ErrPortInUse = errors.New("port already in use")
 
 func (c Config) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
@@ -79,15 +80,16 @@ func portFree(addr string) bool {
 	return false
 }
 
-// bindable reports, as ErrPortInUse, a port nothing listens on that a server still could
-// not bind: the local end of a connection holds it (one open, or closed and lingering in
-// TIME_WAIT). The kernel lends ports in its ephemeral range to outgoing connections, so a
-// port drawn from that range can be taken this way by any client on the machine; the
-// framework would otherwise start, fail to bind and exit with only its log to say why.
-func bindable(addr string) error {
+// bindable reports, as ErrPortInUse, a port nothing answers on that a server still could
+// not bind: a listener on another address of the machine holds it, or the local end of a
+// connection does (one open, or closed and lingering in TIME_WAIT). The kernel lends ports
+// in its ephemeral range to outgoing connections, so a port drawn from that range can be
+// taken this way by any client on the machine; the framework would otherwise start, fail
+// to bind and exit with only its log to say why.
+func bindable(addr string, port int) error {
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("%w: %s cannot be bound although nothing listens there: a connection's local end holds it; %s", ErrPortInUse, addr, portAdvice())
+		return fmt.Errorf("%w: %s cannot be bound (address in use) though nothing answers there: a listener on another address or a connection's local end holds it; %s", ErrPortInUse, addr, portAdvice(port))
 	}
 	if err != nil {
 		return nil // not ours to judge (an address of another host): the server will say
@@ -95,14 +97,13 @@ func bindable(addr string) error {
 	return ln.Close()
 }
 
-// portAdvice says which port to configure instead, naming the kernel's range of ports for
-// outgoing connections where Linux tells it.
-func portAdvice() string {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
-		return fmt.Sprintf("configure a port outside %s-%s, the range this machine lends to outgoing connections", f[0], f[1])
+// portAdvice says which port to configure instead: one outside the kernel's range of ports
+// for outgoing connections where port lies in it (as far as Linux tells the range).
+func portAdvice(port int) string {
+	if lo, hi, ok := ports.Ephemeral(); ok && port >= lo && port <= hi {
+		return fmt.Sprintf("configure a port outside %d-%d, the range this machine lends to outgoing connections", lo, hi)
 	}
-	return "configure another port, outside the range this machine lends to outgoing connections"
+	return "configure another port"
 }
 
 // Start launches the server and returns once its health endpoint answers 200.
@@ -119,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if !portFree(cfg.addr()) {
 		return nil, fmt.Errorf("start %s: %w: %s already accepts connections; stop what listens there or configure another port", cfg.Name, ErrPortInUse, cfg.addr())
 	}
-	if err := bindable(cfg.addr()); err != nil {
+	if err := bindable(cfg.addr(), cfg.Port); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servegate/servegate/internal/ports"
 	"github.com/servegate/servegate/internal/simproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,6 +195,9 @@ func TestPortHeldByAConnectionIsReportedBeforeLaunching(t *testing.T) {
 	require.ErrorIs(t, err, ErrPortInUse)
 	assert.Contains(t, err.Error(), cfg.addr())
 	assert.Contains(t, err.Error(), "a connection's local end holds it")
+	if lo, hi, ok := ports.Ephemeral(); ok && cfg.Port >= lo && cfg.Port <= hi {
+		assert.Contains(t, err.Error(), fmt.Sprintf("configure a port outside %d-%d", lo, hi), "the kernel lent the port: the advice names its range")
+	}
 	_, statErr := os.Stat(cfg.LogPath)
 	assert.True(t, os.IsNotExist(statErr), "nothing was launched")
 }

@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/servegate/servegate/frameworks"
+	"github.com/servegate/servegate/internal/ports"
 	"github.com/servegate/servegate/internal/truth"
 )
 
@@ -272,14 +273,15 @@ func (s *Sim) InjectedFaults(ctx context.Context) (map[string]int, error) {
 }
 
 // FreePort returns a port on 127.0.0.1 that nothing holds now, for a test to hand to a
-// process it launches. It is drawn at random from 20000-32767, below where Linux's range of
-// ports for outgoing connections begins: a port the kernel picks for ":0" comes from that
-// range, and between the test closing it and the process binding it, any connection the
-// machine opens (another package's test, run in parallel) may take it.
+// process it launches. It is drawn at random from outside the kernel's range of ports for
+// outgoing connections (ports.ForListening): a port the kernel picks for ":0" comes from
+// that range, and between the test closing it and the process binding it, any connection
+// the machine opens (another package's test, run in parallel) may take it.
 func FreePort(t TB) int {
 	t.Helper()
+	lo, hi := ports.ForListening()
 	for range 100 {
-		port := 20000 + rand.IntN(12768)
+		port := lo + rand.IntN(hi-lo+1)
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			continue
@@ -289,6 +291,6 @@ func FreePort(t TB) int {
 		}
 		return port
 	}
-	t.Fatal("no free port in 20000-32767 after 100 draws")
+	t.Fatalf("no free port in %d-%d after 100 draws", lo, hi)
 	return 0
 }
