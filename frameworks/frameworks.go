@@ -62,6 +62,10 @@ type Spec struct {
 	// runs at once and the field that said so (n 0 when the body does not say); nil when
 	// that body never says.
 	SlotsInInfo func(body []byte) (n int, from string)
+	// SlotsFlag is the launch flag that caps how many requests the server runs at once
+	// (vLLM's --max-num-seqs), read from a launched server's command line where neither
+	// its API nor its log says; empty when there is none.
+	SlotsFlag string
 	// Launch returns the default command line for serving model on host:port.
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.

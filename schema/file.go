@@ -212,7 +212,8 @@ type Point struct {
 	PrefixTokens int    `json:"prefix_tokens,omitempty"`
 	// ParallelSlots is how many requests the server decoded at once, where it has a fixed
 	// number it told (Ollama's OLLAMA_NUM_PARALLEL as its runner loaded the model; SGLang's
-	// effective max_running_requests); absent when unknown. A comparison with such a server
+	// effective max_running_requests; vLLM's --max-num-seqs where the command line set it);
+	// absent when unknown. A comparison with such a server
 	// compares this configuration too.
 	ParallelSlots int `json:"parallel_slots,omitempty"`
 	Trials        int `json:"trials"`

@@ -634,7 +634,8 @@ func Evaluate(h Hypothesis, rs Results) Result {
 }
 
 // slotsNote names, for each framework whose points the claim reads, the parallel slots
-// its results record (Ollama's OLLAMA_NUM_PARALLEL, SGLang's max_running_requests):
+// its results record (Ollama's OLLAMA_NUM_PARALLEL, SGLang's max_running_requests, vLLM's
+// --max-num-seqs):
 // beside such a framework a verdict judges that configuration as much as the engine.
 func slotsNote(h Hypothesis, rs Results) string {
 	var notes []string

@@ -97,9 +97,10 @@ type Info struct {
 	// (Ollama's /api/ps, 0.17.4 has it, 0.6.5 not); absent where it does not say.
 	LoadedContext int `json:"loaded_context,omitempty"`
 	// ParallelSlots is how many requests the server decodes at once, as its own log says
-	// (Ollama's runner; its default moved from 4 on CPU in 0.6.5 to 1 in 0.17.4) or its
-	// API (SGLang's /get_server_info: the most it runs at once);
-	// ParallelSlotsFrom is the log line's words or the field, or why the number is unknown.
+	// (Ollama's runner; its default moved from 4 on CPU in 0.6.5 to 1 in 0.17.4), its
+	// API (SGLang's /get_server_info: the most it runs at once) or its command line (vLLM's
+	// --max-num-seqs); ParallelSlotsFrom is the log line's words, the field or the flag, or
+	// why the number is unknown.
 	ParallelSlots     int    `json:"parallel_slots,omitempty"`
 	ParallelSlotsFrom string `json:"parallel_slots_from,omitempty"`
 	// PrefixCacheReset says whether the prefix cache is emptied between trials, or why not;

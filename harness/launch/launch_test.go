@@ -98,12 +98,14 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 		model, reset string
 		exact        bool // the server has a tokenizer: prompts are refitted exactly
 		numCtx       int
-		slots        bool // the server says how many requests it runs at once
+		args         []string // added to the launch command
+		slots        int      // what the server's API says it runs at once (-1), or its command line
 		serverFigs   []string
 	}{
 		{framework: "vllm", env: map[string]string{"VLLM_SERVER_DEV_MODE": "1"}, model: "org/tiny-model", reset: "between trials", exact: true,
+			args: []string{"--max-num-seqs", "3"}, slots: 3,
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_avg_ttft_ms"}},
-		{framework: "sglang", model: "org/tiny-model", reset: "between trials", slots: true,
+		{framework: "sglang", model: "org/tiny-model", reset: "between trials", slots: -1,
 			serverFigs: []string{"server_generation_tokens", "server_prompt_tokens", "server_prefix_cache_hit_rate", "server_kv_cache_usage_peak_pct", "server_running_peak", "server_waiting_peak"}},
 		{framework: "ollama", model: "tiny:1b", reset: "unloaded and reloaded", numCtx: 4096, serverFigs: []string{"server_avg_ttft_ms"}},
 	}
@@ -111,7 +113,7 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 		t.Run(tc.framework, func(t *testing.T) {
 			spec, err := Lookup(tc.framework)
 			require.NoError(t, err)
-			opt := fakeOptions(t, tc.framework, "-api-key", apiKey)
+			opt := fakeOptions(t, tc.framework, append([]string{"-api-key", apiKey}, tc.args...)...)
 			for k, v := range tc.env {
 				opt.Settings.Env[k] = v
 			}
@@ -135,7 +137,8 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			assert.InDelta(t, 1.0, srv.Info.Calibration.Slope, 0.01, "the fake counts as servegate does")
 			assert.Less(t, srv.Info.Calibration.MaxError, 1.0)
 			assert.NotEmpty(t, srv.Target.Version)
-			if tc.slots {
+			switch tc.slots {
+			case -1:
 				var info struct {
 					States []struct {
 						Effective int `json:"effective_max_running_requests_per_dp"`
@@ -146,8 +149,11 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 				assert.Positive(t, info.States[0].Effective)
 				assert.Equal(t, info.States[0].Effective, srv.Info.ParallelSlots, "the fake's batch limit, as its API says")
 				assert.Contains(t, srv.Info.ParallelSlotsFrom, "get_server_info")
-			} else {
+			case 0:
 				assert.Zero(t, srv.Info.ParallelSlots, "no log line or API says: %s", srv.Info.ParallelSlotsFrom)
+			default:
+				assert.Equal(t, tc.slots, srv.Info.ParallelSlots, srv.Info.ParallelSlotsFrom)
+				assert.Contains(t, srv.Info.ParallelSlotsFrom, "command line: --max-num-seqs")
 			}
 
 			target := srv.Target
@@ -167,6 +173,9 @@ func TestEachFrameworkRunsAPointThroughItsAdapter(t *testing.T) {
 			}
 			if v, ok := res.Metrics["server_running_peak"]; ok {
 				assert.InDelta(t, 2.5, v, 1.5, "the server ran up to the point's 4 requests at once")
+				if tc.slots > 0 {
+					assert.LessOrEqual(t, v, float64(tc.slots), "and no more than the command line let it")
+				}
 				assert.Greater(t, res.Metrics["server_kv_cache_usage_peak_pct"], 0.0)
 			}
 
@@ -514,6 +523,26 @@ func TestAServerThatDiesMidRunIsNamed(t *testing.T) {
 }
 
 // Ollama's slots come from its own log, as 0.6.5 and 0.17.4 write it (recorded).
+func TestSlotsOnTheCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  []string
+		want int
+		from string
+	}{
+		{[]string{"vllm", "serve", "m", "--max-num-seqs", "64"}, 64, "command line: --max-num-seqs 64"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs=32"}, 32, "command line: --max-num-seqs 32"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs", "8", "--max-num-seqs=16"}, 16, "command line: --max-num-seqs 16"},
+		{[]string{"vllm", "serve", "m"}, 0, "unknown: the command line sets no --max-num-seqs"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs", "many"}, 0, `unknown: --max-num-seqs "many"`},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs"}, 0, "unknown: the command line sets no"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs-extra", "4"}, 0, "unknown: the command line sets no"},
+	} {
+		n, from := slotsOnCommand("--max-num-seqs", tc.cmd)
+		assert.Equal(t, tc.want, n, "%v", tc.cmd)
+		assert.Contains(t, from, tc.from, "%v", tc.cmd)
+	}
+}
+
 func TestOllamaSlotsFromItsLog(t *testing.T) {
 	re := mustLookup(t, "ollama").SlotsInLog
 	for version, want := range map[string]int{"0.6.5": 4, "0.17.4": 1} {

@@ -146,6 +146,12 @@ func (s *Server) slots(ctx context.Context, base string) (int, string) {
 		}
 		return n, from
 	}
+	if s.Spec.SlotsFlag != "" {
+		if s.Process == nil {
+			return 0, "unknown: an attached server's command line is not at hand"
+		}
+		return slotsOnCommand(s.Spec.SlotsFlag, s.Info.Command)
+	}
 	switch {
 	case s.Spec.SlotsInLog == nil:
 		return 0, ""
@@ -153,6 +159,28 @@ func (s *Server) slots(ctx context.Context, base string) (int, string) {
 		return 0, "unknown: an attached server's log is not at hand, and no API reports the slots"
 	}
 	return slotsInLog(s.Spec.SlotsInLog, s.Info.LogPath)
+}
+
+// slotsOnCommand reads the slots from the value of flag on a command line ("--flag N" or
+// "--flag=N"; the last one given wins, as with argparse).
+func slotsOnCommand(flag string, cmd []string) (int, string) {
+	val, found := "", false
+	for i, a := range cmd {
+		switch {
+		case a == flag && i+1 < len(cmd):
+			val, found = cmd[i+1], true
+		case strings.HasPrefix(a, flag+"="):
+			val, found = strings.TrimPrefix(a, flag+"="), true
+		}
+	}
+	if !found {
+		return 0, "unknown: the command line sets no " + flag + ", so the server chose"
+	}
+	n, err := strconv.Atoi(val)
+	if err != nil || n <= 0 {
+		return 0, fmt.Sprintf("unknown: %s %q on the command line is no count", flag, val)
+	}
+	return n, fmt.Sprintf("command line: %s %d", flag, n)
 }
 
 // slotsInLog reads the slots from the log at path: re's first group in its last match (a

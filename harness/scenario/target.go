@@ -56,7 +56,8 @@ type Target struct {
 	KeepLoaded bool
 	// ParallelSlots is how many requests the server decodes at once where it has a fixed
 	// number and says so (Ollama's runner, in its log; SGLang's schedulers, on
-	// /get_server_info); 0 when unknown or not fixed.
+	// /get_server_info; vLLM's --max-num-seqs, on its command line); 0 when unknown or not
+	// fixed.
 	ParallelSlots int
 	// ResetCache empties the server's prefix cache between trials; nil when it has no way.
 	ResetCache func(ctx context.Context) error

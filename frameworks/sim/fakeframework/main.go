@@ -35,6 +35,7 @@ func main() {
 	flaps := flag.Int("flaps", 0, "health answers 503 this many times first")
 	apiKey := flag.String("api-key", "", "answer 401 to every request without Authorization: Bearer KEY (stricter than vLLM, whose key guards /v1 only)")
 	basicAuth := flag.String("basic-auth", "", "answer 401 to every request without this USER:PASSWORD (a server behind an authenticating proxy)")
+	maxNumSeqs := flag.Int("max-num-seqs", 0, "the most requests run at once, as vLLM's --max-num-seqs sets it (0: the profile's)")
 	harmony := flag.Bool("harmony", false, "serve a Harmony (gpt-oss) model: vLLM's chat stream parser fails on ignore_eos")
 	flag.Parse()
 	fmt.Printf("INFO fake %s loading %s\n", *framework, *model)
@@ -47,6 +48,9 @@ func main() {
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(2)
+	}
+	if *maxNumSeqs > 0 {
+		p.MaxBatch = *maxNumSeqs
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", *port)
 	if *framework == "ollama" {
