@@ -3,9 +3,14 @@
 package benchmarks
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,4 +40,32 @@ func TestTheSLOFileIsTakenFromTheRepositoryRoot(t *testing.T) {
 	require.NotNil(t, p.SLO.TTFT)
 	assert.Equal(t, 90.0, p.SLO.TTFT.Percentile)
 	assert.Equal(t, 123.0, p.SLO.TTFT.MaxMs)
+}
+
+// -barrier, too: two shards given a root-relative barrier directory line up in it.
+func TestTheBarrierIsTakenFromTheRepositoryRoot(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("a child run of this test")
+	}
+	dir := t.TempDir()
+	barrier := filepath.Join(dir, "barrier")
+	rel, err := filepath.Rel(moduleRoot(), barrier)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmds := make([]*exec.Cmd, 2)
+	outs := make([]bytes.Buffer, 2)
+	for i := range cmds {
+		cmds[i] = exec.CommandContext(ctx, os.Args[0], "-test.count=1", "-test.run", "^TestSingle$/^sim$/^in128$",
+			"-out", filepath.Join(dir, "results"), "-scale", "quick", "-shard", fmt.Sprintf("%d/2", i), "-barrier", rel, "-run-id", "barrier-test")
+		cmds[i].Env = append(os.Environ(), childEnv+"=1", "TMPDIR="+t.TempDir())
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		require.NoError(t, cmds[i].Start())
+	}
+	for i, c := range cmds {
+		require.NoError(t, c.Wait(), "shard %d:\n%s", i, &outs[i])
+	}
+	steps, err := os.ReadDir(filepath.Join(barrier, "barrier-test"))
+	require.NoError(t, err, "the shards lined up in %s", barrier)
+	assert.NotEmpty(t, steps)
 }
