@@ -79,14 +79,15 @@ func run() error {
 	if cfg.Token != "" {
 		url += "?token=" + cfg.Token
 	}
+	// Ctrl-C is a clean stop from the moment the line below says so.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	fmt.Printf("servegate-dashboard: serving %s (Ctrl-C stops it, and every run and server it started)\n", url)
 	if cfg.GPU == nil {
 		fmt.Printf("servegate-dashboard: %s; the GPU page says so\n", cfg.GPUWhy)
 	}
 
 	srv := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return d.Context() }}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

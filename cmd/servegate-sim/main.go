@@ -103,14 +103,16 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "servegate-sim: crashing on chat request %d (-fault-crash-after %d)\n", f.CrashAfter+1, f.CrashAfter)
 		os.Exit(3)
 	}
+	// An interrupt stops the server cleanly from the moment the ready line says it listens:
+	// whoever reads that line may stop it at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	srv, err := sim.Start(sim.Config{Profile: p, Models: servedNames(*model), Addr: *addr, Crash: crash})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	fmt.Printf("servegate-sim listening on %s\n", srv.URL)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if *stdinExit {
 		go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop() }()
 	}

@@ -154,10 +154,7 @@ func faultyPoint(t *testing.T, spec string, pt Point) faultRun {
 // log in a file, health waited for) with args, as the suite launches a framework.
 func launchSim(t *testing.T, startTimeout time.Duration, args ...string) (*server.Process, Target, error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := simproc.FreePort(t)
 	bin, err := simproc.Build()
 	require.NoError(t, err)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

@@ -90,14 +90,15 @@ func main() {
 	if *framework == "openai" {
 		cfg.Mimic = ""
 	}
+	// A stop is a clean shutdown from the moment the server answers.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	srv, err := sim.Start(cfg)
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
 	}
 	fmt.Printf("INFO serving on %s\n", srv.URL)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	<-sig
 	fmt.Println("INFO shutting down")
 	_ = srv.Close()
