@@ -42,30 +42,39 @@ func TestTheSLOFileIsTakenFromTheRepositoryRoot(t *testing.T) {
 	assert.Equal(t, 123.0, p.SLO.TTFT.MaxMs)
 }
 
-// -barrier, too: two shards given a root-relative barrier directory line up in it.
+// -barrier, too: two shards given a root-relative barrier directory line up in it. They
+// run in a stand-in repository (a go.mod and a benchmarks/ folder, in a temporary
+// directory), so that a barrier taken from the wrong place is made there too, not beside
+// the real repository.
 func TestTheBarrierIsTakenFromTheRepositoryRoot(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("a child run of this test")
 	}
-	dir := t.TempDir()
-	barrier := filepath.Join(dir, "barrier")
-	rel, err := filepath.Rel(moduleRoot(), barrier)
-	require.NoError(t, err)
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module standin\n"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(root, "benchmarks"), 0o755))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmds := make([]*exec.Cmd, 2)
 	outs := make([]bytes.Buffer, 2)
 	for i := range cmds {
 		cmds[i] = exec.CommandContext(ctx, os.Args[0], "-test.count=1", "-test.run", "^TestSingle$/^sim$/^in128$",
-			"-out", filepath.Join(dir, "results"), "-scale", "quick", "-shard", fmt.Sprintf("%d/2", i), "-barrier", rel, "-run-id", "barrier-test")
+			"-out", filepath.Join(root, "results"), "-scale", "quick", "-shard", fmt.Sprintf("%d/2", i), "-barrier", "barrier", "-run-id", "barrier-test")
+		cmds[i].Dir = filepath.Join(root, "benchmarks")
 		cmds[i].Env = append(os.Environ(), childEnv+"=1", "TMPDIR="+t.TempDir())
 		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
 		require.NoError(t, cmds[i].Start())
 	}
+	errs := make([]error, len(cmds))
 	for i, c := range cmds {
-		require.NoError(t, c.Wait(), "shard %d:\n%s", i, &outs[i])
+		errs[i] = c.Wait() // both, before any assertion ends the test
 	}
-	steps, err := os.ReadDir(filepath.Join(barrier, "barrier-test"))
-	require.NoError(t, err, "the shards lined up in %s", barrier)
+	for i, err := range errs {
+		require.NoError(t, err, "shard %d:\n%s", i, &outs[i])
+	}
+	steps, err := os.ReadDir(filepath.Join(root, "barrier", "barrier-test"))
+	require.NoError(t, err, "the shards lined up in the root's barrier/")
 	assert.NotEmpty(t, steps)
+	_, err = os.Stat(filepath.Join(root, "benchmarks", "barrier"))
+	assert.True(t, os.IsNotExist(err), "nothing in benchmarks/barrier, where go test runs")
 }

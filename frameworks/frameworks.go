@@ -63,9 +63,12 @@ type Spec struct {
 	// that body never says.
 	SlotsInInfo func(body []byte) (n int, from string)
 	// SlotsFlag is the launch flag that caps how many requests the server runs at once
-	// (vLLM's --max-num-seqs), read from a launched server's command line where neither
-	// its API nor its log says; empty when there is none.
-	SlotsFlag string
+	// (vLLM's --max-num-seqs), read from a launched server's command line when the Spec
+	// has no SlotsInInfo; empty when there is none. RanksFlags are the flags that run
+	// several schedulers, each with that cap (vLLM's --data-parallel-size, -dp): where one
+	// asks for more than one, the slots are not recorded.
+	SlotsFlag  string
+	RanksFlags []string
 	// Launch returns the default command line for serving model on host:port.
 	Launch func(model, host string, port int) []string
 	// LaunchEnv returns environment the default launch needs.

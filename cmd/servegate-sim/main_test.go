@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/servegate/servegate/internal/simproc"
@@ -21,4 +22,10 @@ func TestAnInterruptRightAfterTheReadyLineIsACleanStop(t *testing.T) {
 		s := simproc.Start(t, simproc.Options{})
 		require.NoError(t, s.Stop(), "stop %d", i)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	simproc.RemoveBinaries()
+	os.Exit(code)
 }

@@ -44,9 +44,11 @@ var Spec = frameworks.Spec{
 	OutputLength:    map[string]frameworks.OutputLength{"": frameworks.IgnoreEOS, "harmony": frameworks.CompletionsIgnoreEOS},
 	ContinuousUsage: true,
 	Model:           frameworks.HF,
-	// The most sequences a step schedules (vLLM's engine arguments, --max-num-seqs). Left
-	// unset, vLLM picks the number itself; servegate then does not say it.
-	SlotsFlag: "--max-num-seqs",
+	// The most sequences a step schedules (vLLM's engine arguments, --max-num-seqs), per
+	// data-parallel rank (--data-parallel-size, alias -dp, in vllm/engine/arg_utils.py).
+	// Left unset, vLLM picks the number itself; servegate then does not say it.
+	SlotsFlag:  "--max-num-seqs",
+	RanksFlags: []string{"--data-parallel-size", "-dp"},
 	Launch: func(model, host string, port int) []string {
 		return []string{"vllm", "serve", model, "--host", host, "--port", strconv.Itoa(port), "--tensor-parallel-size", "1",
 			"--gpu-memory-utilization", "0.85", "--enable-prefix-caching"}

@@ -522,8 +522,10 @@ func TestAServerThatDiesMidRunIsNamed(t *testing.T) {
 	assert.NoError(t, srv.Stop(), "stopping a dead server still frees its port")
 }
 
-// Ollama's slots come from its own log, as 0.6.5 and 0.17.4 write it (recorded).
+// vLLM's slots come from --max-num-seqs on a launched server's command line, in the
+// spellings vLLM's parser takes, and not where several data-parallel ranks share the load.
 func TestSlotsOnTheCommandLine(t *testing.T) {
+	ranks := []string{"--data-parallel-size", "-dp"}
 	for _, tc := range []struct {
 		cmd  []string
 		want int
@@ -531,18 +533,23 @@ func TestSlotsOnTheCommandLine(t *testing.T) {
 	}{
 		{[]string{"vllm", "serve", "m", "--max-num-seqs", "64"}, 64, "command line: --max-num-seqs 64"},
 		{[]string{"vllm", "serve", "m", "--max-num-seqs=32"}, 32, "command line: --max-num-seqs 32"},
+		{[]string{"vllm", "serve", "m", "--max_num_seqs", "24"}, 24, "command line: --max-num-seqs 24"},
 		{[]string{"vllm", "serve", "m", "--max-num-seqs", "8", "--max-num-seqs=16"}, 16, "command line: --max-num-seqs 16"},
-		{[]string{"vllm", "serve", "m"}, 0, "unknown: the command line sets no --max-num-seqs"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs", "8", "-dp", "1"}, 8, "command line: --max-num-seqs 8"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs", "8", "-dp", "2"}, 0, "unknown: --max-num-seqs 8 is per data-parallel rank, and the command line asks for 2 ranks"},
+		{[]string{"vllm", "serve", "m", "--data-parallel-size=4", "--max-num-seqs", "8"}, 0, "asks for 4 ranks"},
+		{[]string{"vllm", "serve", "m"}, 0, "unknown: no --max-num-seqs on the command line"},
 		{[]string{"vllm", "serve", "m", "--max-num-seqs", "many"}, 0, `unknown: --max-num-seqs "many"`},
-		{[]string{"vllm", "serve", "m", "--max-num-seqs"}, 0, "unknown: the command line sets no"},
-		{[]string{"vllm", "serve", "m", "--max-num-seqs-extra", "4"}, 0, "unknown: the command line sets no"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs"}, 0, "unknown: no --max-num-seqs"},
+		{[]string{"vllm", "serve", "m", "--max-num-seqs-extra", "4"}, 0, "unknown: no --max-num-seqs"},
 	} {
-		n, from := slotsOnCommand("--max-num-seqs", tc.cmd)
+		n, from := slotsOnCommand("--max-num-seqs", ranks, tc.cmd)
 		assert.Equal(t, tc.want, n, "%v", tc.cmd)
 		assert.Contains(t, from, tc.from, "%v", tc.cmd)
 	}
 }
 
+// Ollama's slots come from its own log, as 0.6.5 and 0.17.4 write it (recorded).
 func TestOllamaSlotsFromItsLog(t *testing.T) {
 	re := mustLookup(t, "ollama").SlotsInLog
 	for version, want := range map[string]int{"0.6.5": 4, "0.17.4": 1} {

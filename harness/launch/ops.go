@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,7 @@ func (s *Server) slots(ctx context.Context, base string) (int, string) {
 		if s.Process == nil {
 			return 0, "unknown: an attached server's command line is not at hand"
 		}
-		return slotsOnCommand(s.Spec.SlotsFlag, s.Info.Command)
+		return slotsOnCommand(s.Spec.SlotsFlag, s.Spec.RanksFlags, s.Info.Command)
 	}
 	switch {
 	case s.Spec.SlotsInLog == nil:
@@ -161,26 +162,43 @@ func (s *Server) slots(ctx context.Context, base string) (int, string) {
 	return slotsInLog(s.Spec.SlotsInLog, s.Info.LogPath)
 }
 
-// slotsOnCommand reads the slots from the value of flag on a command line ("--flag N" or
-// "--flag=N"; the last one given wins, as with argparse).
-func slotsOnCommand(flag string, cmd []string) (int, string) {
-	val, found := "", false
-	for i, a := range cmd {
-		switch {
-		case a == flag && i+1 < len(cmd):
-			val, found = cmd[i+1], true
-		case strings.HasPrefix(a, flag+"="):
-			val, found = strings.TrimPrefix(a, flag+"="), true
-		}
-	}
+// slotsOnCommand reads the slots from the value of flag on a command line, unless one of
+// ranks asks for more than one scheduler (each would have that cap).
+func slotsOnCommand(flag string, ranks, cmd []string) (int, string) {
+	val, found := lastFlag(cmd, flag)
 	if !found {
-		return 0, "unknown: the command line sets no " + flag + ", so the server chose"
+		return 0, "unknown: no " + flag + " on the command line"
 	}
 	n, err := strconv.Atoi(val)
 	if err != nil || n <= 0 {
 		return 0, fmt.Sprintf("unknown: %s %q on the command line is no count", flag, val)
 	}
+	if r, ok := lastFlag(cmd, ranks...); ok && r != "1" {
+		return 0, fmt.Sprintf("unknown: %s %d is per data-parallel rank, and the command line asks for %s ranks", flag, n, r)
+	}
 	return n, fmt.Sprintf("command line: %s %d", flag, n)
+}
+
+// lastFlag returns the value the last of names has on cmd ("--name N" or "--name=N"; the
+// last wins, as with argparse, which also reads a long name spelt with underscores).
+func lastFlag(cmd []string, names ...string) (string, bool) {
+	val, found := "", false
+	for i, a := range cmd {
+		key, v, eq := strings.Cut(a, "=")
+		if strings.HasPrefix(key, "--") {
+			key = strings.ReplaceAll(key, "_", "-")
+		}
+		if !slices.Contains(names, key) {
+			continue
+		}
+		switch {
+		case eq:
+			val, found = v, true
+		case i+1 < len(cmd):
+			val, found = cmd[i+1], true
+		}
+	}
+	return val, found
 }
 
 // slotsInLog reads the slots from the log at path: re's first group in its last match (a
