@@ -29,7 +29,7 @@ func Target(url, model string, profile sim.Profile) scenario.Target {
 		OutputLength:    frameworks.IgnoreEOS,
 		HealthPath:      "/health",
 		MetricsPath:     "/metrics",
-		Metrics:         sim.Metrics,
+		Metrics:         frameworks.SimMetrics,
 		Count:           prompt.Local,
 		ResetCache: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, scenario.DefaultProbeTimeout)

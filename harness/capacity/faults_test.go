@@ -23,7 +23,7 @@ import (
 func TestAProbeCountsEveryFailedClassAgainstTheSLO(t *testing.T) {
 	srv := simproc.Start(t, simproc.Options{Args: []string{"-profile", "batching", "-faults", "stall=0.04,short=0.04,tokenless=0.04"}})
 	target := scenario.Target{Framework: "sim", Model: srv.Model, BaseURL: srv.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
-		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: frameworks.SimMetrics,
 		Count: prompt.Local, ResetCache: srv.ResetCache}
 
 	// Objectives any request the simulator finishes meets, so what misses them is the

@@ -39,7 +39,7 @@ func measureAt(t *testing.T, speed, profile string, flags []string, trials int, 
 	t.Helper()
 	sim := simproc.Start(t, simproc.Options{Model: "m", Speed: speed, Args: append([]string{"-profile", profile}, flags...)})
 	target := scenario.Target{Framework: "sim", Model: sim.Model, BaseURL: sim.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
-		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: frameworks.SimMetrics,
 		Count: prompt.Local, ResetCache: sim.ResetCache, Version: "sim-" + profile}
 	r := &scenario.Runner{Target: target, Trials: trials, Nonce: "hyp-" + speed + "-" + profile}
 	s, err := scenario.Lookup(sc, scenario.Quick)

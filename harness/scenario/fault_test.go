@@ -167,7 +167,7 @@ func launchSim(t *testing.T, startTimeout time.Duration, args ...string) (*serve
 	}
 	t.Cleanup(func() { assert.NoError(t, proc.Close()) })
 	return proc, Target{Framework: "sim", Model: testModel, BaseURL: "http://" + addr, Dialect: stream.OpenAI,
-		ContinuousUsage: true, OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		ContinuousUsage: true, OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: frameworks.SimMetrics,
 		Count: prompt.Local}, nil
 }
 

@@ -30,6 +30,6 @@ func startSimProcess(t testing.TB, args ...string) (Target, truthFunc) {
 // chunk and empties its prefix cache on request.
 func simTarget(s *simproc.Sim) Target {
 	return Target{Framework: "sim", Model: s.Model, BaseURL: s.URL, Dialect: stream.OpenAI, ContinuousUsage: true,
-		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: simproc.Metrics,
+		OutputLength: frameworks.IgnoreEOS, HealthPath: "/health", MetricsPath: "/metrics", Metrics: frameworks.SimMetrics,
 		Count: prompt.Local, ResetCache: s.ResetCache, Version: "sim"}
 }

@@ -22,20 +22,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/servegate/servegate/frameworks"
 	"github.com/servegate/servegate/internal/ports"
 	"github.com/servegate/servegate/internal/truth"
 )
-
-// Metrics are the simulator's Prometheus metric names (its own "sim:" prefix and vLLM's
-// suffixes), as frameworks/sim writes them.
-var Metrics = frameworks.MetricNames{
-	PromptTokens: []string{"sim:prompt_tokens_total"}, GenerationTokens: []string{"sim:generation_tokens_total"},
-	PrefixQueries: []string{"sim:prefix_cache_queries_total"}, PrefixHits: []string{"sim:prefix_cache_hits_total"},
-	Preemptions: []string{"sim:num_preemptions_total"}, TTFT: []string{"sim:time_to_first_token_seconds"},
-	KVCacheUsage: []string{"sim:kv_cache_usage_perc"}, Running: []string{"sim:num_requests_running"},
-	Waiting: []string{"sim:num_requests_waiting"},
-}
 
 var (
 	buildMu sync.Mutex
